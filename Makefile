@@ -1,0 +1,42 @@
+# Every target creates .venv on first use: on a fresh machine `make demo` and `make test` are enough.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+# The Lambda runtime is Python 3.12; fall back to python3 where it is not installed.
+PYTHON ?= $(shell for p in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 2>/dev/null) python3; do $$p -c 'import sys' >/dev/null 2>&1 && { echo $$p; break; }; done)
+
+.PHONY: demo test test-all lint bench chaos build deploy clean validate
+
+$(BIN)/socialcare: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+demo: $(BIN)/socialcare
+	$(BIN)/socialcare demo
+
+test: $(BIN)/socialcare
+	$(BIN)/pytest -q
+
+test-all: $(BIN)/socialcare
+	$(BIN)/pytest -q -m ''
+
+lint: $(BIN)/socialcare
+	$(BIN)/ruff check layers functions tests infra bench
+	$(BIN)/cfn-lint template.yaml
+
+bench: $(BIN)/socialcare
+	$(BIN)/python -m bench
+
+chaos: $(BIN)/socialcare
+	$(BIN)/pytest -q -m slow tests/chaos
+
+build:
+	sam build
+
+deploy:
+	sam deploy --guided
+
+clean:
+	rm -rf $(VENV) .aws-sam .local-stack

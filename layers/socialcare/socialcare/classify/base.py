@@ -1,0 +1,19 @@
+"""The classifier port: every back end (rules, the trained model, Comprehend, Bedrock) implements it."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from socialcare.models import Tags
+
+
+class ClassifierError(Exception):
+    """A classifier could not be built or loaded (bad model file, bad configuration)."""
+
+
+class Classifier(Protocol):
+    name: str
+
+    def classify(self, text: str, *, platform: str | None = None, rating: int | None = None) -> Tags:
+        """Tag one mention. Never raises on odd text: unusable input gets low confidence or noise."""
+        ...

@@ -1,0 +1,112 @@
+"""A transparent keyword classifier: every tag can be traced to the phrase that produced it."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from socialcare.config import BrandConfig
+from socialcare.models import ACTIONABLE_INTENTS, Intent, Scored, Tags
+
+_TAG_RE = re.compile(r"<[^>]+>")
+_URL_RE = re.compile(r"https?://\S+")
+_WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+
+_NEGATIVE = {"worst", "terrible", "awful", "never", "unacceptable", "ridiculous", "angry", "hate", "horrible",
+             "lost", "broken", "cancelled", "delayed", "rude", "still", "nobody", "disappointed", "bad"}
+_POSITIVE = {"thanks", "thank", "great", "love", "awesome", "amazing", "best", "kudos", "excellent", "wonderful"}
+
+
+def normalise(text: str) -> str:
+    """Lower-cased text without markup or links, the form every matcher sees."""
+    text = html.unescape(_TAG_RE.sub(" ", text or ""))
+    return " ".join(_URL_RE.sub(" ", text).lower().split())
+
+
+def _hits(text: str, words: set[str], phrases: list[str]) -> int:
+    count = 0
+    for phrase in phrases:
+        p = phrase.lower()
+        if " " in p or not p.isalnum():
+            count += p in text
+        else:
+            count += p in words
+    return count
+
+
+class RuleClassifier:
+    """Keywords per department, intent and urgency from the brand configuration; regex rules win."""
+
+    name = "rules"
+
+    def __init__(self, config: BrandConfig) -> None:
+        self._config = config
+        self._rules = [(re.compile(r.pattern, re.IGNORECASE), r) for r in config.rules]
+
+    def classify(self, text: str, *, platform: str | None = None, rating: int | None = None) -> Tags:
+        clean = normalise(text)
+        words = set(_WORD_RE.findall(clean))
+        cfg = self._config
+
+        dept_scores = {d.name: _hits(clean, words, d.keywords) for d in cfg.departments}
+        intent_scores = {name: _hits(clean, words, phrases) for name, phrases in cfg.intents.items()}
+        urgency_scores = {name: _hits(clean, words, phrases) for name, phrases in cfg.urgency.items()}
+
+        department, intent, urgency = None, None, None
+        for regex, rule in self._rules:
+            if regex.search(clean):
+                department = department or rule.department
+                intent = intent or rule.intent
+                urgency = urgency or rule.urgency
+
+        if not words:
+            intent, intent_conf = Intent.NOISE.value, 0.3
+        elif intent is not None:
+            intent_conf = 0.95
+        else:
+            best = max(intent_scores.items(), key=lambda kv: kv[1], default=("complaint", 0))
+            # A complaint that also asks something is a request for help, not idle curiosity.
+            if best[1] == 0:
+                intent, intent_conf = Intent.COMPLAINT.value if words & _NEGATIVE else Intent.NOISE.value, 0.3
+            else:
+                intent = best[0]
+                if intent == "question" and intent_scores.get("complaint", 0) >= 1:
+                    intent = "request"
+                intent_conf = min(0.9, 0.4 + 0.15 * best[1])
+        if rating is not None and rating <= 2 and intent not in {"noise"}:
+            intent, intent_conf = Intent.COMPLAINT.value, max(intent_conf, 0.8)
+
+        if department is not None:
+            dept_conf = 0.95
+        else:
+            best_dept = max(dept_scores.items(), key=lambda kv: kv[1])
+            department = best_dept[0] if best_dept[1] else cfg.default_department
+            dept_conf = min(0.9, 0.35 + 0.2 * best_dept[1]) if best_dept[1] else 0.25
+
+        if urgency is None:
+            best_urg = max(urgency_scores.items(), key=lambda kv: kv[1], default=("none", 0))
+            urgency, urg_conf = (best_urg[0], min(0.9, 0.5 + 0.2 * best_urg[1])) if best_urg[1] else ("none", 0.6)
+        else:
+            urg_conf = 0.95
+
+        neg, pos = len(words & _NEGATIVE), len(words & _POSITIVE)
+        if rating is not None:
+            sentiment = "negative" if rating <= 2 else "positive" if rating >= 4 else "neutral"
+            sent_conf = 0.9
+        elif neg > pos:
+            sentiment, sent_conf = "negative", min(0.9, 0.5 + 0.1 * (neg - pos))
+        elif pos > neg:
+            sentiment, sent_conf = "positive", min(0.9, 0.5 + 0.1 * (pos - neg))
+        else:
+            sentiment, sent_conf = "neutral", 0.4
+
+        actionable = intent in {i.value for i in ACTIONABLE_INTENTS}
+        return Tags(
+            intent=Scored(value=intent, confidence=intent_conf),
+            actionable=Scored(value="yes" if actionable else "no", confidence=intent_conf),
+            department=Scored(value=department, confidence=dept_conf),
+            sentiment=Scored(value=sentiment, confidence=sent_conf),
+            urgency=Scored(value=urgency, confidence=urg_conf),
+            language=Scored(value="und", confidence=0.1),
+            classifier=self.name,
+        )
