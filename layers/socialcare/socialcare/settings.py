@@ -1,0 +1,65 @@
+"""Runtime settings, parsed once from the environment that template.yaml gives each function.
+
+Logic receives these values as arguments; only this module reads os.environ.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from importlib import resources
+
+from pydantic import BaseModel, Field
+
+
+def _default_config_path() -> str:
+    return str(resources.files("socialcare") / "data" / "brand.yaml")
+
+
+class Settings(BaseModel):
+    stack_name: str = "socialcare"
+    table_name: str = "socialcare"
+    mentions_queue_url: str = ""
+    escalation_queue_url: str = ""
+    # Department queues are named "<prefix><department>"; their URLs derive from the mentions queue URL.
+    department_queue_prefix: str = "socialcare-dept-"
+    event_bus_name: str = "socialcare"
+    escalation_topic_arn: str = ""
+    state_machine_arn: str = ""
+    config_path: str = Field(default_factory=_default_config_path)
+    departments: list[str] = Field(default_factory=list)
+    sla_scale: float = Field(default=1.0, gt=0)
+
+    def department_queue_url(self, department: str) -> str:
+        base = self.mentions_queue_url.rsplit("/", 1)[0]
+        return f"{base}/{self.department_queue_prefix}{department}"
+
+
+_ENV = {
+    "stack_name": "STACK_NAME",
+    "table_name": "TABLE_NAME",
+    "mentions_queue_url": "MENTIONS_QUEUE_URL",
+    "escalation_queue_url": "ESCALATION_QUEUE_URL",
+    "department_queue_prefix": "DEPARTMENT_QUEUE_PREFIX",
+    "event_bus_name": "EVENT_BUS_NAME",
+    "escalation_topic_arn": "ESCALATION_TOPIC_ARN",
+    "state_machine_arn": "STATE_MACHINE_ARN",
+    "config_path": "BRAND_CONFIG_PATH",
+    "departments": "DEPARTMENTS",
+    "sla_scale": "SLA_SCALE",
+}
+
+
+def settings_from_env(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ) if env is None else env
+    values: dict[str, object] = {}
+    for field, var in _ENV.items():
+        if env.get(var):
+            raw = env[var]
+            values[field] = [d.strip() for d in raw.split(",") if d.strip()] if field == "departments" else raw
+    return Settings.model_validate(values)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return settings_from_env()
