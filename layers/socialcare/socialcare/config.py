@@ -14,6 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from socialcare.ingest.sources import SourceConfig
 from socialcare.models import Department, SlaPolicy
 
 
@@ -70,6 +71,8 @@ class BrandConfig(BaseModel):
     # A new mention on a case resolved within this window reopens it instead of opening another.
     reopen_window_s: int = Field(default=7 * 24 * 3600, ge=0)
     retention_days: int = Field(default=90, ge=1)
+    # Where to listen: handles, queries, subreddits, feeds (see socialcare.ingest.sources).
+    sources: list[SourceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _known_departments(self) -> BrandConfig:

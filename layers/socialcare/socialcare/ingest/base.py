@@ -1,0 +1,90 @@
+"""The connector port: turn a platform's pages into Mentions plus the cursor that covers them.
+
+A connector never stores anything. It yields pages in order; each page carries the cursor to save
+once that page, and every page before it, is safely queued. The poller does the saving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from socialcare.ingest.errors import IngestError
+from socialcare.models import Mention
+
+
+@dataclass(frozen=True)
+class DeadItem:
+    """One item (or whole body) the connector could not read, kept verbatim for the dead-letter queue."""
+
+    reason: str
+    raw: Any
+
+
+@dataclass
+class Page:
+    mentions: list[Mention]
+    cursor: dict[str, Any]
+    dead: list[DeadItem] = field(default_factory=list)
+
+
+class Connector(Protocol):
+    platform: str
+
+    def pages(self, cursor: dict[str, Any]) -> Iterator[Page]:
+        """Pages newer than `cursor`, each with the cursor to store once it is queued."""
+        ...
+
+
+# Returns the secret value for a parameter reference ("secretsmanager:name" / "ssm:name").
+SecretLoader = Callable[[str], str]
+
+
+def normalise_items(
+    items: list[Any], build: Callable[[Any], Mention | None]
+) -> tuple[list[Mention], list[DeadItem]]:
+    """Build a Mention per item; an item that does not fit goes to the dead letters, the rest carry on."""
+    mentions: list[Mention] = []
+    dead: list[DeadItem] = []
+    for item in items:
+        try:
+            mention = build(item)
+        except (KeyError, TypeError, ValueError, AttributeError, ValidationError, IngestError) as exc:
+            dead.append(DeadItem(reason=f"schema mismatch: {type(exc).__name__}: {str(exc)[:300]}", raw=item))
+            continue
+        if mention is not None:
+            mentions.append(mention)
+    return mentions, dead
+
+
+def descending_run(
+    cursor: dict[str, Any],
+    fetch: Callable[[Any, Any], tuple[list[Mention], list[DeadItem], Any, Any, bool]],
+) -> Iterator[Page]:
+    """Page a newest-first listing down to the stored mark, saving resumable progress after each page.
+
+    `fetch(mark, token)` returns (mentions, dead, newest_mark_on_page, next_token, reached_mark).
+    The cursor keeps the old mark fixed while paging (`mark`), the page to resume from (`token`) and the
+    newest mark seen in this run (`pending`); only when the run ends does `pending` become the mark.
+    A crash or a rate limit mid-run resumes at the next unqueued page instead of starting over.
+    """
+    mark = cursor.get("mark")
+    token = cursor.get("token")
+    pending = cursor.get("pending")
+    while True:
+        mentions, dead, newest, next_token, reached = fetch(mark, token)
+        if pending is None and newest is not None:
+            pending = newest
+        if next_token and not reached:
+            yield Page(mentions, {"mark": mark, "token": next_token, "pending": pending}, dead)
+            token = next_token
+            continue
+        final = pending if pending is not None else mark
+        yield Page(mentions, {"mark": final, "token": None, "pending": None}, dead)
+        return
+
+
+ConnectorFactory = Callable[..., Connector]

@@ -1,0 +1,50 @@
+"""API tokens from Secrets Manager or SSM Parameter Store, through Powertools Parameters (cached).
+
+A reference is "secretsmanager:<name>" or "ssm:<parameter name>". Values never reach logs; only a
+short fingerprint is stored, so a rotated secret can lift an "unhealthy" mark without a human click.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from socialcare.ingest.errors import ConfigurationError
+
+CACHE_SECONDS = 300
+
+
+def load_secret(reference: str) -> str:
+    from aws_lambda_powertools.utilities import parameters
+
+    store, _, name = reference.partition(":")
+    try:
+        if store == "secretsmanager":
+            value = parameters.get_secret(name, max_age=CACHE_SECONDS)
+        elif store == "ssm":
+            value = parameters.get_parameter(name, decrypt=True, max_age=CACHE_SECONDS)
+        else:
+            raise ConfigurationError(f"unknown secret store {store!r}")
+    except parameters.exceptions.GetParameterError as exc:
+        raise ConfigurationError(f"cannot read secret {reference}: {type(exc).__name__}") from exc
+    if isinstance(value, bytes):
+        value = value.decode()
+    return str(value)
+
+
+def fingerprint(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+def secret_fields(value: str, *required: str) -> dict[str, Any]:
+    """A JSON secret (e.g. {"client_id": ..., "client_secret": ...}) with its required fields present."""
+    try:
+        data = json.loads(value)
+    except ValueError as exc:
+        raise ConfigurationError("secret is not a JSON object") from exc
+    if not isinstance(data, dict) or any(not data.get(f) for f in required):
+        raise ConfigurationError(f"secret must be a JSON object with {', '.join(required)}")
+    return data

@@ -1,0 +1,463 @@
+"""A loopback HTTP server that speaks real social platform API shapes, so the real connectors run locally.
+
+Give it posts in one neutral form and it serves them as X API v2, Mastodon, Bluesky, Reddit or RSS
+responses, with each platform's pagination, cursors and rate-limit headers. Used by the demo, the
+`socialcare poll` command, the connector tests and the burst benchmark.
+
+    server = PlatformServer(posts, rate_limit=(450, 900)).start()
+    ... XConnector(base_url=server.base_url, bearer_token="local") ...
+    server.add_posts(more)          # visible to the next poll
+    server.stop()
+
+A neutral post: {"id", "author_id", "username", "followers", "text", "created_at", "conversation_id",
+"in_reply_to_id", "lang"} (optional "name", "title", "rating"). Ids are numeric strings; a larger id
+is a newer post. A post with a "_raw" key is served as that raw item instead (malformed-item tests).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+from xml.sax.saxutils import escape
+
+Post = dict[str, Any]
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC)
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return str(value)
+
+
+def _dt(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _token(payload: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _untoken(token: str) -> dict[str, Any] | None:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class _Fault:
+    def __init__(
+        self, status: int, body: str | bytes, headers: dict[str, str], times: int, prefix: str
+    ) -> None:
+        self.status = status
+        self.body = body.encode() if isinstance(body, str) else body
+        self.headers = headers
+        self.times = times
+        self.prefix = prefix
+
+
+class _Reply(Exception):
+    """Raised by a route to answer with a status, body and headers."""
+
+    def __init__(
+        self,
+        status: int,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+        self.content_type = content_type
+
+
+def sample_posts(
+    count: int,
+    *,
+    start_id: int = 1_900_000_000_000_000_000,
+    start: datetime | None = None,
+    step_s: float = 1.0,
+    authors: int = 50,
+    brand: str = "SkylarkAir",
+) -> list[Post]:
+    """Invented posts about the sample airline, oldest first (ids and times increase)."""
+    templates = [
+        "@{brand} my flight SK{n} was cancelled and nobody at the gate knows when the next one leaves",
+        "@{brand} bag still missing after 3 days, claim tag {n}, please help",
+        "@{brand} charged twice for seat selection on booking {n}, need a refund",
+        "@{brand} the app crashes every time I try to check in for SK{n}",
+        "@{brand} thank you to the crew on SK{n}, lovely flight!",
+        "ugh, delayed again. {brand} why is this every single time",
+        "@{brand} is the lounge at terminal {n} open before 6am?",
+    ]
+    start = start or datetime.now(UTC) - timedelta(seconds=count * step_s)
+    posts = []
+    for i in range(count):
+        author = i % authors
+        posts.append(
+            {
+                "id": str(start_id + i),
+                "author_id": str(7_000_000 + author),
+                "username": f"traveller{author}",
+                "name": f"Traveller {author}",
+                "followers": (author * 37) % 5000,
+                "text": templates[i % len(templates)].format(brand=brand, n=100 + i % 900),
+                "created_at": start + timedelta(seconds=i * step_s),
+                "conversation_id": str(start_id + i),
+                "in_reply_to_id": None,
+                "lang": "en",
+            }
+        )
+    return posts
+
+
+class PlatformServer:
+    """ThreadingHTTPServer on 127.0.0.1 (port 0) serving posts in each platform's real response shape."""
+
+    def __init__(
+        self,
+        posts: Iterable[Post] = (),
+        *,
+        rate_limit: tuple[int, float] | None = None,
+        token: str | None = None,
+        latency_s: float = 0.0,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._posts: list[Post] = []
+        self._ids: set[str] = set()
+        self.rate_limit = rate_limit
+        self.token = token
+        self.latency_s = latency_s
+        self.requests = 0
+        self.requests_by_path: Counter[str] = Counter()
+        self.rate_limited_responses = 0
+        self._window_start = 0.0
+        self._window_used = 0
+        self._faults: list[_Fault] = []
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.feed_etag_changes = 0
+        self.add_posts(posts)
+
+    # ----- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> PlatformServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                return None
+
+            def do_GET(self) -> None:
+                server._handle(self, "GET")
+
+            def do_POST(self) -> None:
+                server._handle(self, "POST")
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="platform-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> PlatformServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("server not started")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # ----- data ------------------------------------------------------------------------------------
+    def add_posts(self, posts: Iterable[Post]) -> int:
+        """Add posts (thread-safe); ones with a known id are ignored. Returns how many were new."""
+        added = 0
+        with self._lock:
+            for post in posts:
+                pid = str(post["id"])
+                if pid in self._ids:
+                    continue
+                self._ids.add(pid)
+                self._posts.append({**post, "id": pid})
+                added += 1
+            self._posts.sort(key=lambda p: int(p["id"]))
+        return added
+
+    @property
+    def post_count(self) -> int:
+        with self._lock:
+            return len(self._posts)
+
+    def fail_next(
+        self,
+        status: int,
+        body: str | bytes | Any = "",
+        *,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+        path_prefix: str = "",
+    ) -> None:
+        """The next `times` requests (on paths starting with `path_prefix`) get this response instead."""
+        if not isinstance(body, str | bytes):
+            body = json.dumps(body)
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        with self._lock:
+            self._faults.append(_Fault(status, body, headers or {}, times, path_prefix))
+
+    def _newest_first(self, *, after: int | None = None, before: int | None = None) -> list[Post]:
+        with self._lock:
+            posts = list(self._posts)
+        out = []
+        for post in reversed(posts):
+            n = int(post["id"])
+            if after is not None and n <= after:
+                break
+            if before is not None and n >= before:
+                continue
+            out.append(post)
+        return out
+
+    # ----- request plumbing ------------------------------------------------------------------------
+    def _take_fault(self, path: str) -> _Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if path.startswith(fault.prefix):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _rate_window(self) -> tuple[bool, dict[str, int]]:
+        """(allowed, headers) for one request under the fixed-window limit, X style (reset in Unix s)."""
+        if not self.rate_limit:
+            return True, {}
+        limit, window = self.rate_limit
+        now = time.time()
+        with self._lock:
+            start = (now // window) * window
+            if start != self._window_start:
+                self._window_start, self._window_used = start, 0
+            allowed = self._window_used < limit
+            if allowed:
+                self._window_used += 1
+            else:
+                self.rate_limited_responses += 1
+            remaining = max(0, limit - self._window_used)
+        reset = start + window
+        return allowed, {
+            "limit": limit,
+            "remaining": remaining,
+            "reset": int(reset if reset == int(reset) else reset + 1),
+        }
+
+    def _handle(self, req: BaseHTTPRequestHandler, method: str) -> None:
+        parts = urlsplit(req.path)
+        path = parts.path
+        query = parse_qs(parts.query, keep_blank_values=True)
+        length = int(req.headers.get("Content-Length") or 0)
+        body = req.rfile.read(length) if length else b""
+        with self._lock:
+            self.requests += 1
+            self.requests_by_path[path] += 1
+        if self.latency_s:
+            time.sleep(self.latency_s)
+        fault = self._take_fault(path)
+        if fault is not None:
+            self._send(req, fault.status, fault.body, {"Content-Type": "application/json", **fault.headers})
+            return
+        try:
+            route = self._route(method, path)
+            if route is None:
+                raise _Reply(404, {"error": "not found", "path": path})
+            route(req, path, query, body)
+        except _Reply as reply:
+            payload = reply.body
+            if not isinstance(payload, bytes):
+                payload = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
+            self._send(req, reply.status, payload, {"Content-Type": reply.content_type, **reply.headers})
+
+    @staticmethod
+    def _send(req: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str]) -> None:
+        try:
+            req.send_response(status)
+            for key, value in headers.items():
+                req.send_header(key, str(value))
+            req.send_header("Content-Length", str(len(body)))
+            req.end_headers()
+            if req.command != "HEAD":
+                req.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _route(self, method: str, path: str) -> Any:
+        if path == "/2/tweets/search/recent" or (path.startswith("/2/users/") and path.endswith("/mentions")):
+            return self._x
+        extra = getattr(self, "_extra_route", None)
+        return extra(method, path) if extra else None
+
+    def _bearer(self, req: BaseHTTPRequestHandler, problem: Any) -> str | None:
+        auth = req.headers.get("Authorization") or ""
+        if self.token is not None and auth != f"Bearer {self.token}":
+            raise _Reply(401, problem)
+        return auth.removeprefix("Bearer ") or None
+
+    # ----- X API v2 --------------------------------------------------------------------------------
+    def _x(self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes) -> None:
+        def arg(name: str) -> str | None:
+            values = query.get(name)
+            return values[0] if values else None
+
+        self._bearer(
+            req, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
+        )
+        allowed, rl = self._rate_window()
+        headers = {f"x-rate-limit-{k}": str(v) for k, v in rl.items()}
+        if not allowed:
+            raise _Reply(
+                429,
+                {
+                    "title": "Too Many Requests",
+                    "detail": "Too Many Requests",
+                    "type": "about:blank",
+                    "status": 429,
+                },
+                headers,
+                "application/problem+json",
+            )
+        search = path == "/2/tweets/search/recent"
+        low = 10 if search else 5
+        try:
+            max_results = int(arg("max_results") or 10)
+        except ValueError:
+            max_results = -1
+        if not low <= max_results <= 100:
+            raise _Reply(
+                400,
+                {
+                    "errors": [
+                        {
+                            "parameters": {"max_results": [arg("max_results")]},
+                            "message": f"The `max_results` query parameter value [{arg('max_results')}] "
+                            f"is not between {low} and 100",
+                        }
+                    ],
+                    "title": "Invalid Request",
+                    "detail": "One or more parameters to your request was invalid.",
+                    "type": "https://api.x.com/2/problems/invalid-request",
+                },
+                headers,
+            )
+        since_id = arg("since_id")
+        token_name = "next_token" if search else "pagination_token"
+        token = arg(token_name)
+        before: int | None = None
+        if token:
+            decoded = _untoken(token)
+            if decoded is None or "before" not in decoded:
+                raise _Reply(
+                    400,
+                    {
+                        "errors": [
+                            {
+                                "parameters": {token_name: [token]},
+                                "message": f"The `{token_name}` query parameter value [{token}] is not valid",
+                            }
+                        ],
+                        "title": "Invalid Request",
+                        "detail": "One or more parameters to your request was invalid.",
+                        "type": "https://api.x.com/2/problems/invalid-request",
+                    },
+                    headers,
+                )
+            before = int(decoded["before"])
+        posts = self._newest_first(after=int(since_id) if since_id else None, before=before)
+        start_time = arg("start_time")
+        if start_time and not since_id:
+            floor = _dt(start_time)
+            posts = [p for p in posts if _dt(p["created_at"]) >= floor]
+        page, rest = posts[:max_results], posts[max_results:]
+        data, users = [], {}
+        for post in page:
+            if "_raw" in post:
+                data.append(post["_raw"])
+                continue
+            item: dict[str, Any] = {
+                "id": post["id"],
+                "text": post["text"][:280],
+                "author_id": post["author_id"],
+                "created_at": _iso(post["created_at"]),
+                "conversation_id": post.get("conversation_id") or post["id"],
+                "lang": post.get("lang") or "en",
+                "edit_history_tweet_ids": [post["id"]],
+                "public_metrics": {
+                    "repost_count": 0,
+                    "reply_count": 0,
+                    "like_count": 0,
+                    "quote_count": 0,
+                    "bookmark_count": 0,
+                    "impression_count": 0,
+                },
+            }
+            if len(post["text"]) > 280:
+                item["note_tweet"] = {"text": post["text"]}
+            if post.get("in_reply_to_id"):
+                item["referenced_tweets"] = [{"type": "replied_to", "id": post["in_reply_to_id"]}]
+                if post.get("in_reply_to_user_id"):
+                    item["in_reply_to_user_id"] = post["in_reply_to_user_id"]
+            data.append(item)
+            users[post["author_id"]] = {
+                "id": post["author_id"],
+                "username": post["username"],
+                "name": post.get("name") or post["username"],
+                "public_metrics": {
+                    "followers_count": int(post.get("followers") or 0),
+                    "following_count": 0,
+                    "post_count": 0,
+                    "listed_count": 0,
+                },
+            }
+        meta: dict[str, Any] = {"result_count": len(page)}
+        if page:
+            meta["newest_id"] = page[0]["id"]
+            meta["oldest_id"] = page[-1]["id"]
+        if rest:
+            meta["next_token"] = _token({"before": page[-1]["id"]})
+        payload: dict[str, Any] = {"meta": meta}
+        if data:
+            payload = {"data": data, "includes": {"users": list(users.values())}, "meta": meta}
+        raise _Reply(200, payload, headers)
+
+
+def rfc2822(value: Any) -> str:
+    return format_datetime(_dt(value), usegmt=True)
+
+
+__all__ = ["PlatformServer", "sample_posts", "rfc2822", "escape", "urlencode"]
