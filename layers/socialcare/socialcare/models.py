@@ -193,6 +193,14 @@ class Case(BaseModel):
     thread_key: str | None = None
     region: str | None = None
     incident_id: str | None = None
+    breaches: int = 0
+    stale: bool = False
+    # True while the stored task token belongs to a wait that has not been answered yet.
+    token_fresh: bool = False
+    execution_name: str | None = None
+    workflow_input: dict[str, Any] | None = None
+    reopen_count: int = 0
+    handoff_channel: str | None = None
     version: int = 0
     departments_history: list[str] = Field(default_factory=list)
 

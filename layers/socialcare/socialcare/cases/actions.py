@@ -1,0 +1,285 @@
+"""What an agent (or the customer) does to a case. Every action is validated against the case's
+state, recorded with who and when, idempotent per request id, and resumes the case workflow with
+the task token stored on the case."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from socialcare.cases import clocks, events, workflow
+from socialcare.cases.deps import Deps
+from socialcare.models import Case, CaseEvent, CaseStatus
+from socialcare.observability import logger
+from socialcare.store import ConflictError, to_item
+
+TOKEN_WAIT_S = 15.0
+
+
+class ActionError(Exception):
+    """An action that does not fit the case; nothing was changed."""
+
+
+class NotAllowedError(ActionError):
+    """The case's state forbids the action (resolved, owned by someone else, wrong department)."""
+
+
+class BusyError(ActionError):
+    """The workflow did not become ready in time; retrying the same request is safe."""
+
+
+@dataclass
+class ActionResult:
+    case_id: str
+    action: str
+    status: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    replayed: bool = False
+
+
+EVENT_TYPES = {
+    "claim": "case.claimed",
+    "reply": "case.replied",
+    "handoff": "case.handed_off",
+    "transfer": "case.transferred",
+    "wait_customer": "case.waiting_customer",
+    "customer_replied": "case.customer_replied",
+    "resolve": "case.resolved",
+    "reopen": "case.reopened",
+}
+
+
+def _require_open(case: Case, action: str) -> None:
+    if not case.is_open:
+        raise NotAllowedError(f"cannot {action} case {case.id}: it is resolved (reopen it first)")
+
+
+def _ready_case(case_id: str, deps: Deps) -> Case:
+    """The case once its workflow waits on a fresh token, so the action can resume it."""
+    deadline = time.monotonic() + TOKEN_WAIT_S
+    while True:
+        case = deps.store.get_case(case_id)
+        if not case.is_open or (case.token_fresh and case.task_token):
+            return case
+        if time.monotonic() > deadline:
+            raise BusyError(f"case {case_id} workflow is not waiting for an action yet; retry")
+        time.sleep(0.05)
+
+
+def _replay(case_id: str, request_id: str, deps: Deps) -> ActionResult | None:
+    done = deps.store.get({"PK": {"S": f"CASE#{case_id}"}, "SK": {"S": f"ACTION#{request_id}"}})
+    if done is None:
+        return None
+    return ActionResult(case_id, done["action"], done["status"], done.get("detail", {}), replayed=True)
+
+
+def perform(
+    case_id: str,
+    action: str,
+    deps: Deps,
+    *,
+    actor: str,
+    request_id: str | None = None,
+    text: str | None = None,
+    to: str | None = None,
+    note: str | None = None,
+    force: bool = False,
+    department: str | None = None,
+) -> ActionResult:
+    request_id = request_id or uuid.uuid4().hex
+    if (done := _replay(case_id, request_id, deps)) is not None:
+        return done
+    for _ in range(20):
+        case = _ready_case(case_id, deps)
+        if (done := _replay(case_id, request_id, deps)) is not None:
+            return done
+        plan = _plan(case, action, deps, actor=actor, text=text, to=to, note=note, force=force, department=department)
+        try:
+            _commit(case, action, plan, deps, actor=actor, request_id=request_id)
+        except ConflictError:
+            continue  # the case moved under us (another action, a new wait): re-read and re-check
+        _resume(case, action, plan, deps)
+        events.publish(deps.events, deps.settings.event_bus_name, plan["events"], {"department": plan["department"]})
+        logger.info("case action", case_id=case_id, action=action, actor=actor)
+        return ActionResult(case_id, action, plan["fields"].get("status", case.status), plan["detail"])
+    raise BusyError(f"case {case_id} kept changing; retry the same request")
+
+
+def _plan(case: Case, action: str, deps: Deps, **kw: Any) -> dict[str, Any]:
+    now = deps.now()
+    actor = kw["actor"]
+    fields: dict[str, Any] = {}
+    detail: dict[str, Any] = {}
+    messages: list[dict[str, Any]] = []
+    dept = case.department
+    if kw.get("department") and kw["department"] != case.department:
+        raise NotAllowedError(f"case {case.id} is in the {case.department} queue, not {kw['department']}")
+    if action == "claim":
+        _require_open(case, action)
+        if case.owner and case.owner != actor and not kw["force"]:
+            raise NotAllowedError(f"case {case.id} is owned by {case.owner}; use --force to take it over")
+        fields.update(owner=actor, status=CaseStatus.CLAIMED.value)
+        detail["owner"] = actor
+    elif action in {"reply", "handoff"}:
+        _require_open(case, action)
+        if not kw["text"]:
+            raise ActionError(f"{action} needs the message text")
+        owner = case.owner or actor
+        if action == "reply":
+            messages.append({"direction": "out", "channel": "public", "author": actor, "text": kw["text"]})
+        else:
+            channel = kw["to"] or "dm"
+            if channel not in {"dm", "email"}:
+                raise ActionError(f"handoff goes to dm or email, not {channel!r}")
+            public = (
+                f"We've moved this to {'a direct message' if channel == 'dm' else 'email'} so we can look at your "
+                f"details privately. Your case reference is {case.id} and {owner} is looking after it."
+            )
+            messages.append({"direction": "out", "channel": "public", "author": actor, "text": public})
+            messages.append({"direction": "out", "channel": channel, "author": actor, "text": kw["text"]})
+            fields["handoff_channel"] = channel
+            detail["channel"] = channel
+        fields.update(owner=owner, status=CaseStatus.CLAIMED.value)
+        if case.first_responded_at is None:
+            fields["first_responded_at"] = now.isoformat()
+            detail["first_response_s"] = round((now - case.opened_at).total_seconds(), 3)
+            detail["first_response_met"] = now <= case.first_response_due
+    elif action == "transfer":
+        _require_open(case, action)
+        target = kw["to"]
+        if target not in deps.config.department_names:
+            raise ActionError(f"unknown department {target!r}; known: {deps.config.department_names}")
+        if target == case.department:
+            raise NotAllowedError(f"case {case.id} is already in {target}")
+        dept = target
+        # The history moves with the case; the new department gets no fresh first-response clock.
+        fields.update(department=target, owner=None, status=CaseStatus.OPEN.value,
+                      departments_history=[*case.departments_history, target])
+        detail.update({"from": case.department, "to": target, "note": kw["note"] or ""})
+    elif action == "wait_customer":
+        _require_open(case, action)
+        if case.status == CaseStatus.WAITING_CUSTOMER:
+            raise NotAllowedError(f"case {case.id} is already waiting on the customer")
+        fields["status"] = CaseStatus.WAITING_CUSTOMER.value
+    elif action == "customer_replied":
+        if case.status != CaseStatus.WAITING_CUSTOMER:
+            raise NotAllowedError(f"case {case.id} is not waiting on the customer")
+        fields["status"] = (CaseStatus.CLAIMED if case.owner else CaseStatus.OPEN).value
+    elif action == "resolve":
+        _require_open(case, action)
+        fields.update(status=CaseStatus.RESOLVED.value, resolved_at=now.isoformat(), task_token=None,
+                      GSI1PK=None, GSI1SK=None, clock=None)
+        detail.update(note=kw["note"] or "", resolution_met=now <= case.resolution_due,
+                      resolution_s=round((now - case.opened_at).total_seconds(), 3))
+    else:
+        raise ActionError(f"unknown action {action!r}")
+
+    clock = clocks.next_clock(case.model_copy(update={"department": dept}), action, now)
+    if clock is not None:
+        fields["clock"] = clock.model_dump(mode="json")
+        fields["GSI1PK"] = f"DEPT#{dept}#OPEN"
+        fields["GSI1SK"] = f"{clock.due_at.isoformat()}#{case.id}"
+    if kw["note"] and action != "transfer":
+        detail["note"] = kw["note"]
+    fields["token_fresh"] = False
+    event = CaseEvent(case_id=case.id, type=EVENT_TYPES[action], at=now, actor=actor, detail=detail)
+    return {"fields": fields, "detail": detail, "messages": messages, "events": [event], "clock": clock,
+            "department": dept}
+
+
+def _commit(case: Case, action: str, plan: dict[str, Any], deps: Deps, *, actor: str, request_id: str) -> None:
+    store = deps.store
+    now = deps.now()
+    ops: list[dict[str, Any]] = [store.case_update_op(case.id, case.version, plan["fields"])]
+    ops += [{"Put": {"Item": store.event_item(e)}} for e in plan["events"]]
+    for i, message in enumerate(plan["messages"]):
+        at = now + timedelta(microseconds=i)
+        ops.append({"Put": {"Item": store.message_item(case.id, message, at, f"{request_id}-{i}")}})
+    record = {"PK": f"CASE#{case.id}", "SK": f"ACTION#{request_id}", "action": action, "actor": actor,
+              "at": now.isoformat(), "status": plan["fields"].get("status", case.status), "detail": plan["detail"]}
+    ops.append({"Put": {"Item": to_item(record), "ConditionExpression": "attribute_not_exists(PK)"}})
+    store.transact(ops)
+
+
+def _resume(case: Case, action: str, plan: dict[str, Any], deps: Deps) -> None:
+    output: dict[str, Any] = {
+        "type": action,
+        "department": plan["department"],
+        "queue_url": deps.settings.department_queue_url(plan["department"]),
+        "clock": workflow.clock_payload(plan["clock"]),
+    }
+    token = case.task_token
+    deadline = time.monotonic() + TOKEN_WAIT_S
+    while token:
+        try:
+            workflow.resume(deps.sfn, token, output)
+            return
+        except workflow.StaleTokenError:
+            # The wait ended first (an escalation fired): deliver to the wait that replaced it.
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+            fresh = deps.store.get_case(case.id)
+            token = fresh.task_token if fresh.token_fresh and fresh.task_token != token else token
+
+
+def customer_replied(case_id: str, deps: Deps, *, mention_key: str) -> ActionResult:
+    return perform(case_id, "customer_replied", deps, actor="customer", request_id=f"customer-{mention_key}")
+
+
+def reopen(case_id: str, deps: Deps, *, actor: str, reason: str, request_id: str | None = None) -> ActionResult:
+    """A resolved case comes back: a new execution, fresh clocks for the new request."""
+    request_id = request_id or uuid.uuid4().hex
+    if (done := _replay(case_id, request_id, deps)) is not None:
+        return done
+    case = deps.store.get_case(case_id)
+    if case.is_open:
+        raise NotAllowedError(f"case {case_id} is open; nothing to reopen")
+    now = deps.now()
+    clock = clocks.first_clock(case.sla, now)
+    name = f"{case.id}-r{case.reopen_count + 1}"
+    reopened = case.model_copy(update={"clock": clock, "first_response_due": now + timedelta(seconds=case.sla.first_response_s),
+                                       "resolution_due": now + timedelta(seconds=case.sla.resolution_s)})
+    payload = workflow.execution_input(reopened, deps.settings.department_queue_url(case.department))
+    fields = {
+        "status": CaseStatus.OPEN.value, "resolved_at": None, "first_responded_at": None, "owner": None,
+        "clock": clock.model_dump(mode="json"), "first_response_due": reopened.first_response_due.isoformat(),
+        "resolution_due": reopened.resolution_due.isoformat(), "reopen_count": case.reopen_count + 1,
+        "execution_name": name, "workflow_input": payload, "escalation_tier": 0, "token_fresh": False,
+        "GSI1PK": f"DEPT#{case.department}#OPEN", "GSI1SK": f"{clock.due_at.isoformat()}#{case.id}",
+    }
+    event = CaseEvent(case_id=case.id, type="case.reopened", at=now, actor=actor, detail={"reason": reason})
+    plan = {"fields": fields, "detail": {"reason": reason}, "messages": [], "events": [event]}
+    _commit(case, "reopen", plan, deps, actor=actor, request_id=request_id)
+    workflow.start(deps.sfn, deps.settings.state_machine_arn, name, payload)
+    events.publish(deps.events, deps.settings.event_bus_name, [event], {"department": case.department})
+    return ActionResult(case_id, "reopen", CaseStatus.OPEN.value, {"reason": reason})
+
+
+def store_wait(case_id: str, task_token: str, action: dict[str, Any], deps: Deps) -> Case:
+    """Called by the workflow each time it starts waiting: the token and clock go on the case."""
+    now = deps.now()
+    clock = clocks.make_clock(action["clock"]["name"], action["clock"]["seconds"], now)
+    for _ in range(20):
+        case = deps.store.get_case(case_id)
+        if not case.is_open:
+            raise CaseClosedError(f"case {case_id} is closed")
+        fields = {
+            "task_token": task_token,
+            "token_fresh": True,
+            "clock": clock.model_dump(mode="json"),
+            "GSI1SK": f"{clock.due_at.isoformat()}#{case_id}",
+        }
+        try:
+            deps.store.update_case(case_id, case.version, fields)
+            return case
+        except ConflictError:
+            continue
+    raise BusyError(f"case {case_id} kept changing while storing its task token")
+
+
+class CaseClosedError(Exception):
+    """The workflow asked to wait on a case that is already closed (its ASL Catch ends the run)."""

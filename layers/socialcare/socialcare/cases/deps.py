@@ -1,0 +1,48 @@
+"""What case logic needs from the outside world, built once per process (or per test)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from socialcare import aws
+from socialcare.classify import Classifier, build_classifier
+from socialcare.config import BrandConfig, load_config
+from socialcare.models import utcnow
+from socialcare.settings import Settings, get_settings
+from socialcare.store import Store
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    config: BrandConfig
+    store: Store
+    sfn: Any
+    events: Any
+    sqs: Any
+    classifier: Classifier
+    now: Callable[[], datetime] = field(default=utcnow)
+
+
+def build_deps(settings: Settings | None = None, config: BrandConfig | None = None) -> Deps:
+    settings = settings or get_settings()
+    config = config or load_config(settings.config_path)
+    if settings.departments:
+        config.check_deployed(settings.departments)
+    return Deps(
+        settings=settings,
+        config=config,
+        store=Store(aws.client("dynamodb"), settings.table_name),
+        sfn=aws.client("stepfunctions"),
+        events=aws.client("events"),
+        sqs=aws.client("sqs"),
+        classifier=build_classifier(config),
+    )
+
+
+@functools.cache
+def default_deps() -> Deps:
+    return build_deps()

@@ -1,0 +1,279 @@
+"""The embedded local mode: template.yaml deployed into moto, handlers run in-process.
+
+One process, no AWS account, no Docker. moto executes the real state machine; a small scheduler
+stands in for EventBridge schedules and a pump for Lambda's SQS event source mappings.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+import time
+import uuid
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import boto3
+
+from socialcare.local import lambda_adapter
+from socialcare.local.template import LocalTemplate, prepare
+
+REGION = "us-east-1"
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
+
+def project_root() -> Path:
+    """The checkout that holds template.yaml (the CLI may run from anywhere inside it)."""
+    env = os.environ.get("SOCIALCARE_ROOT")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in [Path.cwd(), *Path.cwd().parents, *here.parents]:
+        if (parent / "template.yaml").exists() and (parent / "functions").is_dir():
+            return parent
+    raise FileNotFoundError("cannot find template.yaml; run from the socialcare checkout or set SOCIALCARE_ROOT")
+
+
+def _zip_bytes() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("placeholder.txt", "code runs in-process in the local mode")
+    return buf.getvalue()
+
+
+@dataclass
+class PumpStats:
+    received: int = 0
+    failed: int = 0
+
+
+@dataclass
+class LocalStack:
+    stack_name: str = "socialcare-local"
+    parameters: dict[str, str] = field(default_factory=dict)
+    root: Path = field(default_factory=project_root)
+    outputs: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, lambda_adapter.LocalFunction] = field(default_factory=dict)
+    template: LocalTemplate | None = None
+    queue_urls: dict[str, str] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION)
+
+    # -------------------------------------------------------------- deploy
+    def deploy(self) -> dict[str, str]:
+        lambda_adapter.install()
+        bucket = f"{self.stack_name}-artifacts"
+        tpl = prepare(self.root, self.parameters, bucket)
+        self.template = tpl
+        s3 = self.client("s3")
+        s3.create_bucket(Bucket=bucket)
+        code = _zip_bytes()
+        for logical_id, res in tpl.cfn["Resources"].items():
+            if res["Type"] in {"AWS::Lambda::Function", "AWS::Lambda::LayerVersion"}:
+                s3.put_object(Bucket=bucket, Key=f"{logical_id}.zip", Body=code)
+        for logical_id in tpl.state_machines:
+            s3.put_object(Bucket=bucket, Key=f"{logical_id}.json", Body=b'{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}')
+
+        cfn = self.client("cloudformation")
+        cfn.create_stack(
+            StackName=self.stack_name,
+            TemplateBody=json.dumps(tpl.cfn),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in self.parameters.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+        stack = cfn.describe_stacks(StackName=self.stack_name)["Stacks"][0]
+        if stack["StackStatus"] != "CREATE_COMPLETE":
+            raise RuntimeError(f"local stack failed: {stack['StackStatus']} {stack.get('StackStatusReason')}")
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        physical = {
+            r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in cfn.list_stack_resources(StackName=self.stack_name)["StackResourceSummaries"]
+        }
+        self._recreate_state_machines(tpl, outputs, physical)
+        self.outputs = {k: v for k, v in outputs.items() if not k.startswith("Local")}
+        self._register_functions(tpl, physical, outputs)
+        self._create_alarms(tpl, outputs)
+        self.queue_urls = {
+            logical_id: physical[logical_id]
+            for logical_id, res in tpl.cfn["Resources"].items()
+            if res["Type"] == "AWS::SQS::Queue"
+        }
+        return self.outputs
+
+    def _recreate_state_machines(self, tpl: LocalTemplate, outputs: dict[str, str], physical: dict[str, str]) -> None:
+        """moto's CloudFormation registers state machines where its executor cannot see them, and
+        ignores DefinitionSubstitutions: create them again from the ASL file, substituted."""
+        sfn = self.client("stepfunctions")
+        for logical_id, machine in tpl.state_machines.items():
+            definition = machine["definition"].read_text(encoding="utf-8")
+            for key in machine["substitutions"]:
+                definition = definition.replace("${" + key + "}", outputs[f"LocalSub{logical_id}{key}"])
+            arn = physical[logical_id]
+            name = arn.split(":")[-1]
+            sfn.delete_state_machine(stateMachineArn=arn)
+            created = sfn.create_state_machine(
+                name=name, definition=definition, roleArn=f"arn:aws:iam::123456789012:role/{name}", type="STANDARD"
+            )
+            assert created["stateMachineArn"] == arn
+
+    def _register_functions(self, tpl: LocalTemplate, physical: dict[str, str], outputs: dict[str, str]) -> None:
+        for logical_id, spec in tpl.functions.items():
+            name = physical[logical_id]
+            env = {var: outputs[f"LocalEnv{logical_id}0{key}"] for key, var in spec.env_keys.items()}
+            env.update(AWS_LAMBDA_FUNCTION_NAME=name, POWERTOOLS_TRACE_DISABLED="true", AWS_REGION=REGION)
+            fn = lambda_adapter.LocalFunction(name=name, code_dir=spec.code_dir, handler=spec.handler, environment=env)
+            lambda_adapter.register(fn)
+            self.functions[logical_id] = fn
+
+    def _create_alarms(self, tpl: LocalTemplate, outputs: dict[str, str]) -> None:
+        cw = self.client("cloudwatch")
+        for logical_id, props in tpl.alarms.items():
+            dims = [
+                {"Name": d["Name"], "Value": outputs[f"LocalAlarm{logical_id}0Dim{i}"]}
+                for i, d in enumerate(props.get("Dimensions", []))
+            ]
+            cw.put_metric_alarm(
+                AlarmName=outputs[f"LocalAlarm{logical_id}0Name"],
+                Namespace=props["Namespace"],
+                MetricName=props["MetricName"],
+                Dimensions=dims,
+                Statistic=props["Statistic"],
+                Period=int(props["Period"]),
+                EvaluationPeriods=int(props["EvaluationPeriods"]),
+                Threshold=float(props["Threshold"]),
+                ComparisonOperator=props["ComparisonOperator"],
+                TreatMissingData=props.get("TreatMissingData", "missing"),
+            )
+
+    def environment(self) -> dict[str, str]:
+        """What a handler sees, for code (CLI, demo agents) acting on the stack from outside a Lambda."""
+        fn = self.functions.get("RouteMentionFunction") or next(iter(self.functions.values()))
+        return {k: v for k, v in fn.environment.items() if not k.startswith("AWS_LAMBDA")}
+
+    # -------------------------------------------------------------- event sources
+    def pump(self, function_id: str, *, max_batches: int = 1000, batch_size: int = 10) -> PumpStats:
+        """Lambda's SQS event source, in-process: receive, invoke, delete what succeeded.
+        Failed records stay and come back; after maxReceiveCount SQS moves them to the DLQ."""
+        spec = self.template.functions[function_id] if self.template else None
+        if spec is None:
+            raise KeyError(function_id)
+        sqs = self.client("sqs")
+        stats = PumpStats()
+        for queue_id in spec.sqs_sources:
+            url = self.queue_urls[queue_id]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            for _ in range(max_batches):
+                got = sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=batch_size, AttributeNames=["All"], MessageAttributeNames=["All"],
+                    VisibilityTimeout=0 if False else 30,
+                ).get("Messages", [])
+                if not got:
+                    break
+                event = {"Records": [_sqs_record(m, arn) for m in got]}
+                result = self.functions[function_id].invoke(event) or {}
+                failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+                stats.received += len(got)
+                stats.failed += len(failed)
+                ok = [m for m in got if m["MessageId"] not in failed]
+                if ok:
+                    sqs.delete_message_batch(
+                        QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(ok)]
+                    )
+                for m in got:
+                    if m["MessageId"] in failed:
+                        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+        return stats
+
+    def invoke(self, function_id: str, event: dict) -> Any:
+        return self.functions[function_id].invoke(event)
+
+    def scheduled_event(self, function_id: str, index: int = 0) -> dict[str, Any]:
+        """The EventBridge Scheduler event the function's schedule would deliver (its Input)."""
+        spec = self.template.functions[function_id] if self.template else None
+        schedule = spec.schedules[index] if spec and spec.schedules else {}
+        return json.loads(schedule.get("Input", "{}"))
+
+
+def _sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:
+    attrs = message.get("Attributes", {})
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {
+            "ApproximateReceiveCount": attrs.get("ApproximateReceiveCount", "1"),
+            "SentTimestamp": attrs.get("SentTimestamp", str(int(time.time() * 1000))),
+            "SenderId": attrs.get("SenderId", "local"),
+            "ApproximateFirstReceiveTimestamp": attrs.get("ApproximateFirstReceiveTimestamp", "0"),
+        },
+        "messageAttributes": {
+            k: {"stringValue": v.get("StringValue"), "dataType": v.get("DataType", "String")}
+            for k, v in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": REGION,
+    }
+
+
+_FAKE_CREDS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+@contextmanager
+def local_stack(parameters: dict[str, str] | None = None, *, stack_name: str | None = None) -> Iterator[LocalStack]:
+    """Deploys template.yaml into an in-process moto and points this process's clients at it."""
+    from moto import mock_aws
+
+    from socialcare import aws
+    from socialcare.settings import get_settings
+
+    saved = {k: os.environ.get(k) for k in [*_FAKE_CREDS, "AWS_ENDPOINT_URL"]}
+    os.environ.update(_FAKE_CREDS)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    with mock_aws(config=MOTO_CONFIG):
+        aws.reset_clients()
+        stack = LocalStack(stack_name=stack_name or f"sc{uuid.uuid4().hex[:6]}", parameters=dict(parameters or {}))
+        stack.deploy()
+        env_saved = {k: os.environ.get(k) for k in stack.environment()}
+        os.environ.update(stack.environment())
+        get_settings.cache_clear()
+        _reset_caches()
+        try:
+            yield stack
+        finally:
+            for k, v in env_saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            get_settings.cache_clear()
+            _reset_caches()
+            aws.reset_clients()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def _reset_caches() -> None:
+    from socialcare.cases.deps import default_deps
+
+    default_deps.cache_clear()
+
+
+_ = threading  # the scheduler (socialcare.local.scheduler) runs pollers on threads

@@ -1,0 +1,178 @@
+"""template.yaml, made deployable into moto: the same file AWS deploys, expanded the way the
+AWS::LanguageExtensions and SAM transforms expand it. No second description of the resources."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_NON_ALNUM = re.compile(r"[^A-Za-z0-9]")
+
+
+@dataclass
+class FunctionSpec:
+    logical_id: str
+    code_dir: Path
+    handler: str
+    schedules: list[dict[str, Any]] = field(default_factory=list)
+    sqs_sources: list[str] = field(default_factory=list)  # logical ids of the queues that feed it
+    env_keys: dict[str, str] = field(default_factory=dict)  # output-safe name -> variable name
+
+
+@dataclass
+class LocalTemplate:
+    cfn: dict[str, Any]
+    functions: dict[str, FunctionSpec]
+    state_machines: dict[str, dict[str, Any]]  # logical id -> {"definition": path, "substitutions": {...}}
+    alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def load_sam(path: Path) -> dict[str, Any]:
+    from samtranslator.yaml_helper import yaml_parse
+
+    return yaml_parse(path.read_text(encoding="utf-8"))
+
+
+def _substitute(node: Any, ident: str, value: str) -> Any:
+    """Fn::ForEach: ${ident} becomes the value; &{ident} the value without non-alphanumerics."""
+    if isinstance(node, str):
+        return node.replace("${" + ident + "}", value).replace("&{" + ident + "}", _NON_ALNUM.sub("", value))
+    if isinstance(node, list):
+        return [_substitute(x, ident, value) for x in node]
+    if isinstance(node, dict):
+        return {_substitute(k, ident, value): _substitute(v, ident, value) for k, v in node.items()}
+    return node
+
+
+def _collection(spec: Any, params: dict[str, Any]) -> list[str]:
+    if isinstance(spec, dict) and "Ref" in spec:
+        value = params[spec["Ref"]]
+        return value if isinstance(value, list) else [v.strip() for v in str(value).split(",") if v.strip()]
+    return list(spec)
+
+
+def expand_foreach(section: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in section.items():
+        if key.startswith("Fn::ForEach::"):
+            ident, collection, fragment = value
+            for item in _collection(collection, params):
+                out.update(expand_foreach(_substitute(fragment, ident, item), params))
+        else:
+            out[key] = value
+    return out
+
+
+def parameter_values(sam: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, spec in sam.get("Parameters", {}).items():
+        raw = overrides.get(name, spec.get("Default"))
+        if spec.get("Type") == "CommaDelimitedList" and isinstance(raw, str):
+            raw = [v.strip() for v in raw.split(",") if v.strip()]
+        values[name] = raw
+    return values
+
+
+def prepare(root: Path, overrides: dict[str, str], bucket: str) -> LocalTemplate:
+    sam = load_sam(root / "template.yaml")
+    params = parameter_values(sam, overrides)
+    sam = copy.deepcopy(sam)
+    for section in ("Resources", "Outputs", "Conditions"):
+        if section in sam:
+            sam[section] = expand_foreach(sam[section], params)
+    transforms = sam.get("Transform")
+    if isinstance(transforms, list):
+        sam["Transform"] = [t for t in transforms if t != "AWS::LanguageExtensions"][0]
+
+    functions: dict[str, FunctionSpec] = {}
+    machines: dict[str, dict[str, Any]] = {}
+    for logical_id, res in sam["Resources"].items():
+        props = res.get("Properties", {})
+        if res["Type"] == "AWS::Serverless::Function":
+            spec = FunctionSpec(logical_id, root / props["CodeUri"], props["Handler"])
+            kept = {}
+            for name, event in (props.get("Events") or {}).items():
+                # Local stand-ins drive these: moto never fires schedules, and its SQS trigger needs Docker.
+                if event["Type"] in {"Schedule", "ScheduleV2"}:
+                    spec.schedules.append(event["Properties"])
+                elif event["Type"] == "SQS":
+                    spec.sqs_sources.append(event["Properties"]["Queue"]["Fn::GetAtt"][0])
+                else:
+                    kept[name] = event
+            props["Events"] = kept
+            props["CodeUri"] = f"s3://{bucket}/{logical_id}.zip"
+            functions[logical_id] = spec
+        elif res["Type"] == "AWS::Serverless::LayerVersion":
+            props["ContentUri"] = f"s3://{bucket}/{logical_id}.zip"
+        elif res["Type"] == "AWS::Serverless::StateMachine":
+            machines[logical_id] = {
+                "definition": root / props["DefinitionUri"],
+                "substitutions": props.get("DefinitionSubstitutions", {}),
+                "name": props.get("Name"),
+            }
+            props["DefinitionUri"] = f"s3://{bucket}/{logical_id}.json"
+            props.pop("Logging", None)
+            props.pop("DefinitionSubstitutions", None)
+
+    # Substitution values and function environments resolved by moto itself, through outputs.
+    outputs = sam.setdefault("Outputs", {})
+    for logical_id, machine in machines.items():
+        for key, expr in machine["substitutions"].items():
+            outputs[f"LocalSub{logical_id}{key}"] = {"Value": expr}
+    global_env = sam.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    for logical_id in functions:
+        props = sam["Resources"][logical_id]["Properties"]
+        env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
+        for var, expr in env.items():
+            outputs[f"LocalEnv{logical_id}0{var.replace('_', '')}"] = {"Value": expr}
+        functions[logical_id].env_keys = {var.replace("_", ""): var for var in env}
+
+    # moto's CloudFormation lacks alarms: they are created through the API after the stack.
+    alarms: dict[str, dict[str, Any]] = {}
+    for logical_id, res in list(sam["Resources"].items()):
+        if res["Type"] == "AWS::CloudWatch::Alarm":
+            props = res["Properties"]
+            alarms[logical_id] = props
+            outputs[f"LocalAlarm{logical_id}0Name"] = {"Value": props["AlarmName"]}
+            for i, dim in enumerate(props.get("Dimensions", [])):
+                outputs[f"LocalAlarm{logical_id}0Dim{i}"] = {"Value": dim["Value"]}
+            del sam["Resources"][logical_id]
+
+    sam = _moto_compatible(sam, params)
+
+    from samtranslator.translator.transform import transform
+
+    class _NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    cfn = transform(sam, params, _NoManagedPolicies())
+    return LocalTemplate(cfn=cfn, functions=functions, state_machines=machines, alarms=alarms)
+
+
+def _moto_compatible(sam: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Works around two moto CloudFormation gaps without changing meaning: joins over a
+    CommaDelimitedList parameter, and Ref to an event bus (moto returns an object, not its name)."""
+    bus_names = {
+        logical_id: res["Properties"]["Name"]
+        for logical_id, res in sam["Resources"].items()
+        if res["Type"] == "AWS::Events::EventBus"
+    }
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"Fn::Join"}:
+                sep, parts = node["Fn::Join"]
+                if isinstance(parts, dict) and set(parts) == {"Ref"} and isinstance(params.get(parts["Ref"]), list):
+                    return sep.join(params[parts["Ref"]])
+            if set(node) == {"Ref"} and node["Ref"] in bus_names:
+                return walk(bus_names[node["Ref"]])
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(x) for x in node]
+        return node
+
+    return {k: (walk(v) if k in {"Resources", "Outputs", "Globals"} else v) for k, v in sam.items()}

@@ -1,0 +1,259 @@
+"""Single-table DynamoDB access. Every write that must happen once is a conditional write.
+
+Keys (PK / SK):
+  MENTION#{platform}#{id} / MENTION        dedup key + the mention, expires with the retention
+  SOURCE#{source_id}      / CURSOR         poller cursor and source health (ingest)
+  CASE#{case_id}          / CASE           the case; GSI1 = open cases per department by SLA due,
+                                           GSI2 = a customer's cases across channels
+  CASE#{case_id}          / EVENT#{at}#... one case event per state change
+  CASE#{case_id}          / MSG#{at}#...   the conversation, both directions
+  CASE#{case_id}          / ACTION#{id}    the outcome of one agent action (idempotency)
+  THREAD#{platform}#{conversation} / THREAD   which case a conversation belongs to
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from socialcare.models import Case, CaseEvent, Mention, Tags
+
+_SER = TypeSerializer()
+_DE = TypeDeserializer()
+
+
+class StoreError(Exception):
+    """DynamoDB refused or failed a request."""
+
+
+class ConflictError(StoreError):
+    """A conditional write lost: someone else changed the item first."""
+
+
+class NotFoundError(StoreError):
+    """No such item."""
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe data with floats as Decimal, the only number type DynamoDB's serializer takes."""
+    return json.loads(json.dumps(value, default=str), parse_float=Decimal)
+
+
+def to_item(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: _SER.serialize(v) for k, v in _plain(data).items() if v is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    def fix(v: Any) -> Any:
+        if isinstance(v, Decimal):
+            return int(v) if v == v.to_integral_value() else float(v)
+        if isinstance(v, dict):
+            return {k: fix(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [fix(x) for x in v]
+        return v
+
+    return {k: fix(_DE.deserialize(v)) for k, v in item.items()}
+
+
+def case_key(case_id: str) -> dict[str, Any]:
+    return {"PK": {"S": f"CASE#{case_id}"}, "SK": {"S": "CASE"}}
+
+
+def mention_key(key: str) -> dict[str, Any]:
+    return {"PK": {"S": f"MENTION#{key}"}, "SK": {"S": "MENTION"}}
+
+
+def iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _cancel_reasons(exc: ClientError) -> list[str]:
+    return [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+
+
+class Store:
+    def __init__(self, client: Any, table: str) -> None:
+        self.ddb = client
+        self.table = table
+
+    # -------------------------------------------------------------- items
+    def case_item(self, case: Case) -> dict[str, Any]:
+        data = case.model_dump(mode="json")
+        data.update(PK=f"CASE#{case.id}", SK="CASE", GSI2PK=f"CUSTOMER#{case.customer_key}", GSI2SK=iso(case.opened_at))
+        if case.is_open:
+            due = case.clock.due_at if case.clock else case.first_response_due
+            data.update(GSI1PK=f"DEPT#{case.department}#OPEN", GSI1SK=f"{iso(due)}#{case.id}")
+        return to_item(data)
+
+    def mention_item(self, mention: Mention, tags: Tags | None, case_id: str | None, retention_days: int) -> dict:
+        expires = datetime.now(UTC) + timedelta(days=retention_days)
+        return to_item(
+            {
+                "PK": f"MENTION#{mention.key}",
+                "SK": "MENTION",
+                "mention": mention.model_dump(mode="json"),
+                "tags": tags.model_dump(mode="json") if tags else None,
+                "case_id": case_id,
+                "customer_key": mention.customer_key,
+                "expires_at": int(expires.timestamp()),
+            }
+        )
+
+    def event_item(self, event: CaseEvent) -> dict[str, Any]:
+        data = event.model_dump(mode="json")
+        data.update(PK=f"CASE#{event.case_id}", SK=f"EVENT#{iso(event.at)}#{event.type}#{uuid.uuid4().hex[:8]}")
+        return to_item(data)
+
+    def message_item(self, case_id: str, message: dict[str, Any], at: datetime, ref: str) -> dict[str, Any]:
+        data = dict(message)
+        data.update(PK=f"CASE#{case_id}", SK=f"MSG#{iso(at)}#{ref}", at=iso(at))
+        return to_item(data)
+
+    def thread_item(self, thread_key: str, case_id: str) -> dict[str, Any]:
+        return to_item({"PK": f"THREAD#{thread_key}", "SK": "THREAD", "case_id": case_id})
+
+    # -------------------------------------------------------------- writes
+    def transact(self, ops: list[dict[str, Any]]) -> None:
+        """All or nothing. A failed condition on any item raises ConflictError naming which."""
+        for op in ops:
+            next(iter(op.values()))["TableName"] = self.table
+        try:
+            self.ddb.transact_write_items(TransactItems=ops)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                raise ConflictError(f"transaction cancelled: {_cancel_reasons(exc)}") from exc
+            raise StoreError(str(exc)) from exc
+
+    def put_new(self, item: dict[str, Any]) -> bool:
+        """Writes the item unless its key exists. False means it was already there."""
+        try:
+            self.ddb.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(PK)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise StoreError(str(exc)) from exc
+        return True
+
+    def put(self, item: dict[str, Any]) -> None:
+        try:
+            self.ddb.put_item(TableName=self.table, Item=item)
+        except ClientError as exc:
+            raise StoreError(str(exc)) from exc
+
+    def update_case(self, case_id: str, expected_version: int, fields: dict[str, Any], *, extra: list | None = None) -> None:
+        """Optimistic update: SET/REMOVE the fields and bump the version if nobody else did first."""
+        op = self.case_update_op(case_id, expected_version, fields)
+        self.transact([op, *(extra or [])])
+
+    def case_update_op(self, case_id: str, expected_version: int, fields: dict[str, Any]) -> dict[str, Any]:
+        sets, removes, values, names = ["#version = :newv"], [], {}, {"#version": "version"}
+        values[":newv"] = _SER.serialize(expected_version + 1)
+        values[":expected"] = _SER.serialize(expected_version)
+        for i, (name, value) in enumerate(fields.items()):
+            names[f"#f{i}"] = name
+            if value is None:
+                removes.append(f"#f{i}")
+            else:
+                values[f":v{i}"] = _SER.serialize(_plain(value))
+                sets.append(f"#f{i} = :v{i}")
+        expr = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        return {
+            "Update": {
+                "Key": case_key(case_id),
+                "UpdateExpression": expr,
+                "ConditionExpression": "#version = :expected",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    # -------------------------------------------------------------- reads
+    def get(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            item = self.ddb.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        except ClientError as exc:
+            raise StoreError(str(exc)) from exc
+        return from_item(item) if item else None
+
+    def get_case(self, case_id: str) -> Case:
+        data = self.get(case_key(case_id))
+        if data is None:
+            raise NotFoundError(f"no case {case_id!r}")
+        return Case.model_validate(data)
+
+    def get_mention(self, key: str) -> dict[str, Any] | None:
+        return self.get(mention_key(key))
+
+    def thread_case(self, thread_key: str) -> str | None:
+        data = self.get({"PK": {"S": f"THREAD#{thread_key}"}, "SK": {"S": "THREAD"}})
+        return data["case_id"] if data else None
+
+    def query_case_items(self, case_id: str, prefix: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": f"CASE#{case_id}"}, ":prefix": {"S": prefix}},
+        }
+        while True:
+            page = self.ddb.query(**kwargs)
+            items.extend(from_item(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def events(self, case_id: str) -> list[dict[str, Any]]:
+        return self.query_case_items(case_id, "EVENT#")
+
+    def messages(self, case_id: str) -> list[dict[str, Any]]:
+        return self.query_case_items(case_id, "MSG#")
+
+    def customer_cases(self, customer_key: str, limit: int = 20) -> list[Case]:
+        page = self.ddb.query(
+            TableName=self.table,
+            IndexName="ByCustomer",
+            KeyConditionExpression="GSI2PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"CUSTOMER#{customer_key}"}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [Case.model_validate(from_item(i)) for i in page.get("Items", [])]
+
+    def open_cases(self, department: str, limit: int = 100) -> list[Case]:
+        """Open cases of a department, the one whose SLA falls due first at the top."""
+        cases: list[Case] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "OpenByDepartment",
+            "KeyConditionExpression": "GSI1PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"DEPT#{department}#OPEN"}},
+        }
+        while len(cases) < limit:
+            page = self.ddb.query(**kwargs)
+            cases.extend(Case.model_validate(from_item(i)) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return cases[:limit]
+
+    def scan_prefix(self, prefix: str, sk: str) -> list[dict[str, Any]]:
+        """Reports and maintenance only (never on a hot path): every item of one kind."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "FilterExpression": "begins_with(PK, :p) AND SK = :sk",
+            "ExpressionAttributeValues": {":p": {"S": prefix}, ":sk": {"S": sk}},
+        }
+        while True:
+            page = self.ddb.scan(**kwargs)
+            items.extend(from_item(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
