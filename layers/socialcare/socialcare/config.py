@@ -110,13 +110,36 @@ class BrandConfig(BaseModel):
             )
 
 
-def parse_config(text: str, *, source: str = "<string>") -> BrandConfig:
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _read_raw(text: str, source: str, depth: int = 0) -> dict:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
+    parent = raw.pop("extends", None)
+    if parent is not None:
+        # An overlay (e.g. the demo's seconds-scale SLAs) names its base relative to itself.
+        if depth > 3 or not isinstance(parent, str):
+            raise ConfigError(f"{source}: 'extends' must name one base file, at most 3 levels deep")
+        base_path = (Path(source).parent / parent).resolve()
+        try:
+            base_text = base_path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read base configuration {base_path}: {exc}") from exc
+        raw = _merge(_read_raw(base_text, str(base_path), depth + 1), raw)
+    return raw
+
+
+def parse_config(text: str, *, source: str = "<string>") -> BrandConfig:
+    raw = _read_raw(text, source)
     try:
         return BrandConfig.model_validate(raw)
     except ValidationError as exc:

@@ -5,6 +5,7 @@ moto's LambdaSimpleBackend.invoke is an internal signature: moto is pinned, and 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -57,9 +58,18 @@ class LocalFunction:
         return getattr(self._module, self.handler.rpartition(".")[2])
 
     def invoke(self, event: dict) -> Any:
-        with _LOCK, _env(self.environment):
+        with _LOCK, _env(self.environment), contextlib.redirect_stdout(OUTPUT.stream or sys.stdout):
             ctx = LambdaContext(function_name=self.name, aws_request_id=str(uuid.uuid4()))
             return self.entry()(event, ctx)
+
+
+class _Output:
+    """Where handlers' stdout (Powertools EMF metrics and logs) goes; the demo sends it to a file."""
+
+    stream: Any = None
+
+
+OUTPUT = _Output()
 
 
 class _env:
@@ -106,4 +116,7 @@ def _invoke(self: Any, function_name: str, qualifier: str | None, body: Any, hea
 def install() -> None:
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
+    from socialcare.local import moto_patches
+
     LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
+    moto_patches.install()

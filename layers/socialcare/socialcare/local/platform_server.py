@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
 Post = dict[str, Any]
@@ -320,8 +320,19 @@ class PlatformServer:
     def _route(self, method: str, path: str) -> Any:
         if path == "/2/tweets/search/recent" or (path.startswith("/2/users/") and path.endswith("/mentions")):
             return self._x
-        extra = getattr(self, "_extra_route", None)
-        return extra(method, path) if extra else None
+        if path in ("/api/v1/notifications", "/api/v2/search"):
+            return self._mastodon
+        if path == "/xrpc/com.atproto.server.createSession" and method == "POST":
+            return self._bluesky_session
+        if path in ("/xrpc/app.bsky.feed.searchPosts", "/xrpc/app.bsky.actor.getProfiles"):
+            return self._bluesky
+        if path == "/api/v1/access_token" and method == "POST":
+            return self._reddit_token
+        if path == "/search" or (path.startswith("/r/") and path.rsplit("/", 1)[-1] in ("new", "comments")):
+            return self._reddit
+        if path in ("/feed.xml", "/rss.xml", "/atom.xml") or path.endswith((".rss", ".atom")):
+            return self._feed
+        return None
 
     def _bearer(self, req: BaseHTTPRequestHandler, problem: Any) -> str | None:
         auth = req.headers.get("Authorization") or ""
@@ -455,9 +466,413 @@ class PlatformServer:
             payload = {"data": data, "includes": {"users": list(users.values())}, "meta": meta}
         raise _Reply(200, payload, headers)
 
+    # ----- Mastodon --------------------------------------------------------------------------------
+    def _mastodon_status(self, post: Post) -> dict[str, Any]:
+        if "_raw" in post:
+            return post["_raw"]
+        host = "mastodon.local"
+        acct = post["username"]
+        return {
+            "id": post["id"],
+            "uri": f"https://{host}/users/{acct}/statuses/{post['id']}",
+            "url": f"https://{host}/@{acct}/{post['id']}",
+            "created_at": _iso(post["created_at"]),
+            "content": "<p>" + escape(post["text"]).replace("\n", "<br>") + "</p>",
+            "spoiler_text": "",
+            "visibility": "public",
+            "language": post.get("lang") or "en",
+            "in_reply_to_id": post.get("in_reply_to_id"),
+            "in_reply_to_account_id": None,
+            "account": {
+                "id": post["author_id"],
+                "username": acct,
+                "acct": acct,
+                "display_name": post.get("name") or acct,
+                "url": f"https://{host}/@{acct}",
+                "followers_count": int(post.get("followers") or 0),
+            },
+        }
 
-def rfc2822(value: Any) -> str:
-    return format_datetime(_dt(value), usegmt=True)
+    def _mastodon(
+        self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes
+    ) -> None:
+        def arg(name: str) -> str | None:
+            values = query.get(name)
+            return values[0] if values else None
+
+        self._bearer(req, {"error": "The access token is invalid"})
+        allowed, rl = self._rate_window()
+        headers = {}
+        if rl:
+            reset = datetime.fromtimestamp(rl["reset"], UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            headers = {
+                "X-RateLimit-Limit": str(rl["limit"]),
+                "X-RateLimit-Remaining": str(rl["remaining"]),
+                "X-RateLimit-Reset": reset,
+            }
+        if not allowed:
+            raise _Reply(429, {"error": "Too many requests"}, headers)
+        search = path == "/api/v2/search"
+        limit = max(1, min(40 if search else 80, int(arg("limit") or (20 if search else 40))))
+        min_id, max_id, since_id = arg("min_id"), arg("max_id"), arg("since_id")
+        posts = self._newest_first(
+            after=int(min_id or since_id) if (min_id or since_id) else None,
+            before=int(max_id) if max_id else None,
+        )
+        if search:
+            offset = int(arg("offset") or 0)
+            page = posts[offset : offset + limit]
+            raise _Reply(
+                200,
+                {"accounts": [], "statuses": [self._mastodon_status(p) for p in page], "hashtags": []},
+                headers,
+            )
+        # min_id pages forward: the block immediately newer than min_id, newest first within the page
+        page = posts[-limit:] if min_id else posts[:limit]
+        items = [
+            {
+                "id": p["id"],
+                "type": "mention",
+                "created_at": _iso(p["created_at"]),
+                "account": self._mastodon_status(p).get("account"),
+                "status": self._mastodon_status(p),
+            }
+            for p in page
+        ]
+        if page:
+            base = f"{self.base_url}{path}"
+            headers["Link"] = (
+                f'<{base}?max_id={page[-1]["id"]}>; rel="next", <{base}?min_id={page[0]["id"]}>; rel="prev"'
+            )
+        raise _Reply(200, items, headers)
+
+    # ----- Bluesky ---------------------------------------------------------------------------------
+    def _bluesky_session(
+        self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes
+    ) -> None:
+        try:
+            creds = json.loads(body or b"{}")
+        except ValueError:
+            raise _Reply(400, {"error": "InvalidRequest", "message": "bad JSON"}) from None
+        if self.token is not None and creds.get("password") != self.token:
+            raise _Reply(
+                401, {"error": "AuthenticationRequired", "message": "Invalid identifier or password"}
+            )
+        ident = str(creds.get("identifier") or "brand.bsky.social")
+        with self._lock:
+            self.sessions_created = getattr(self, "sessions_created", 0) + 1
+            access = f"local-access-{self.sessions_created}"
+            self._bsky_tokens = {*getattr(self, "_bsky_tokens", set()), access}
+        raise _Reply(
+            200,
+            {
+                "did": "did:plc:brand0000000000000000000",
+                "handle": ident,
+                "accessJwt": access,
+                "refreshJwt": f"local-refresh-{self.sessions_created}",
+                "active": True,
+            },
+        )
+
+    def expire_bluesky_sessions(self) -> None:
+        """Every access token issued so far now answers ExpiredToken."""
+        with self._lock:
+            self._bsky_tokens = set()
+
+    def _bluesky(
+        self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes
+    ) -> None:
+        auth = (req.headers.get("Authorization") or "").removeprefix("Bearer ")
+        if self.token is not None and auth not in getattr(self, "_bsky_tokens", set()):
+            raise _Reply(400, {"error": "ExpiredToken", "message": "Token has expired"})
+        allowed, rl = self._rate_window()
+        headers = {}
+        if rl:
+            headers = {
+                "RateLimit-Limit": str(rl["limit"]),
+                "RateLimit-Remaining": str(rl["remaining"]),
+                "RateLimit-Reset": str(rl["reset"]),
+                "RateLimit-Policy": f"{rl['limit']};w=60",
+            }
+        if not allowed:
+            raise _Reply(429, {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}, headers)
+        if path.endswith("getProfiles"):
+            wanted = set(query.get("actors", []))
+            with self._lock:
+                by_did = {self._did(p): p for p in self._posts}
+            profiles = [
+                {
+                    "did": d,
+                    "handle": f"{by_did[d]['username']}.bsky.social",
+                    "displayName": by_did[d].get("name") or "",
+                    "followersCount": int(by_did[d].get("followers") or 0),
+                    "followsCount": 0,
+                    "postsCount": 0,
+                }
+                for d in sorted(wanted)
+                if d in by_did
+            ]
+            raise _Reply(200, {"profiles": profiles}, headers)
+        limit = max(1, min(100, int((query.get("limit") or ["25"])[0])))
+        since = (query.get("since") or [None])[0]
+        cursor = (query.get("cursor") or [None])[0]
+        before = None
+        if cursor:
+            decoded = _untoken(cursor)
+            if decoded is None:
+                raise _Reply(400, {"error": "InvalidRequest", "message": "invalid cursor"}, headers)
+            before = int(decoded["before"])
+        posts = self._newest_first(before=before)
+        if since:
+            floor = _dt(since)
+            posts = [p for p in posts if _dt(p["created_at"]) >= floor]
+        page, rest = posts[:limit], posts[limit:]
+        out: dict[str, Any] = {"posts": [self._bluesky_post(p) for p in page], "hitsTotal": len(posts)}
+        if rest:
+            out["cursor"] = _token({"before": page[-1]["id"]})
+        raise _Reply(200, out, headers)
+
+    @staticmethod
+    def _did(post: Post) -> str:
+        return f"did:plc:{int(post['author_id']):024d}"
+
+    def _bluesky_post(self, post: Post) -> dict[str, Any]:
+        if "_raw" in post:
+            return post["_raw"]
+        did = self._did(post)
+        rkey = f"3l{int(post['id']):x}"[-13:]
+        record: dict[str, Any] = {
+            "$type": "app.bsky.feed.post",
+            "text": post["text"],
+            "createdAt": _iso(post["created_at"]),
+            "langs": [post.get("lang") or "en"],
+        }
+        if post.get("in_reply_to_id"):
+            parent = f"at://{did}/app.bsky.feed.post/3l{int(post['in_reply_to_id']):x}"
+            root_id = post.get("conversation_id") or post["in_reply_to_id"]
+            root = f"at://{did}/app.bsky.feed.post/3l{int(root_id):x}"
+            record["reply"] = {
+                "root": {"uri": root, "cid": "bafyroot"},
+                "parent": {"uri": parent, "cid": "bafyparent"},
+            }
+        return {
+            "uri": f"at://{did}/app.bsky.feed.post/{rkey}",
+            "cid": f"bafyrei{int(post['id']):x}",
+            "author": {
+                "did": did,
+                "handle": f"{post['username']}.bsky.social",
+                "displayName": post.get("name") or "",
+            },
+            "record": record,
+            "replyCount": 0,
+            "repostCount": 0,
+            "likeCount": 0,
+            "quoteCount": 0,
+            "indexedAt": _iso(post["created_at"]),
+            "labels": [],
+        }
+
+    # ----- Reddit ----------------------------------------------------------------------------------
+    def _reddit_token(
+        self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes
+    ) -> None:
+        auth = req.headers.get("Authorization") or ""
+        if self.token is not None:
+            try:
+                user, _, password = base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":")
+            except ValueError:
+                password = ""
+            if password != self.token:
+                raise _Reply(401, {"message": "Unauthorized", "error": 401})
+        with self._lock:
+            self.reddit_tokens_issued = getattr(self, "reddit_tokens_issued", 0) + 1
+            token = f"local-reddit-{self.reddit_tokens_issued}"
+            self._reddit_tokens = {*getattr(self, "_reddit_tokens", set()), token}
+        raise _Reply(200, {"access_token": token, "token_type": "bearer", "expires_in": 86400, "scope": "*"})
+
+    @staticmethod
+    def _b36(n: int) -> str:
+        chars = "0123456789abcdefghijklmnopqrstuvwxyz"
+        out = ""
+        while n:
+            n, r = divmod(n, 36)
+            out = chars[r] + out
+        return out or "0"
+
+    def _reddit_thing(self, post: Post, comments: bool) -> dict[str, Any]:
+        if "_raw" in post:
+            return post["_raw"]
+        rid = self._b36(int(post["id"]))
+        created = _dt(post["created_at"]).timestamp()
+        author = post["username"]
+        if comments:
+            link = self._b36(int(post.get("conversation_id") or post["id"]))
+            parent = (
+                f"t1_{self._b36(int(post['in_reply_to_id']))}" if post.get("in_reply_to_id") else f"t3_{link}"
+            )
+            data = {
+                "id": rid,
+                "name": f"t1_{rid}",
+                "body": post["text"],
+                "author": author,
+                "author_fullname": f"t2_{self._b36(int(post['author_id']))}",
+                "created_utc": created,
+                "link_id": f"t3_{link}",
+                "parent_id": parent,
+                "subreddit": "flights",
+                "permalink": f"/r/flights/comments/{link}/comment/{rid}/",
+                "score": 1,
+            }
+            return {"kind": "t1", "data": data}
+        title, _, rest = post["text"].partition(". ")
+        data = {
+            "id": rid,
+            "name": f"t3_{rid}",
+            "title": post.get("title") or title,
+            "selftext": rest,
+            "author": author,
+            "author_fullname": f"t2_{self._b36(int(post['author_id']))}",
+            "created_utc": created,
+            "subreddit": "flights",
+            "num_comments": 0,
+            "score": 1,
+            "permalink": f"/r/flights/comments/{rid}/post/",
+            "url": f"https://www.reddit.com/r/flights/comments/{rid}/",
+        }
+        return {"kind": "t3", "data": data}
+
+    def _reddit(
+        self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes
+    ) -> None:
+        auth = (req.headers.get("Authorization") or "").removeprefix("bearer ").removeprefix("Bearer ")
+        if self.token is not None and auth not in getattr(self, "_reddit_tokens", set()):
+            raise _Reply(401, {"message": "Unauthorized", "error": 401})
+        allowed, rl = self._rate_window()
+        headers = {}
+        if rl:
+            left = max(0, int(rl["reset"] - time.time()))
+            headers = {
+                "X-Ratelimit-Used": str(rl["limit"] - rl["remaining"]),
+                "X-Ratelimit-Remaining": f"{float(rl['remaining']):.1f}",
+                "X-Ratelimit-Reset": str(left),
+            }
+        if not allowed:
+            raise _Reply(429, {"message": "Too Many Requests", "error": 429}, headers)
+        limit = max(1, min(100, int((query.get("limit") or ["25"])[0])))
+        after = (query.get("after") or [None])[0]
+        before = int(after.split("_", 1)[1], 36) if after and "_" in after else None
+        posts = self._newest_first(before=before)
+        page, rest = posts[:limit], posts[limit:]
+        comments = path.endswith("/comments")
+        children = [self._reddit_thing(p, comments) for p in page]
+        next_after = None
+        if rest and page:
+            next_after = f"{'t1' if comments else 't3'}_{self._b36(int(page[-1]['id']))}"
+        raise _Reply(
+            200,
+            {
+                "kind": "Listing",
+                "data": {
+                    "after": next_after,
+                    "before": None,
+                    "dist": len(children),
+                    "modhash": "",
+                    "geo_filter": "",
+                    "children": children,
+                },
+            },
+            headers,
+        )
+
+    # ----- RSS / Atom ------------------------------------------------------------------------------
+    FEED_WINDOW = 50
+
+    def _feed(self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes) -> None:
+        allowed, rl = self._rate_window()
+        if not allowed:
+            raise _Reply(
+                429, "slow down", {"Retry-After": str(max(1, int(rl["reset"] - time.time())))}, "text/plain"
+            )
+        posts = self._newest_first()[: self.FEED_WINDOW]
+        etag = f'W/"{posts[0]["id"] if posts else 0}-{len(posts)}"'
+        last_modified = format_datetime(
+            _dt(posts[0]["created_at"]) if posts else datetime(2026, 1, 1, tzinfo=UTC), usegmt=True
+        )
+        headers = {"ETag": etag, "Last-Modified": last_modified}
+        if req.headers.get("If-None-Match") == etag:
+            raise _Reply(304, b"", headers)
+        if path.endswith(".atom") or path == "/atom.xml":
+            raise _Reply(200, _atom(posts), headers, "application/atom+xml; charset=utf-8")
+        raise _Reply(200, _rss(posts), headers, "application/rss+xml; charset=utf-8")
 
 
-__all__ = ["PlatformServer", "sample_posts", "rfc2822", "escape", "urlencode"]
+FEED_SITE = "https://news.skylark.local"
+
+
+def _title(post: Post) -> str:
+    return escape(post.get("title") or post["text"][:60])
+
+
+def _html_body(post: Post) -> str:
+    return escape("<p>" + escape(post["text"]) + "</p>")
+
+
+def _atom(posts: list[Post]) -> str:
+    entries = []
+    for p in posts:
+        entries.append(
+            f"<entry><id>tag:news.skylark.local,2026:{p['id']}</id><title>{_title(p)}</title>"
+            f'<link href="{FEED_SITE}/posts/{p["id"]}"/><updated>{_iso(p["created_at"])}</updated>'
+            f"<author><name>{escape(p.get('name') or p['username'])}</name></author>"
+            f'<content type="html">{_html_body(p)}</content></entry>'
+        )
+    updated = _iso(posts[0]["created_at"]) if posts else "2026-01-01T00:00:00Z"
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">'
+        f'<title>Skylark Watch</title><id>{FEED_SITE}/</id><link href="{FEED_SITE}/"/>'
+        f"<updated>{updated}</updated>{''.join(entries)}</feed>"
+    )
+
+
+def _rss(posts: list[Post]) -> str:
+    items = []
+    for p in posts:
+        published = format_datetime(_dt(p["created_at"]), usegmt=True)
+        author = f"{escape(p['username'])}@news.skylark.local ({escape(p.get('name') or p['username'])})"
+        items.append(
+            f"<item><title>{_title(p)}</title><link>{FEED_SITE}/posts/{p['id']}</link>"
+            f'<guid isPermaLink="false">{p["id"]}</guid><pubDate>{published}</pubDate>'
+            f"<author>{author}</author><description>{_html_body(p)}</description></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Skylark Watch</title>'
+        f"<link>{FEED_SITE}/</link><description>Travel news</description><language>en</language>"
+        f"{''.join(items)}</channel></rss>"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m socialcare.local.platform_server --posts 200`: serve sample posts until interrupted."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=100)
+    parser.add_argument("--token", default=None)
+    parser.add_argument("--add-every", type=float, default=0.0, help="add one new post every N seconds")
+    args = parser.parse_args(argv)
+    server = PlatformServer(sample_posts(args.posts), token=args.token).start()
+    print(server.base_url, flush=True)
+    next_id = 1_900_000_000_000_000_000 + args.posts
+    try:
+        while True:
+            time.sleep(args.add_every or 3600)
+            if args.add_every:
+                server.add_posts(sample_posts(1, start_id=next_id, start=datetime.now(UTC)))
+                next_id += 1
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

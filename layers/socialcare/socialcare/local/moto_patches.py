@@ -1,0 +1,108 @@
+"""Two fixes to moto (pinned at 5.2.5) that the local stack needs under concurrent load.
+
+1. DynamoDB TransactWriteItems: moto snapshots the whole table with deepcopy before each
+   transaction (O(table size) per call) and, on a failed condition, puts the snapshot back, which
+   discards writes other threads made meanwhile. Here conditions are checked first under a lock and
+   the writes applied only when all pass: no snapshot, nothing of anyone else's lost.
+2. Step Functions: moto parses the whole ASL definition with ANTLR on every execution start. The
+   parsed program is an immutable evaluator (each execution's state lives in its Environment), so
+   one parse per definition serves every execution.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+_TX_LOCK = threading.RLock()
+_PARSE_LOCK = threading.Lock()
+
+
+def install() -> None:
+    _patch_transactions()
+    _cache_asl_parser()
+
+
+def _patch_transactions() -> None:
+    from moto.dynamodb.exceptions import (
+        ConditionalCheckFailed,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models import get_filter_expression as condition
+
+    if getattr(DynamoDBBackend, "_socialcare_tx", False):
+        return
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        if len(transact_items) > 100:
+            raise TooManyTransactionsException()
+        with _TX_LOCK:
+            seen: set[tuple[str, str]] = set()
+            errors: list[tuple[Any, Any, Any]] = []
+            plan: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+            for item in transact_items:
+                if len(item) > 1:
+                    raise TransactWriteSingleOpException
+                op_type, op = next(iter(item.items()))
+                table = self.get_table(op["TableName"])
+                if op_type == "Put":
+                    key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+                    if table.range_key_attr is not None:
+                        key[table.range_key_attr] = op["Item"][table.range_key_attr]
+                else:
+                    key = op["Key"]
+                marker = (op["TableName"], str(dict(sorted(key.items()))))
+                if marker in seen:
+                    raise MultipleTransactionsException()
+                seen.add(marker)
+                expr = op.get("ConditionExpression")
+                if expr is not None:
+                    current = self.get_item(op["TableName"], key)
+                    check = condition(expr, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues"))
+                    if not check.expr(current):
+                        old = current.to_json()["Attributes"] if current and op.get(
+                            "ReturnValuesOnConditionCheckFailure") == "ALL_OLD" else None
+                        errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
+                        continue
+                errors.append((None, None, None))
+                plan.append((op_type, op, key))
+            if any(code is not None for code, _, _ in errors):
+                raise TransactionCanceledException(errors)
+            for op_type, op, key in plan:
+                names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+                if op_type == "Put":
+                    self.put_item(op["TableName"], op["Item"], expression_attribute_names=names,
+                                  expression_attribute_values=values)
+                elif op_type == "Delete":
+                    self.delete_item(op["TableName"], key, expression_attribute_names=names,
+                                     expression_attribute_values=values)
+                elif op_type == "Update":
+                    self.update_item(op["TableName"], key, update_expression=op["UpdateExpression"],
+                                     expression_attribute_names=names, expression_attribute_values=values)
+
+    _ = ConditionalCheckFailed
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    DynamoDBBackend._socialcare_tx = True  # type: ignore[attr-defined]
+
+
+def _cache_asl_parser() -> None:
+    from moto.stepfunctions.parser.asl.parse import asl_parser
+
+    parser_cls = asl_parser.AmazonStateLanguageParser
+    if getattr(parser_cls, "_socialcare_cached", False):
+        return
+    original = parser_cls.parse
+    cache: dict[str, Any] = {}
+
+    def parse(definition: str) -> Any:
+        with _PARSE_LOCK:
+            if definition not in cache:
+                cache[definition] = original(definition)
+            return cache[definition]
+
+    parser_cls.parse = staticmethod(parse)  # type: ignore[method-assign]
+    parser_cls._socialcare_cached = True  # type: ignore[attr-defined]
