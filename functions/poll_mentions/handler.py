@@ -1,4 +1,4 @@
-"""Scheduled poller: EventBridge names one source; poll it once within this invocation's time budget."""
+"""Scheduled poller: the schedule's input names one source ({"source_id": ...}) or all due sources."""
 
 from __future__ import annotations
 
@@ -9,17 +9,18 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 from socialcare.ingest.http import Deadline
-from socialcare.ingest.service import poll_configured_source
+from socialcare.ingest.service import poll_all_sources, poll_configured_source
 from socialcare.observability import logger, metrics, tracer
 from socialcare.settings import get_settings
 
 
 class PollRequest(BaseModel):
-    source_id: str = Field(min_length=1, max_length=100)
+    source_id: str | None = Field(default=None, min_length=1, max_length=100)
+    sources: str | None = Field(default=None, pattern="^all$")
 
 
 def _request(event: dict[str, Any]) -> PollRequest:
-    """A schedule's constant input ({"source_id": ...}) or an EventBridge event carrying it in detail."""
+    """A schedule's constant input, or an EventBridge event carrying it in `detail`."""
     if "detail-type" in event:
         return PollRequest.model_validate(parse(event=event, model=EventBridgeModel).detail)
     return PollRequest.model_validate(event)
@@ -30,14 +31,13 @@ def _request(event: dict[str, Any]) -> PollRequest:
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = _request(event)
-    result = poll_configured_source(
-        get_settings(), request.source_id, Deadline.from_context(context), metrics=metrics
-    )
-    logger.info(
-        "source polled",
-        source_id=result.source_id,
-        requests=result.requests,
-        skipped=result.skipped,
-        **result.counts(),
-    )
-    return {"source_id": result.source_id, "skipped": result.skipped, **result.counts()}
+    deadline = Deadline.from_context(context)
+    if request.source_id:
+        results = [poll_configured_source(get_settings(), request.source_id, deadline, metrics=metrics)]
+    else:
+        results = poll_all_sources(get_settings(), deadline, metrics=metrics)
+    for r in results:
+        logger.info(
+            "source polled", source_id=r.source_id, requests=r.requests, skipped=r.skipped, **r.counts()
+        )
+    return {"sources": [{"source_id": r.source_id, "skipped": r.skipped, **r.counts()} for r in results]}

@@ -43,6 +43,10 @@ class CursorStore(Protocol):
 
     def disable(self, source_id: str, reason: str) -> None: ...
 
+    def polled_at(self, source_id: str) -> float | None: ...
+
+    def mark_polled(self, source_id: str, at: float) -> None: ...
+
 
 def _key(source_id: str) -> dict[str, Any]:
     return {"PK": {"S": f"SOURCE#{source_id}"}, "SK": {"S": "CURSOR"}}
@@ -138,12 +142,25 @@ class DynamoCursorStore:
             {":t": {"BOOL": True}, ":r": {"S": reason[:500]}},
         )
 
+    def polled_at(self, source_id: str) -> float | None:
+        try:
+            item = self._client.get_item(
+                TableName=self._table, Key=_key(source_id), ProjectionExpression="polled_at"
+            ).get("Item")
+        except ClientError as exc:
+            raise IngestError(f"cannot read source {source_id}: {exc.response['Error']['Code']}") from exc
+        return float(item["polled_at"]["N"]) if item and "polled_at" in item else None
+
+    def mark_polled(self, source_id: str, at: float) -> None:
+        self._set(source_id, "SET polled_at = :p", {":p": {"N": f"{at:.3f}"}})
+
 
 class MemoryCursorStore:
     """The same contract in memory: for the benchmark, unit tests and one-process local runs."""
 
     def __init__(self) -> None:
         self._states: dict[str, SourceState] = {}
+        self._polled: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def load(self, source_id: str) -> SourceState:
@@ -177,3 +194,9 @@ class MemoryCursorStore:
 
     def disable(self, source_id: str, reason: str) -> None:
         self._update(source_id, disabled=True, unhealthy_reason=reason)
+
+    def polled_at(self, source_id: str) -> float | None:
+        return self._polled.get(source_id)
+
+    def mark_polled(self, source_id: str, at: float) -> None:
+        self._polled[source_id] = at

@@ -1,0 +1,187 @@
+"""`socialcare poll`: run the real connector against a platform API for N cycles in the embedded local mode.
+
+One process, one local stack (template.yaml in moto): the cursor lives in the stack's table and carries
+across cycles. A post seen again in a later cycle counts as a duplicate: the run keeps its own seen-set
+on top of the router's MENTION items (with --route the stack's router drains the queue between cycles). The token goes into the stack's Secrets Manager and is read back
+through Powertools Parameters, the same path a deployed poller takes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+from typing import Any, TextIO
+
+from socialcare.ingest.sources import SourceConfig
+
+PLATFORMS = ("x", "mastodon", "bluesky", "reddit", "rss", "youtube", "gbp", "trustpilot")
+LOCAL_CLIENT_ID = "socialcare-local"
+LOCAL_IDENTIFIER = "skylark.bsky.social"
+
+
+def local_source(
+    platform: str,
+    base_url: str,
+    query: str | None,
+    *,
+    mode: str | None = None,
+    secret: str | None = None,
+    page_size: int | None = None,
+) -> SourceConfig:
+    """The SourceConfig the command polls: the query lands in the field each platform needs."""
+    values: dict[str, Any] = {
+        "id": f"local-{platform}",
+        "platform": platform,
+        "base_url": base_url,
+        "secret": secret,
+        "backfill_s": 7 * 24 * 3600,
+        "page_size": page_size,
+    }
+    q = query or ""
+    if platform == "x":
+        if (mode or "search") == "search":
+            values.update(mode="search", query=q)
+        else:
+            values.update(mode="mentions", user_id=q)
+    elif platform == "mastodon":
+        values.update(mode=mode or ("search" if q else "notifications"), query=q or None)
+    elif platform in ("bluesky",):
+        values.update(query=q)
+    elif platform == "reddit":
+        if q.startswith("r/"):
+            values.update(mode=mode or "subreddit", subreddit=q[2:])
+        else:
+            values.update(mode=mode or "search", query=q)
+        values["auth_url"] = base_url
+    elif platform == "rss":
+        values.update(
+            feed_url=q if q.startswith(("http://", "https://")) else base_url.rstrip("/") + (q or "")
+        )
+    elif platform == "youtube":
+        values.update(mode=mode or "video", video_id=q, channel_id=q)
+    elif platform == "gbp":
+        values.update(location=q)
+    elif platform == "trustpilot":
+        values.update(business_unit_id=q)
+    return SourceConfig(**values)
+
+
+def _secret_value(platform: str, token: str) -> str:
+    if platform == "bluesky":
+        return json.dumps({"identifier": LOCAL_IDENTIFIER, "app_password": token})
+    if platform == "reddit":
+        return json.dumps({"client_id": LOCAL_CLIENT_ID, "client_secret": token})
+    if platform == "gbp":
+        return json.dumps({"access_token": token})
+    return token
+
+
+def _line(mention: Any) -> str:
+    return json.dumps(
+        {
+            "platform": mention.platform,
+            "id": mention.id,
+            "author": mention.author.handle,
+            "author_id": mention.author.id,
+            "followers": mention.author.followers,
+            "text": mention.text,
+            "created_at": mention.created_at.isoformat(),
+            "lang": mention.lang,
+            "permalink": mention.permalink,
+            "conversation_id": mention.conversation_id,
+            "in_reply_to_id": mention.in_reply_to_id,
+            "rating": mention.rating,
+        },
+        ensure_ascii=False,
+    )
+
+
+def run_poll(args: argparse.Namespace, out: TextIO) -> int:
+    from socialcare import aws
+    from socialcare.ingest.http import Deadline
+    from socialcare.ingest.service import poll_configured_source
+    from socialcare.ingest.sinks import DynamoSeenIndex
+    from socialcare.local.stack import local_stack
+    from socialcare.settings import get_settings
+
+    totals = {"queued": 0, "duplicates": 0, "rate_limited": 0, "errors": 0}
+    with local_stack() as stack:
+        settings = get_settings()
+        secret_ref = None
+        if args.token is not None:
+            name = f"{settings.stack_name}/poll/{args.platform}"
+            aws.client("secretsmanager").create_secret(
+                Name=name, SecretString=_secret_value(args.platform, args.token)
+            )
+            secret_ref = f"secretsmanager:{name}"
+        source = local_source(
+            args.platform,
+            args.base_url,
+            args.query,
+            mode=args.mode,
+            secret=secret_ref,
+            page_size=args.page_size,
+        )
+        # One seen-set for the whole run, on top of the router's MENTION items in the table.
+        seen = DynamoSeenIndex(aws.client("dynamodb"), settings.table_name)
+        for cycle in range(args.cycles):
+            if cycle:
+                time.sleep(args.interval)
+            result = poll_configured_source(settings, source, Deadline(args.budget), seen=seen, keep_new=True)
+            for key, value in result.counts().items():
+                totals[key] += value
+            if args.print:
+                for mention in result.new:
+                    print(_line(mention), file=out, flush=True)
+            print(
+                f"cycle {cycle + 1}: {json.dumps(result.counts())} requests={result.requests}"
+                + (f" skipped={result.skipped}" if result.skipped else ""),
+                file=sys.stderr,
+                flush=True,
+            )
+            if args.route and result.queued:
+                with contextlib.suppress(Exception):
+                    stack.pump("RouteMentionFunction")
+    print(json.dumps(totals), file=out, flush=True)
+    return 0 if totals["errors"] == 0 else 1
+
+
+def _poll(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    # Handlers in the local stack log and emit metrics on stdout; keep stdout for our JSON lines only.
+    from socialcare.observability import logger
+
+    handler = logger.registered_handler
+    if hasattr(handler, "setStream"):
+        handler.setStream(sys.stderr)
+    with contextlib.redirect_stdout(sys.stderr):
+        return run_poll(args, out)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "poll", help="poll a platform API (real connector) for N cycles in the embedded local mode"
+    )
+    p.add_argument("--platform", required=True, choices=PLATFORMS)
+    p.add_argument("--base-url", required=True, help="API base URL (e.g. a loopback platform server)")
+    p.add_argument("--query", default="", help="search query; r/NAME for a subreddit; a path or URL for rss")
+    p.add_argument("--token", default=None, help="API token / app password / client secret (local use only)")
+    p.add_argument(
+        "--mode", default=None, help="platform mode (x: search|mentions, mastodon: notifications|search, ...)"
+    )
+    p.add_argument("--cycles", type=int, default=1)
+    p.add_argument("--interval", type=float, default=0.0, help="seconds between cycles")
+    p.add_argument(
+        "--budget", type=float, default=60.0, help="time budget of one poll, like a Lambda timeout"
+    )
+    p.add_argument("--page-size", type=int, default=None)
+    p.add_argument("--print", action="store_true", help="print each newly queued mention as a JSON line")
+    p.add_argument(
+        "--route",
+        action="store_true",
+        help="run the stack's router on the queued mentions between cycles (slow: a case workflow per mention)",
+    )
+    p.set_defaults(func=_poll)
