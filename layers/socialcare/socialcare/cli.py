@@ -9,6 +9,7 @@ import sys
 # Modules that define `register(subparsers)`; each adds its own sub-commands.
 COMMAND_MODULES = [
     "socialcare.local.commands",
+    "socialcare.classify.commands",
     "socialcare.ingest.commands",
 ]
 

@@ -1,17 +1,54 @@
-"""Mention classification behind one interface; the back end is chosen in the brand configuration."""
+"""Mention classification behind one interface; the back end is chosen in the brand configuration.
+
+- ``rules``: keyword rules from the brand configuration (transparent, no artifact);
+- ``model``: the trained artifact named by ``classifier.model_path`` (the default for a brand that
+  ships one), pure Python, offline;
+- ``comprehend``: Amazon Comprehend for sentiment and language, the model or rules for the rest;
+- ``bedrock``: an LLM on Amazon Bedrock returning the tags as validated JSON.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from socialcare.classify.base import Classifier, ClassifierError
-from socialcare.config import BrandConfig
+
+if TYPE_CHECKING:
+    from socialcare.config import BrandConfig
 
 __all__ = ["Classifier", "ClassifierError", "build_classifier"]
 
 
-def build_classifier(config: BrandConfig) -> Classifier:
+def _local(config: BrandConfig) -> Classifier:
+    """The offline classifier: the trained model when the brand names one, else the rules."""
+    if config.classifier.model_path:
+        from socialcare.classify.trained import ModelClassifier
+
+        return ModelClassifier.from_path(config, config.classifier.model_path)
+    from socialcare.classify.rules import RuleClassifier
+
+    return RuleClassifier(config)
+
+
+def build_classifier(config: BrandConfig, *, client: object | None = None) -> Classifier:
+    """The classifier the brand configuration asks for; ``client`` injects a boto3 client (tests)."""
     backend = config.classifier.backend
     if backend == "rules":
         from socialcare.classify.rules import RuleClassifier
 
         return RuleClassifier(config)
+    if backend == "model":
+        if not config.classifier.model_path:
+            raise ClassifierError(
+                "classifier back end 'model' needs classifier.model_path in the brand configuration"
+            )
+        return _local(config)
+    if backend == "comprehend":
+        from socialcare.classify.comprehend import ComprehendClassifier
+
+        return ComprehendClassifier(config, _local(config), client=client)
+    if backend == "bedrock":
+        from socialcare.classify.bedrock import BedrockClassifier
+
+        return BedrockClassifier(config, _local(config), client=client)
     raise ClassifierError(f"classifier back end {backend!r} is not available")

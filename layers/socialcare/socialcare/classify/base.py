@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from socialcare.models import Tags
+if TYPE_CHECKING:  # the trained model's import stays free of pydantic for a short cold start
+    from socialcare.models import Tags
 
 
 class ClassifierError(Exception):

@@ -12,9 +12,38 @@ _TAG_RE = re.compile(r"<[^>]+>")
 _URL_RE = re.compile(r"https?://\S+")
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 
-_NEGATIVE = {"worst", "terrible", "awful", "never", "unacceptable", "ridiculous", "angry", "hate", "horrible",
-             "lost", "broken", "cancelled", "delayed", "rude", "still", "nobody", "disappointed", "bad"}
-_POSITIVE = {"thanks", "thank", "great", "love", "awesome", "amazing", "best", "kudos", "excellent", "wonderful"}
+_NEGATIVE = {
+    "worst",
+    "terrible",
+    "awful",
+    "never",
+    "unacceptable",
+    "ridiculous",
+    "angry",
+    "hate",
+    "horrible",
+    "lost",
+    "broken",
+    "cancelled",
+    "delayed",
+    "rude",
+    "still",
+    "nobody",
+    "disappointed",
+    "bad",
+}
+_POSITIVE = {
+    "thanks",
+    "thank",
+    "great",
+    "love",
+    "awesome",
+    "amazing",
+    "best",
+    "kudos",
+    "excellent",
+    "wonderful",
+}
 
 
 def normalise(text: str) -> str:
@@ -85,7 +114,9 @@ class RuleClassifier:
 
         if urgency is None:
             best_urg = max(urgency_scores.items(), key=lambda kv: kv[1], default=("none", 0))
-            urgency, urg_conf = (best_urg[0], min(0.9, 0.5 + 0.2 * best_urg[1])) if best_urg[1] else ("none", 0.6)
+            urgency, urg_conf = (
+                (best_urg[0], min(0.9, 0.5 + 0.2 * best_urg[1])) if best_urg[1] else ("none", 0.6)
+            )
         else:
             urg_conf = 0.95
 

@@ -1,0 +1,81 @@
+"""A small language guess: writing system first, then common function words for Latin-script text.
+
+Good enough to route a mention to an agent who reads it and to lower confidence on languages the
+model never saw; "und" (undetermined) with low confidence when there is too little to go on.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+_SCRIPTS: tuple[tuple[int, int, str], ...] = (
+    (0x0370, 0x03FF, "el"),
+    (0x0400, 0x04FF, "ru"),
+    (0x0590, 0x05FF, "he"),
+    (0x0600, 0x06FF, "ar"),
+    (0x0900, 0x097F, "hi"),
+    (0x0E00, 0x0E7F, "th"),
+    (0x3040, 0x30FF, "ja"),
+    (0xAC00, 0xD7AF, "ko"),
+    (0x4E00, 0x9FFF, "zh"),
+)
+
+_STOPWORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        ["the", "and", "is", "are", "was", "were", "to", "of", "in", "on", "for", "my", "me", "you", "your", "it", "this", "that", "with", "have", "has", "not", "no", "why", "what", "when", "where", "how", "can", "could", "would", "please", "thanks", "just", "i", "we", "they", "be", "been", "at", "from", "our", "an"]
+    ),
+    "es": frozenset(
+        ["el", "la", "los", "las", "de", "del", "que", "y", "en", "un", "una", "por", "para", "con", "no", "es", "mi", "me", "su", "se", "lo", "al", "pero", "muy", "cuando", "donde", "como", "qué", "gracias", "hola", "porque", "ya", "está", "están", "tengo", "hace", "nada"]
+    ),
+    "fr": frozenset(
+        ["le", "la", "les", "de", "des", "du", "et", "est", "un", "une", "pour", "avec", "pas", "je", "j", "vous", "mon", "ma", "mes", "ne", "qui", "que", "dans", "sur", "au", "aux", "ce", "cette", "merci", "bonjour", "mais", "très", "depuis", "toujours", "rien"]
+    ),
+    "de": frozenset(
+        ["der", "die", "das", "und", "ist", "nicht", "ein", "eine", "mit", "für", "ich", "mein", "meine", "sie", "es", "zu", "auf", "den", "dem", "des", "im", "von", "bitte", "danke", "aber", "noch", "schon", "seit", "wie", "warum", "wird", "kein", "keine"]
+    ),
+    "pt": frozenset(
+        ["o", "a", "os", "as", "de", "do", "da", "dos", "das", "e", "em", "um", "uma", "para", "com", "não", "é", "meu", "minha", "que", "por", "no", "na", "mas", "muito", "obrigado", "obrigada", "você", "já", "está", "estou", "até", "sem"]
+    ),
+    "it": frozenset(
+        ["il", "lo", "la", "gli", "le", "di", "del", "della", "e", "è", "un", "una", "per", "con", "non", "mio", "mia", "che", "in", "sono", "ho", "ma", "molto", "grazie", "ancora", "perché", "come", "dove", "sempre", "nessuno"]
+    ),
+    "nl": frozenset(
+        ["de", "het", "een", "en", "is", "niet", "van", "ik", "mijn", "je", "jullie", "met", "voor", "op", "dat", "die", "te", "zijn", "maar", "nog", "al", "geen", "bedankt", "waarom", "wanneer"]
+    ),
+}
+
+
+def detect(text: str) -> tuple[str, float]:
+    """An ISO 639-1 code (or "und") and a confidence in [0, 1]."""
+    sample = (text or "")[:1000]
+    counts: dict[str, int] = {}
+    letters = 0
+    for ch in sample:
+        o = ord(ch)
+        if o < 0x0370:
+            letters += ch.isalpha()
+            continue
+        for lo, hi, lang in _SCRIPTS:
+            if lo <= o <= hi:
+                counts[lang] = counts.get(lang, 0) + 1
+                break
+    if counts:
+        lang, n = max(counts.items(), key=lambda kv: kv[1])
+        if lang == "zh" and counts.get("ja"):  # kanji with kana is Japanese
+            lang, n = "ja", n + counts["ja"]
+        if n >= letters:
+            return lang, min(0.95, 0.5 + 0.05 * n)
+    words = [w for w in _WORD_RE.findall(sample.lower()) if not w.startswith("http")]
+    if not words:
+        return "und", 0.0
+    scores = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
+    best = max(scores, key=scores.__getitem__)
+    hits = scores[best]
+    if hits == 0:
+        return "und", 0.1
+    runner_up = max(v for k, v in scores.items() if k != best)
+    margin = (hits - runner_up) / hits
+    share = hits / len(words)
+    return best, round(min(0.95, 0.3 + 0.4 * margin + share), 3)

@@ -1,0 +1,253 @@
+"""The trained model artifact: linear heads over shared text features, scored in pure Python.
+
+File layout (one file, a few MB at most)::
+
+    b"SOCIALCARE-MODEL\\n"  magic
+    4 bytes big-endian     length of the JSON header
+    JSON header            format, heads (name, classes, biases, column offset, scales), sizes, sha256
+    zlib payload           word vocabulary, char n-gram vocabulary ("\\n"-joined UTF-8), then two
+                           int16 weight matrices (features x all classes of all heads), row-major
+
+Weights are quantised per class column (int16 with a float scale), with idf folded in, so inference is
+dictionary look-ups, C-level sums over ``zip`` and one multiply per class: no numpy needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import struct
+import sys
+import zlib
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+
+from socialcare.classify.base import ClassifierError
+from socialcare.classify.features import char_words, tokens, word_features, word_grams
+
+MAGIC = b"SOCIALCARE-MODEL\n"
+FORMAT = 1
+_CACHE_LIMIT = 50_000
+
+
+@dataclass(frozen=True)
+class Head:
+    """One label (sentiment, department, ...): its classes and where its columns sit."""
+
+    name: str
+    classes: tuple[str, ...]
+    bias: tuple[float, ...]
+    offset: int
+
+    @property
+    def width(self) -> int:
+        return len(self.classes)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+
+
+class Model:
+    """A loaded artifact. ``predict`` returns, per head, the best class and its probability."""
+
+    def __init__(
+        self,
+        heads: list[Head],
+        word_vocab: list[str],
+        char_vocab: list[str],
+        word_weights: array,
+        char_weights: array,
+        scales: list[float],
+        meta: dict | None = None,
+        source: str = "<memory>",
+    ) -> None:
+        self.heads = heads
+        self.width = sum(h.width for h in heads)
+        self.scales = scales
+        self.meta = meta or {}
+        self.source = source
+        if (
+            len(word_weights) != len(word_vocab) * self.width
+            or len(char_weights) != len(char_vocab) * self.width
+        ):
+            raise ClassifierError(f"model {source}: weight matrix does not match its vocabulary")
+        if len(scales) != self.width:
+            raise ClassifierError(f"model {source}: {len(scales)} scales for {self.width} classes")
+        self._word_index = dict(zip(word_vocab, range(len(word_vocab)), strict=True))
+        self._word_weights = word_weights
+        self._char_index = dict(zip(char_vocab, range(len(char_vocab)), strict=True))
+        self._char_weights = char_weights
+        self._word_cache: dict[str, tuple[array | None, int]] = {}
+
+    # ---- inference -------------------------------------------------------------------------
+
+    def head(self, name: str) -> Head | None:
+        for h in self.heads:
+            if h.name == name:
+                return h
+        return None
+
+    def _word_chars(self, word: str) -> tuple[array | None, int]:
+        """Summed char n-gram weights of one word (cached) and how many n-grams it has."""
+        hit = self._word_cache.get(word)
+        if hit is not None:
+            return hit
+        grams = word_grams(word)
+        idx, w, k = self._char_index, self._char_weights, self.width
+        rows = [w[i * k : (i + 1) * k] for i in (idx.get(g) for g in grams) if i is not None]
+        vec = array("l", map(sum, zip(*rows, strict=True))) if rows else None
+        if len(self._word_cache) >= _CACHE_LIMIT:
+            self._word_cache.clear()
+        result = (vec, len(grams))
+        self._word_cache[word] = result
+        return result
+
+    def scores(self, text: str) -> tuple[list[float], float]:
+        """Raw class scores for every head, and the share of words the model knows (0..1)."""
+        toks = tokens(text)
+        feats = word_features(toks)
+        index, w, k = self._word_index, self._word_weights, self.width
+        rows = [w[i * k : (i + 1) * k] for i in map(index.get, feats) if i is not None]
+        total = [0.0] * k
+        if rows:
+            s = 1.0 / math.sqrt(len(feats))
+            total = [v * s for v in map(sum, zip(*rows, strict=True))]
+        words = char_words(toks)
+        known = 0
+        if words:
+            n_grams = 0
+            vecs = []
+            for wd in words:
+                vec, n = self._word_chars(wd)
+                n_grams += n
+                if vec is not None:
+                    vecs.append(vec)
+                if wd in index:
+                    known += 1
+            if vecs:
+                s = 1.0 / math.sqrt(n_grams)
+                total = [t + v * s for t, v in zip(total, map(sum, zip(*vecs, strict=True)), strict=True)]
+        coverage = known / len(words) if words else 0.0
+        return [t * sc for t, sc in zip(total, self.scales, strict=True)], coverage
+
+    def predict(self, text: str) -> tuple[dict[str, Prediction], float]:
+        raw, coverage = self.scores(text)
+        out: dict[str, Prediction] = {}
+        for h in self.heads:
+            logits = [raw[h.offset + j] + h.bias[j] for j in range(h.width)]
+            top = max(logits)
+            exps = [math.exp(v - top) for v in logits]
+            z = sum(exps)
+            probs = {c: e / z for c, e in zip(h.classes, exps, strict=True)}
+            best = max(probs, key=probs.__getitem__)
+            out[h.name] = Prediction(best, probs[best], probs)
+        return out, coverage
+
+
+def dump(
+    heads: list[Head],
+    word_vocab: list[str],
+    char_vocab: list[str],
+    word_weights: array,
+    char_weights: array,
+    scales: list[float],
+    meta: dict,
+) -> bytes:
+    def le(a: array) -> bytes:
+        b = array("h", a)
+        if sys.byteorder != "little":
+            b.byteswap()
+        return b.tobytes()
+
+    blobs = [
+        "\n".join(word_vocab).encode("utf-8"),
+        "\n".join(char_vocab).encode("utf-8"),
+        le(word_weights),
+        le(char_weights),
+    ]
+    payload = zlib.compress(b"".join(blobs), 9)
+    header = {
+        "format": FORMAT,
+        "heads": [
+            {"name": h.name, "classes": list(h.classes), "bias": list(h.bias), "offset": h.offset}
+            for h in heads
+        ],
+        "scales": scales,
+        "sizes": [len(b) for b in blobs],
+        "counts": [len(word_vocab), len(char_vocab)],
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "meta": meta,
+    }
+    head_bytes = json.dumps(header, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return MAGIC + struct.pack(">I", len(head_bytes)) + head_bytes + payload
+
+
+def loads(data: bytes, source: str = "<bytes>") -> Model:
+    """Parse an artifact; anything wrong with it is a ClassifierError that names the file."""
+    if not data.startswith(MAGIC):
+        raise ClassifierError(f"model {source}: not a socialcare model file (bad magic)")
+    try:
+        (n,) = struct.unpack(">I", data[len(MAGIC) : len(MAGIC) + 4])
+        start = len(MAGIC) + 4
+        header = json.loads(data[start : start + n].decode("utf-8"))
+        payload = data[start + n :]
+        if header.get("format") != FORMAT:
+            raise ClassifierError(
+                f"model {source}: format {header.get('format')!r}, this code reads {FORMAT}"
+            )
+        if hashlib.sha256(payload).hexdigest() != header["sha256"]:
+            raise ClassifierError(f"model {source}: checksum mismatch, the file is corrupt or truncated")
+        raw = zlib.decompress(payload)
+        sizes = header["sizes"]
+        if sum(sizes) != len(raw):
+            raise ClassifierError(f"model {source}: payload size does not match its header")
+        parts, pos = [], 0
+        for size in sizes:
+            parts.append(raw[pos : pos + size])
+            pos += size
+        word_vocab = parts[0].decode("utf-8").split("\n") if sizes[0] else []
+        char_vocab = parts[1].decode("utf-8").split("\n") if sizes[1] else []
+        weights = []
+        for blob in parts[2:4]:
+            a = array("h")
+            a.frombytes(blob)
+            if sys.byteorder != "little":
+                a.byteswap()
+            weights.append(a)
+        heads = [Head(h["name"], tuple(h["classes"]), tuple(h["bias"]), h["offset"]) for h in header["heads"]]
+        offset = 0
+        for h in heads:
+            if h.offset != offset or len(h.bias) != h.width or h.width < 2:
+                raise ClassifierError(f"model {source}: head {h.name!r} is malformed")
+            offset += h.width
+        if [len(word_vocab), len(char_vocab)] != header["counts"]:
+            raise ClassifierError(f"model {source}: vocabulary size does not match its header")
+        return Model(
+            heads,
+            word_vocab,
+            char_vocab,
+            weights[0],
+            weights[1],
+            header["scales"],
+            header.get("meta"),
+            source,
+        )
+    except ClassifierError:
+        raise
+    except (ValueError, KeyError, TypeError, struct.error, zlib.error, UnicodeDecodeError) as exc:
+        raise ClassifierError(f"model {source}: unreadable model file ({exc})") from exc
+
+
+def load(path: str | Path) -> Model:
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ClassifierError(f"model {p}: cannot read ({exc.strerror or exc})") from exc
+    return loads(data, source=str(p))

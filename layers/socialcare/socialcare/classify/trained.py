@@ -1,0 +1,209 @@
+"""The default back end: the trained model artifact, with the brand's rules on top.
+
+The model gives each label a probability; the brand configuration has the last word where it needs
+certainty (its regex rules, a department the model does not know, a 1-2 star review).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from socialcare.classify.base import ClassifierError
+from socialcare.classify.features import char_words, tokens
+from socialcare.classify.language import detect
+from socialcare.classify.model import Model, Prediction, load
+
+if TYPE_CHECKING:
+    from socialcare.config import BrandConfig
+    from socialcare.models import Tags
+
+_ACTIONABLE = frozenset({"request", "complaint", "question"})
+_URGENCIES = frozenset({"none", "safety", "outage", "money_lost", "travel_today"})
+_INTENTS = frozenset({"request", "complaint", "question", "venting", "praise", "reputation", "noise"})
+
+
+def data_dir() -> Path:
+    """The package data directory, wherever the package is installed (a Lambda layer, a venv)."""
+    return Path(str(resources.files("socialcare") / "data"))
+
+
+def resolve_model_path(model_path: str) -> Path:
+    """Absolute paths are used as they are; relative ones name a file under the package data directory
+    (``model/airline.scm``), falling back to the working directory for models trained locally."""
+    p = Path(model_path).expanduser()
+    if p.is_absolute():
+        return p
+    for candidate in (data_dir() / p, Path.cwd() / p):
+        if candidate.is_file():
+            return candidate
+    raise ClassifierError(
+        f"model file {model_path!r} not found under the package data directory {data_dir()} "
+        f"nor the working directory {Path.cwd()}"
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(path: str, mtime_ns: int) -> Model:
+    return load(path)
+
+
+def load_model(path: str | Path) -> Model:
+    """Load (once per process and file version) the artifact at ``path``."""
+    p = Path(path)
+    try:
+        mtime = p.stat().st_mtime_ns
+    except OSError as exc:
+        raise ClassifierError(f"model {p}: cannot read ({exc.strerror or exc})") from exc
+    return _load_cached(str(p), mtime)
+
+
+def _scored(value: str, confidence: float) -> dict[str, object]:
+    return {"value": value, "confidence": round(max(0.0, min(1.0, confidence)), 4)}
+
+
+class ModelClassifier:
+    """Tags from the trained model; brand rules and review ratings override where they apply."""
+
+    name = "model"
+
+    def __init__(self, config: BrandConfig, model: Model) -> None:
+        from socialcare.classify.rules import RuleClassifier
+
+        self._config = config
+        self.model = model
+        self._fallback = RuleClassifier(config)
+        self._rules = [(re.compile(r.pattern, re.IGNORECASE), r) for r in config.rules]
+        departments = set(config.department_names)
+        head = model.head("department")
+        if head is not None:
+            unknown = sorted(set(head.classes) - departments)
+            if unknown:
+                raise ClassifierError(
+                    f"model {model.source} predicts departments {unknown} that the brand configuration "
+                    f"of {config.brand!r} does not have (known: {sorted(departments)}); retrain it for this brand"
+                )
+        for name, allowed in (("intent", _INTENTS), ("urgency", _URGENCIES), ("actionable", {"yes", "no"})):
+            h = model.head(name)
+            if h is not None and not set(h.classes) <= allowed:
+                raise ClassifierError(
+                    f"model {model.source}: {name} classes {list(h.classes)} are not {sorted(allowed)}"
+                )
+
+    @classmethod
+    def from_path(cls, config: BrandConfig, model_path: str) -> ModelClassifier:
+        return cls(config, load_model(resolve_model_path(model_path)))
+
+    def classify(self, text: str, *, platform: str | None = None, rating: int | None = None) -> Tags:
+        from socialcare.classify.rules import normalise
+        from socialcare.models import Scored, Tags
+
+        if isinstance(text, bytes | bytearray):
+            text = bytes(text).decode("utf-8", errors="replace")
+        elif not isinstance(text, str):
+            text = ""
+        preds, coverage = self.model.predict(text)
+        words = char_words(tokens(text))
+        lang, lang_conf = detect(text)
+        # Words the model never saw (another language, gibberish) make every tag less certain.
+        trust = 0.35 + 0.65 * coverage
+        fallback = None
+
+        def get(name: str) -> Prediction | None:
+            return preds.get(name)
+
+        def rule_tags() -> Tags:
+            nonlocal fallback
+            if fallback is None:
+                fallback = self._fallback.classify(text, platform=platform, rating=rating)
+            return fallback
+
+        tags: dict[str, dict[str, object]] = {}
+        has_words = any(any(c.isalpha() for c in w) for w in words)
+
+        p = get("intent")
+        if not has_words:
+            tags["intent"] = _scored("noise", 0.3)
+        elif p is not None:
+            tags["intent"] = _scored(p.label, p.confidence * trust)
+        else:
+            tags["intent"] = rule_tags().intent.model_dump()
+
+        p = get("sentiment")
+        if p is not None and has_words:
+            tags["sentiment"] = _scored(p.label, p.confidence * trust)
+        elif has_words:
+            tags["sentiment"] = rule_tags().sentiment.model_dump()
+        else:
+            tags["sentiment"] = _scored("neutral", 0.3)
+
+        p = get("department")
+        if p is not None and has_words:
+            tags["department"] = _scored(p.label, p.confidence * trust)
+        elif has_words:
+            tags["department"] = rule_tags().department.model_dump()
+        else:
+            tags["department"] = _scored(self._config.default_department, 0.1)
+
+        p = get("urgency")
+        if p is not None and has_words:
+            tags["urgency"] = _scored(p.label, p.confidence * trust)
+        elif has_words:
+            tags["urgency"] = rule_tags().urgency.model_dump()
+        else:
+            tags["urgency"] = _scored("none", 0.3)
+
+        p = get("actionable")
+        if not has_words:
+            tags["actionable"] = _scored("no", 0.3)
+        elif p is not None:
+            tags["actionable"] = _scored(p.label, p.confidence * trust)
+        else:
+            intent = tags["intent"]
+            tags["actionable"] = _scored(
+                "yes" if intent["value"] in _ACTIONABLE else "no", float(intent["confidence"])
+            )
+
+        # The brand's rules win where they match.
+        if self._rules and has_words:
+            clean = normalise(text)
+            for regex, rule in self._rules:
+                if regex.search(clean):
+                    for name in ("department", "intent", "urgency"):
+                        value = getattr(rule, name)
+                        if value and tags[name].get("ruled") is None:
+                            tags[name] = {**_scored(value, 0.95), "ruled": True}
+                            if name == "intent":
+                                tags["actionable"] = _scored("yes" if value in _ACTIONABLE else "no", 0.95)
+
+        # A 1-2 star review is a complaint however politely it is worded; 4-5 stars is praise-level sentiment.
+        if rating is not None:
+            if rating <= 2:
+                tags["intent"] = _scored("complaint", max(0.8, float(tags["intent"]["confidence"])))
+                tags["actionable"] = _scored("yes", 0.85)
+                tags["sentiment"] = _scored("negative", 0.9)
+            elif rating >= 4:
+                tags["sentiment"] = _scored("positive", 0.9)
+            else:
+                tags["sentiment"] = _scored("neutral", 0.7)
+
+        return Tags(
+            intent=Scored(value=str(tags["intent"]["value"]), confidence=float(tags["intent"]["confidence"])),
+            actionable=Scored(
+                value=str(tags["actionable"]["value"]), confidence=float(tags["actionable"]["confidence"])
+            ),
+            department=Scored(
+                value=str(tags["department"]["value"]), confidence=float(tags["department"]["confidence"])
+            ),
+            sentiment=Scored(
+                value=str(tags["sentiment"]["value"]), confidence=float(tags["sentiment"]["confidence"])
+            ),
+            urgency=Scored(
+                value=str(tags["urgency"]["value"]), confidence=float(tags["urgency"]["confidence"])
+            ),
+            language=Scored(value=lang, confidence=lang_conf),
+            classifier=self.name,
+        )
