@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
@@ -11,7 +10,7 @@ from socialcare import aws
 from socialcare.classify import Classifier, build_classifier
 from socialcare.config import BrandConfig, load_config
 from socialcare.models import utcnow
-from socialcare.settings import Settings, get_settings
+from socialcare.settings import Settings, get_settings, settings_from_env
 from socialcare.store import Store
 
 
@@ -43,6 +42,18 @@ def build_deps(settings: Settings | None = None, config: BrandConfig | None = No
     )
 
 
-@functools.cache
+_CACHE: dict[str, Deps] = {}
+
+
 def default_deps() -> Deps:
-    return build_deps()
+    """One Deps per configuration: a warm Lambda builds it once. Keyed by the settings so that
+    in-process local mode, where several functions share a process, never mixes stacks."""
+    settings = settings_from_env()
+    key = settings.model_dump_json()
+    if key not in _CACHE:
+        _CACHE[key] = build_deps(settings)
+    return _CACHE[key]
+
+
+def reset_deps() -> None:
+    _CACHE.clear()

@@ -255,6 +255,9 @@ def local_stack(parameters: dict[str, str] | None = None, *, stack_name: str | N
         try:
             yield stack
         finally:
+            # Executions still waiting on timers outlive the stack: their late calls find no function.
+            for fn in stack.functions.values():
+                lambda_adapter.REGISTRY.pop(fn.name, None)
             for k, v in env_saved.items():
                 if v is None:
                     os.environ.pop(k, None)
@@ -271,9 +274,9 @@ def local_stack(parameters: dict[str, str] | None = None, *, stack_name: str | N
 
 
 def _reset_caches() -> None:
-    from socialcare.cases.deps import default_deps
+    from socialcare.cases.deps import reset_deps
 
-    default_deps.cache_clear()
+    reset_deps()
 
 
 _ = threading  # the scheduler (socialcare.local.scheduler) runs pollers on threads

@@ -1,0 +1,68 @@
+"""Integration tests: template.yaml deployed into moto in-process, the real state machine executed."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from socialcare.local.stack import LocalStack, local_stack
+
+FAST_CONFIG = str(Path(__file__).resolve().parents[1] / "data" / "brand_fast.yaml")
+
+
+@pytest.fixture
+def stack() -> Iterator[LocalStack]:
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    warnings.filterwarnings("ignore", category=UserWarning)
+    with local_stack({"BrandConfigPath": FAST_CONFIG}) as deployed:
+        yield deployed
+
+
+@pytest.fixture
+def deps(stack: LocalStack) -> Any:
+    from socialcare.cases.deps import build_deps
+
+    return build_deps()
+
+
+@pytest.fixture
+def send(stack: LocalStack) -> Callable[..., None]:
+    sqs = boto3.client("sqs")
+
+    def _send(*bodies: Any) -> None:
+        for body in bodies:
+            text = body if isinstance(body, str) else body.model_dump_json()
+            sqs.send_message(QueueUrl=stack.outputs["MentionsQueueUrl"], MessageBody=text)
+        stack.pump("RouteMentionFunction")
+
+    return _send
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+def execution(stack: LocalStack, name: str) -> dict[str, Any]:
+    sfn = boto3.client("stepfunctions")
+    arn = stack.outputs["StateMachineArn"].replace(":stateMachine:", ":execution:") + ":" + name
+    return sfn.describe_execution(executionArn=arn)
+
+
+def history(stack: LocalStack, name: str) -> list[dict[str, Any]]:
+    sfn = boto3.client("stepfunctions")
+    arn = stack.outputs["StateMachineArn"].replace(":stateMachine:", ":execution:") + ":" + name
+    return sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]

@@ -1,0 +1,186 @@
+"""The case workflow end to end: real handlers, the real ASL executed by moto."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import boto3
+import pytest
+
+from socialcare.agents import AgentClient, NotAllowedError
+from socialcare.models import CaseStatus, case_id_for
+from tests.builders import mention
+from tests.integration.conftest import execution, history, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def _event_bus_tap(stack) -> str:
+    """An SQS queue subscribed to every case event, as another department's system would subscribe."""
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    url = sqs.create_queue(QueueName=f"{stack.stack_name}-tap")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = stack.outputs["EventBusName"]
+    events.put_rule(Name="tap", EventBusName=bus, EventPattern=json.dumps({"source": ["socialcare.cases"]}))
+    events.put_targets(Rule="tap", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    return url
+
+
+def _drain(url: str) -> list[dict]:
+    sqs = boto3.client("sqs")
+    out = []
+    while msgs := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        out += [json.loads(m["Body"]) for m in msgs]
+        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
+    return out
+
+
+def test_happy_path_routes_to_department_and_resolves(stack, deps, send):
+    # Given a customer who lost a bag
+    tap = _event_bus_tap(stack)
+    m = mention("@SkylarkAir my suitcase is lost, the baggage desk is closed. Please help")
+    # When the mention is routed and an agent works the case
+    send(m)
+    case_id = case_id_for(m.key)
+    case = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c)
+    assert case.department == "baggage"
+    agent = AgentClient(deps, "maria")
+    items = agent.pull_work_items("baggage")
+    assert [i["case_id"] for i in items] == [case_id]
+    agent.claim(case_id)
+    agent.reply(case_id, "So sorry - I have traced it and it arrives tonight.")
+    agent.resolve(case_id, "bag delivered")
+    # Then the execution ends, every change is an event on the case and on the bus
+    wait_for(lambda: execution(stack, case_id)["status"] == "SUCCEEDED")
+    types = [e["type"] for e in deps.store.events(case_id)]
+    assert types == ["case.opened", "case.routed", "case.claimed", "case.replied", "case.resolved"]
+    emitted = {e["detail-type"] for e in _drain(tap)}
+    assert {"case.opened", "case.routed", "case.claimed", "case.replied", "case.resolved"} <= emitted
+    final = deps.store.get_case(case_id)
+    assert final.status == CaseStatus.RESOLVED and final.owner == "maria" and final.breaches == 0
+    # and the happy path stays within the state-transition budget
+    entered = [e for e in history(stack, case_id) if e["type"].endswith("StateEntered")]
+    assert len(entered) <= 12
+
+
+def test_breach_escalates_tier_by_tier_to_the_escalation_queue(stack, deps, send):
+    # Given a case nobody answers (first response SLA 2 s, one tier of 1 s grace)
+    m = mention("@SkylarkAir the wifi on my flight is broken, please fix it")
+    send(m)
+    case_id = case_id_for(m.key)
+    # When the clocks run out
+    case = wait_for(lambda: (c := deps.store.get_case(case_id)).escalation_tier >= 2 and c, timeout=30)
+    # Then each tier is recorded on the case and the last tier lands on the escalation queue
+    assert case.breaches >= 2
+    escalations = [e for e in deps.store.events(case_id) if e["type"] == "case.escalated"]
+    assert [int(e["tier"]) for e in escalations][:2] == [1, 2]
+    assert escalations[0]["breached_clock"] == "first_response"
+    sqs = boto3.client("sqs")
+    body = wait_for(lambda: sqs.receive_message(QueueUrl=stack.outputs["EscalationQueueUrl"]).get("Messages"))
+    assert json.loads(body[0]["Body"])["case_id"] == case_id
+    # and after the stale timer the execution ends rather than waiting forever
+    wait_for(lambda: execution(stack, case_id)["status"] == "FAILED", timeout=30)
+    assert deps.store.get_case(case_id).stale
+
+
+def test_transfer_carries_history_and_running_clock(stack, deps, send):
+    # Given an open case in baggage with its first-response clock running
+    m = mention("@SkylarkAir lost my bag, please help")
+    send(m)
+    case_id = case_id_for(m.key)
+    before = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c)
+    # When baggage transfers it to customer care
+    AgentClient(deps, "tom").transfer(case_id, "customer_care", "compensation claim")
+    # Then the new department gets the work item, the history and the same first-response deadline
+    after = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c.department == "customer_care" and c)
+    assert after.clock.name == "first_response"
+    assert abs(after.clock.due_at - before.clock.due_at) <= timedelta(seconds=1)
+    assert after.departments_history == ["baggage", "customer_care"]
+    items = AgentClient(deps, "lena").pull_work_items("customer_care")
+    assert items and items[0]["case_id"] == case_id and items[0]["reason"] == "transfer"
+    types = [e["type"] for e in deps.store.events(case_id)]
+    assert "case.transferred" in types
+
+
+def test_duplicate_mention_never_opens_a_second_case(stack, deps, send):
+    # Given the same mention delivered three times (redelivery, re-poll)
+    m = mention("@SkylarkAir I was charged twice for my booking, refund please")
+    # When all three are routed
+    send(m, m, m)
+    # Then exactly one case and one execution exist
+    cases = deps.store.customer_cases(m.customer_key)
+    assert [c.id for c in cases] == [case_id_for(m.key)]
+    sfn = boto3.client("stepfunctions")
+    runs = sfn.list_executions(stateMachineArn=stack.outputs["StateMachineArn"])["executions"]
+    assert [r["name"] for r in runs] == [case_id_for(m.key)]
+
+
+def test_reply_in_thread_attaches_to_the_open_case(stack, deps, send):
+    # Given an open case from a complaint
+    first = mention("@SkylarkAir my flight SK12 was cancelled, please rebook me")
+    send(first)
+    case_id = case_id_for(first.key)
+    # When the customer replies in the same conversation (even from another angle)
+    reply = mention("also my hotel voucher is missing", author=first.author, conversation_id=first.id, in_reply_to_id=first.id)
+    send(reply)
+    # Then no second case opens; the reply joins the conversation
+    assert [c.id for c in deps.store.customer_cases(first.customer_key)] == [case_id]
+    texts = [m["text"] for m in deps.store.messages(case_id)]
+    assert texts == [first.text, reply.text]
+
+
+def test_waiting_on_customer_pauses_next_update_until_they_write(stack, deps, send):
+    first = mention("@SkylarkAir the check-in kiosk charged me but gave no boarding pass, please help")
+    send(first)
+    case_id = case_id_for(first.key)
+    wait_for(lambda: deps.store.get_case(case_id).token_fresh)
+    agent = AgentClient(deps, "kofi")
+    agent.reply(case_id, "Can you send the kiosk receipt number?")
+    wait_for(lambda: deps.store.get_case(case_id).token_fresh)
+    # When the agent waits on the customer, only the resolution clock runs
+    agent.wait_customer(case_id)
+    waiting = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c)
+    assert waiting.status == CaseStatus.WAITING_CUSTOMER and waiting.clock.name == "resolution"
+    # Then a customer reply restarts the next-update clock
+    send(mention("receipt is 55-1234", author=first.author, conversation_id=first.id, in_reply_to_id=first.id))
+    resumed = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c.status != CaseStatus.WAITING_CUSTOMER and c)
+    assert resumed.clock.name == "next_update"
+    assert "case.customer_replied" in [e["type"] for e in deps.store.events(case_id)]
+
+
+def test_actions_that_do_not_fit_the_state_change_nothing(stack, deps, send):
+    m = mention("@SkylarkAir my bag arrived damaged, please help")
+    send(m)
+    case_id = case_id_for(m.key)
+    wait_for(lambda: deps.store.get_case(case_id).token_fresh)
+    AgentClient(deps, "ann").claim(case_id)
+    version = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c).version
+    with pytest.raises(NotAllowedError, match="owned by ann"):
+        AgentClient(deps, "bob").claim(case_id)
+    assert deps.store.get_case(case_id).version == version
+    # The same request twice has one effect
+    first = AgentClient(deps, "ann").reply(case_id, "On it", request_id="req-1")
+    again = AgentClient(deps, "ann").reply(case_id, "On it", request_id="req-1")
+    assert again.replayed and not first.replayed
+    assert sum(1 for e in deps.store.events(case_id) if e["type"] == "case.replied") == 1
+
+
+def test_bad_messages_go_to_the_dead_letter_queue_and_the_batch_survives(stack, deps, send):
+    good = mention("@SkylarkAir my flight is delayed 5 hours, please rebook me")
+    send("{not json", json.dumps({"platform": "x", "id": "1"}), good)
+    assert deps.store.get_case(case_id_for(good.key)).department == "operations"
+    sqs = boto3.client("sqs")
+    dead = sqs.receive_message(QueueUrl=stack.outputs["MentionsDeadLetterQueueUrl"], MaxNumberOfMessages=10,
+                               MessageAttributeNames=["All"])["Messages"]
+    assert len(dead) == 2
+    assert all(d["MessageAttributes"]["reason"]["StringValue"].startswith("invalid mention") for d in dead)
+    assert all(d["MessageAttributes"]["source_message_id"]["StringValue"] for d in dead)
+
+
+def test_venting_is_heard_but_opens_no_case(stack, deps, send):
+    m = mention("ugh what a day, never flying again, just venting")
+    send(m)
+    stored = deps.store.get_mention(m.key)
+    assert stored["tags"]["intent"]["value"] == "venting" and "case_id" not in stored
+    assert deps.store.customer_cases(m.customer_key) == []
