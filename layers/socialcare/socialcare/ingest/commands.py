@@ -2,7 +2,8 @@
 
 One process, one local stack (template.yaml in moto): the cursor lives in the stack's table and carries
 across cycles. A post seen again in a later cycle counts as a duplicate: the run keeps its own seen-set
-on top of the router's MENTION items (with --route the stack's router drains the queue between cycles). The token goes into the stack's Secrets Manager and is read back
+on top of the router's MENTION items (with --route the stack's router drains the queue between cycles).
+The token goes into the stack's Secrets Manager and is read back
 through Powertools Parameters, the same path a deployed poller takes.
 """
 
@@ -182,6 +183,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--route",
         action="store_true",
-        help="run the stack's router on the queued mentions between cycles (slow: a case workflow per mention)",
+        help="route queued mentions through the stack between cycles (slow: a case workflow each)",
     )
     p.set_defaults(func=_poll)
