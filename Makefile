@@ -22,9 +22,18 @@ test: $(BIN)/socialcare
 test-all: $(BIN)/socialcare
 	$(BIN)/pytest -q -m ''
 
-lint: $(BIN)/socialcare
-	$(BIN)/ruff check layers functions tests infra bench
+# SAM CLI pins an older boto3: it lives in its own virtual environment.
+SAM := .sam-venv/bin/sam
+$(SAM):
+	$(PYTHON) -m venv .sam-venv
+	.sam-venv/bin/pip install --quiet aws-sam-cli==1.170.0
+
+lint: $(BIN)/socialcare validate
+	$(BIN)/ruff check layers functions tests bench
 	$(BIN)/cfn-lint template.yaml
+
+validate: $(SAM)
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM) validate --lint
 
 bench: $(BIN)/socialcare
 	$(BIN)/python -m bench
@@ -32,11 +41,11 @@ bench: $(BIN)/socialcare
 chaos: $(BIN)/socialcare
 	$(BIN)/pytest -q -m slow tests/chaos
 
-build:
-	sam build
+build: $(SAM)
+	PATH="$$(dirname $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build
 
-deploy:
-	sam deploy --guided
+deploy: $(SAM)
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided
 
 clean:
 	rm -rf $(VENV) .aws-sam .local-stack
