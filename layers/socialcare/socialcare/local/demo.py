@@ -21,8 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
-WAVE_INTERVAL_S = 4.0
-TAIL_S = 40.0
+WAVE_INTERVAL_S = 3.0
+TAIL_S = 35.0
 
 
 def demo_data_dir() -> Path:
@@ -248,11 +248,13 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
 
         # Redeliveries: the same mentions arrive again (an SQS retry, a re-poll after a crash).
         redelivered = posts[:: max(1, len(posts) // 12)][:12]
+        cases_before = len(deps.store.scan_prefix("CASE#", "CASE"))
         for post in redelivered:
             item = deps.store.get_mention(f"x#{post['id']}")
             if item:
                 sqs.send_message(QueueUrl=out["MentionsQueueUrl"], MessageBody=json.dumps(item["mention"]))
         stack.pump("RouteMentionFunction")
+        totals["redelivered_opened_case"] = len(deps.store.scan_prefix("CASE#", "CASE")) - cases_before
         # A poll that finds nothing new: the cursor holds.
         poll_and_route()
 
@@ -330,7 +332,7 @@ def build_report(deps: Any, out: dict[str, str], posts: list[dict[str, Any]], to
         "mentions_served": len(posts),
         "mentions_ingested": len(stored_keys),
         "duplicates_dropped": totals["poll_duplicates"] + len(redelivered),
-        "duplicates_opened_case": 0 if len(cases) == len({c["mention_key"] for c in cases}) else 1,
+        "duplicates_opened_case": totals["redelivered_opened_case"] + (len(cases) - len({c["mention_key"] for c in cases})),
         "redelivered": len(redelivered),
         "cases_opened": len(cases),
         "cases_resolved": sum(1 for c in cases if c["status"] == "resolved"),
