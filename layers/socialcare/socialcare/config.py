@@ -55,6 +55,97 @@ class PriorityPolicy(BaseModel):
     intent_factor: dict[str, float] = Field(default_factory=lambda: {"question": 1.5})
 
 
+class WriteAccount(BaseModel):
+    """Write credentials for one platform. Present means replies are published; absent means they are
+    recorded as drafts for a human to post. The secret is a reference, never a value."""
+
+    secret: str = Field(pattern=r"^(secretsmanager|ssm):.+$")
+    api_base: str | None = Field(default=None, max_length=512)
+    # X only: who may reply to a post we publish ("everyone" leaves it open).
+    reply_settings: Literal["everyone", "following", "mentionedUsers"] = "everyone"
+
+
+class Acknowledgement(BaseModel):
+    """An automatic "we have your case" reply for one department and channel (platform or "*").
+    {expect} becomes when to expect an answer, from the case's first-response SLA."""
+
+    department: str = Field(min_length=1, max_length=40)
+    channel: str = Field(default="*", min_length=1, max_length=32)
+    text: str = Field(
+        default="Thanks {author} - we have your case ({case_id}). Expect an answer {expect}.",
+        min_length=1,
+        max_length=280,
+    )
+
+
+class FaqEntry(BaseModel):
+    """A knowledge-base answer offered to agents when it matches a case; never sent automatically."""
+
+    id: str = Field(min_length=1, max_length=64)
+    question: str = Field(min_length=1, max_length=500)
+    answer: str = Field(min_length=1, max_length=2000)
+    departments: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+
+
+class IncidentSettings(BaseModel):
+    """Root-cause clustering: similar open cases of one department inside a time window form an incident.
+
+    MinHash over normalised word sets, banded for LSH so a new case touches a fixed number of buckets;
+    candidates are then verified with a cosine over the word sets. Precision matters more than recall:
+    merging unrelated customers is worse than missing a link."""
+
+    enabled: bool = True
+    num_perm: int = Field(default=64, ge=8, le=256)
+    band_rows: int = Field(default=2, ge=1, le=8)
+    threshold: float = Field(default=0.42, gt=0.0, le=1.0)  # cosine over normalised word sets
+    min_shared_words: int = Field(default=3, ge=1)
+    window_s: int = Field(default=6 * 3600, ge=60)
+    min_size: int = Field(default=3, ge=2)  # similar cases needed before an incident opens
+    max_candidates: int = Field(default=30, ge=1, le=100)
+    bucket_cap: int = Field(default=200, ge=10)
+    # Words that say nothing about the problem (brand names, courtesy) on top of the built-in stop words.
+    ignore_words: list[str] = Field(default_factory=list)
+    # Spike: matches in the last spike_window_s at least spike_min and spike_factor x the usual rate.
+    spike_window_s: int = Field(default=600, ge=60)
+    spike_baseline_s: int = Field(default=6 * 3600, ge=600)
+    spike_min: int = Field(default=8, ge=1)
+    spike_factor: float = Field(default=4.0, ge=1.0)
+    # Platform write limits for incident updates, messages per second per platform.
+    update_rate_per_s: dict[str, float] = Field(default_factory=lambda: {"x": 5.0})
+    default_update_rate_per_s: float = Field(default=2.0, gt=0)
+
+
+class ParitySettings(BaseModel):
+    """The same service for everyone: a follower band whose SLA met % trails another by more than
+    max_gap_pct raises an alarm."""
+
+    bands: list[int] = Field(default_factory=lambda: [100, 10_000, 1_000_000])  # upper bounds, last band open
+    max_gap_pct: float = Field(default=10.0, ge=0.0, le=100.0)
+    min_cases_per_band: int = Field(default=5, ge=1)
+
+
+class Region(BaseModel):
+    """A named area, country or state mentions and posts can be aimed at; includes nest other regions."""
+
+    name: str = Field(min_length=1, max_length=64)
+    kind: Literal["area", "country", "state"] = "area"
+    includes: list[str] = Field(default_factory=list)
+
+
+class QuietSettings(BaseModel):
+    """Quiet periods and the crisis suggestion that may propose one (never start one)."""
+
+    crisis_lexicon: list[str] = Field(
+        default_factory=lambda: ["hurricane", "earthquake", "flood", "wildfire", "disaster", "attack", "shooting",
+                                 "explosion", "killed", "dead", "death", "died", "crash", "accident", "tragedy",
+                                 "huracán", "huracan", "furacão", "terremoto"]
+    )
+    crisis_window_s: int = Field(default=1800, ge=60)
+    crisis_min_mentions: int = Field(default=3, ge=1)
+    crisis_cooldown_s: int = Field(default=6 * 3600, ge=60)
+
+
 class BrandConfig(BaseModel):
     brand: str = Field(min_length=1, max_length=120)
     handles: dict[str, list[str]] = Field(default_factory=dict)
@@ -73,6 +164,16 @@ class BrandConfig(BaseModel):
     retention_days: int = Field(default=90, ge=1)
     # Where to listen: handles, queries, subreddits, feeds (see socialcare.ingest.sources).
     sources: list[SourceConfig] = Field(default_factory=list)
+    incidents: IncidentSettings = Field(default_factory=IncidentSettings)
+    parity: ParitySettings = Field(default_factory=ParitySettings)
+    regions: list[Region] = Field(default_factory=list)
+    quiet: QuietSettings = Field(default_factory=QuietSettings)
+    # Write credentials per platform ("x", ...); a platform without one gets drafts (socialcare.outbound).
+    outbound: dict[str, WriteAccount] = Field(default_factory=dict)
+    # Optional automatic acknowledgements per department and channel (socialcare.outbound.ack).
+    acknowledgements: list[Acknowledgement] = Field(default_factory=list)
+    # Suggested replies offered to agents in `socialcare agent show` (socialcare.agents.suggest).
+    faq: list[FaqEntry] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _known_departments(self) -> BrandConfig:
@@ -86,6 +187,23 @@ class BrandConfig(BaseModel):
             if name not in known:
                 raise ValueError(f"{where} names unknown department {name!r}; known: {sorted(known)}")
         return self
+
+    def region_covers(self, quiet_region: str, target: str | None) -> bool:
+        """Whether a post or message aimed at `target` falls inside `quiet_region` (nested includes)."""
+        if not target:
+            return False
+        by_name = {r.name: r for r in self.regions}
+        seen: set[str] = set()
+        todo = [quiet_region]
+        while todo:
+            name = todo.pop()
+            if name == target:
+                return True
+            if name in seen:
+                continue
+            seen.add(name)
+            todo.extend(by_name[name].includes if name in by_name else [])
+        return False
 
     def department(self, name: str) -> Department:
         for dept in self.departments:

@@ -96,7 +96,8 @@ def perform(
         case = _ready_case(case_id, deps)
         if (done := _replay(case_id, request_id, deps)) is not None:
             return done
-        plan = _plan(case, action, deps, actor=actor, text=text, to=to, note=note, force=force, department=department)
+        plan = _plan(case, action, deps, actor=actor, text=text, to=to, note=note, force=force, department=department,
+                     request_id=request_id)
         try:
             _commit(case, action, plan, deps, actor=actor, request_id=request_id)
         except ConflictError:
@@ -142,6 +143,7 @@ def _plan(case: Case, action: str, deps: Deps, **kw: Any) -> dict[str, Any]:
             messages.append({"direction": "out", "channel": channel, "author": actor, "text": kw["text"]})
             fields["handoff_channel"] = channel
             detail["channel"] = channel
+        _deliver_all(case, action, messages, detail, deps, kw["request_id"])
         fields.update(owner=owner, status=CaseStatus.CLAIMED.value)
         if case.first_responded_at is None:
             fields["first_responded_at"] = now.isoformat()
@@ -188,6 +190,22 @@ def _plan(case: Case, action: str, deps: Deps, **kw: Any) -> dict[str, Any]:
     event = CaseEvent(case_id=case.id, type=EVENT_TYPES[action], at=now, actor=actor, detail=detail)
     return {"fields": fields, "detail": detail, "messages": messages, "events": [event], "clock": clock,
             "department": dept}
+
+
+def _deliver_all(case: Case, action: str, messages: list[dict[str, Any]], detail: dict[str, Any], deps: Deps,
+                 request_id: str) -> None:
+    """Publishes (or drafts) each outgoing message once per request; the outcome is kept on the message
+    and told to the caller, so an agent always knows whether the customer has seen it yet."""
+    from socialcare.outbound import deliver
+
+    deliveries = []
+    for i, message in enumerate(messages):
+        d = deliver(deps, case, message["text"], channel=message["channel"], kind=action,
+                    idempotency_key=f"{request_id}-{i}")
+        message.update(delivery=d.mode, delivery_reason=d.reason, external_id=d.external_id)
+        deliveries.append({"channel": d.channel, "mode": d.mode, "reason": d.reason})
+    detail["deliveries"] = deliveries
+    detail["delivery"] = deliveries[-1]["mode"] if deliveries else None
 
 
 def _commit(case: Case, action: str, plan: dict[str, Any], deps: Deps, *, actor: str, request_id: str) -> None:
