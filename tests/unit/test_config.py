@@ -48,11 +48,10 @@ def test_overlay_extends_the_packaged_brand(tmp_path):
 
 
 def test_packaged_brand_matches_the_template_departments():
-    import yaml  # noqa: F401 - the template is parsed by the SAM loader below
     from pathlib import Path
 
     from socialcare.local.template import load_sam
 
     sam = load_sam(Path(__file__).resolve().parents[2] / "template.yaml")
-    deployed = sam["Parameters"]["Departments"]["Default"].split(",")
+    deployed = sam["Globals"]["Function"]["Environment"]["Variables"]["DEPARTMENTS"].split(",")
     load_config(settings_from_env({}).config_path).check_deployed(deployed)

@@ -2,17 +2,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from socialcare.config import load_config
 from socialcare.local.template import prepare
+from socialcare.settings import settings_from_env
+from socialcare.template_sync import render, synced
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_departments_parameter_expands_to_one_queue_each(monkeypatch):
+def test_template_deploys_one_queue_per_department(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    tpl = prepare(ROOT, {"Departments": "billing,tech_support"}, "bucket")
+    tpl = prepare(ROOT, {}, "bucket")
     queues = {k for k, r in tpl.cfn["Resources"].items() if r["Type"] == "AWS::SQS::Queue"}
-    assert {"DeptbillingQueue", "DepttechsupportQueue"} <= queues
-    assert "DeptbaggageQueue" not in queues
+    assert {"DeptBaggageQueue", "DeptCustomerCareQueue"} <= queues
     assert set(tpl.functions) >= {"RouteMentionFunction", "AwaitActionFunction", "PollMentionsFunction"}
     assert tpl.functions["RouteMentionFunction"].sqs_sources == ["MentionsQueue"]
     assert "CaseWorkflow" in tpl.state_machines
+
+
+def test_template_is_in_step_with_the_brand_configuration():
+    # Given the packaged brand configuration, when the department section is regenerated,
+    # then template.yaml is unchanged (run `socialcare template sync` after adding a department)
+    departments = load_config(settings_from_env({}).config_path).department_names
+    text = (ROOT / "template.yaml").read_text(encoding="utf-8")
+    assert synced(text, departments) == text
+
+
+def test_adding_a_department_adds_its_queue_and_alarm():
+    text = (ROOT / "template.yaml").read_text(encoding="utf-8")
+    new = synced(text, ["billing", "tech_support"])
+    assert "DeptTechSupportQueue:" in new and "DeptTechSupportOldestItemAlarm:" in new
+    assert "DeptBaggageQueue:" not in new
+    assert '"billing,tech_support"  # departments: generated' in new
+    assert render(["a"]).count("Type: AWS::SQS::Queue") == 1

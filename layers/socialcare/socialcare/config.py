@@ -1,7 +1,7 @@
 """The brand configuration: departments, service levels, classifier rules. Data, not code.
 
-Adding a department is an entry here plus its name in the stack's Departments parameter (which
-creates its queue); a department named here but not deployed is a start-up error.
+Adding a department is an entry here plus `socialcare template sync` (which writes its queue into
+template.yaml); a department named here but not deployed is a start-up error.
 """
 
 from __future__ import annotations
@@ -223,8 +223,8 @@ class BrandConfig(BaseModel):
         missing = sorted(set(self.department_names) - set(deployed))
         if missing:
             raise ConfigError(
-                f"departments {missing} are configured but have no queue; add them to the stack's "
-                f"Departments parameter (deployed: {sorted(deployed)})"
+                f"departments {missing} are configured but have no queue; run `socialcare template sync` "
+                f"and deploy (deployed: {sorted(deployed)})"
             )
 
 

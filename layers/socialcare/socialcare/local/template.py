@@ -1,16 +1,12 @@
-"""template.yaml, made deployable into moto: the same file AWS deploys, expanded the way the
-AWS::LanguageExtensions and SAM transforms expand it. No second description of the resources."""
+"""template.yaml, made deployable into moto: the same file AWS deploys, through the same SAM
+transform (samtranslator). No second description of the resources."""
 
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-_NON_ALNUM = re.compile(r"[^A-Za-z0-9]")
-
 
 @dataclass
 class FunctionSpec:
@@ -36,36 +32,6 @@ def load_sam(path: Path) -> dict[str, Any]:
     return yaml_parse(path.read_text(encoding="utf-8"))
 
 
-def _substitute(node: Any, ident: str, value: str) -> Any:
-    """Fn::ForEach: ${ident} becomes the value; &{ident} the value without non-alphanumerics."""
-    if isinstance(node, str):
-        return node.replace("${" + ident + "}", value).replace("&{" + ident + "}", _NON_ALNUM.sub("", value))
-    if isinstance(node, list):
-        return [_substitute(x, ident, value) for x in node]
-    if isinstance(node, dict):
-        return {_substitute(k, ident, value): _substitute(v, ident, value) for k, v in node.items()}
-    return node
-
-
-def _collection(spec: Any, params: dict[str, Any]) -> list[str]:
-    if isinstance(spec, dict) and "Ref" in spec:
-        value = params[spec["Ref"]]
-        return value if isinstance(value, list) else [v.strip() for v in str(value).split(",") if v.strip()]
-    return list(spec)
-
-
-def expand_foreach(section: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in section.items():
-        if key.startswith("Fn::ForEach::"):
-            ident, collection, fragment = value
-            for item in _collection(collection, params):
-                out.update(expand_foreach(_substitute(fragment, ident, item), params))
-        else:
-            out[key] = value
-    return out
-
-
 def parameter_values(sam: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, spec in sam.get("Parameters", {}).items():
@@ -80,12 +46,6 @@ def prepare(root: Path, overrides: dict[str, str], bucket: str) -> LocalTemplate
     sam = load_sam(root / "template.yaml")
     params = parameter_values(sam, overrides)
     sam = copy.deepcopy(sam)
-    for section in ("Resources", "Outputs", "Conditions"):
-        if section in sam:
-            sam[section] = expand_foreach(sam[section], params)
-    transforms = sam.get("Transform")
-    if isinstance(transforms, list):
-        sam["Transform"] = [t for t in transforms if t != "AWS::LanguageExtensions"][0]
 
     functions: dict[str, FunctionSpec] = {}
     machines: dict[str, dict[str, Any]] = {}
@@ -154,8 +114,8 @@ def prepare(root: Path, overrides: dict[str, str], bucket: str) -> LocalTemplate
 
 
 def _moto_compatible(sam: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """Works around two moto CloudFormation gaps without changing meaning: joins over a
-    CommaDelimitedList parameter, and Ref to an event bus (moto returns an object, not its name)."""
+    """Works around a moto CloudFormation gap without changing meaning: Ref to an event bus
+    returns moto's object instead of the bus name."""
     bus_names = {
         logical_id: res["Properties"]["Name"]
         for logical_id, res in sam["Resources"].items()
@@ -164,10 +124,6 @@ def _moto_compatible(sam: dict[str, Any], params: dict[str, Any]) -> dict[str, A
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
-            if set(node) == {"Fn::Join"}:
-                sep, parts = node["Fn::Join"]
-                if isinstance(parts, dict) and set(parts) == {"Ref"} and isinstance(params.get(parts["Ref"]), list):
-                    return sep.join(params[parts["Ref"]])
             if set(node) == {"Ref"} and node["Ref"] in bus_names:
                 return walk(bus_names[node["Ref"]])
             return {k: walk(v) for k, v in node.items()}
