@@ -98,7 +98,7 @@ class IncidentSettings(BaseModel):
     enabled: bool = True
     num_perm: int = Field(default=64, ge=8, le=256)
     band_rows: int = Field(default=2, ge=1, le=8)
-    threshold: float = Field(default=0.42, gt=0.0, le=1.0)  # cosine over normalised word sets
+    threshold: float = Field(default=0.3, gt=0.0, le=1.0)  # cosine over normalised word sets
     min_shared_words: int = Field(default=3, ge=1)
     window_s: int = Field(default=6 * 3600, ge=60)
     min_size: int = Field(default=3, ge=2)  # similar cases needed before an incident opens

@@ -1,0 +1,201 @@
+"""The LSH index behind a small port: DynamoDB in production, a dict in tests and benchmarks.
+
+Keys (single table):
+  LSH#{department}#{band}#{hash} / B     a bucket: the most recent members whose band agrees
+  INCSIG#{member key}             / SIG   a member's words, who it is and its incident (if linked)
+
+A new case reads its bands' buckets (one BatchGetItem), the signatures of its best candidates (one
+more) and writes its own signature and bucket entries (one transaction): a fixed number of requests
+whatever the number of open cases. Buckets keep the newest `bucket_cap` entries, items expire by TTL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from socialcare.store import from_item, to_item
+
+
+class IndexError_(Exception):  # noqa: N801 - IndexError is a builtin
+    """The index store refused or failed a request."""
+
+
+@dataclass
+class Member:
+    """Something that can belong to an incident: an open case, or a mention that wanted no case."""
+
+    key: str  # "case#SC-..." or "mention#x#123"
+    kind: str  # "case" | "mention"
+    department: str
+    words: frozenset[str]
+    at: float  # epoch seconds
+    customer_key: str
+    platform: str
+    case_id: str | None = None
+    mention_key: str | None = None
+    region: str | None = None
+    incident_id: str | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "kind": self.kind, "department": self.department, "words": sorted(self.words),
+            "at": self.at, "customer_key": self.customer_key, "platform": self.platform, "case_id": self.case_id,
+            "mention_key": self.mention_key, "region": self.region, "incident_id": self.incident_id,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Member:
+        return cls(
+            key=data["key"], kind=data["kind"], department=data["department"], words=frozenset(data.get("words", [])),
+            at=float(data["at"]), customer_key=data["customer_key"], platform=data["platform"],
+            case_id=data.get("case_id"), mention_key=data.get("mention_key"), region=data.get("region"),
+            incident_id=data.get("incident_id"),
+        )
+
+
+@dataclass
+class Cost:
+    """What the index asked of its store: round trips and items, for the benchmark and metrics."""
+
+    counts: Counter = field(default_factory=Counter)
+
+    def add(self, requests: int = 0, read: int = 0, written: int = 0) -> None:
+        self.counts["requests"] += requests
+        self.counts["items_read"] += read
+        self.counts["items_written"] += written
+
+
+class Index(Protocol):
+    cost: Cost
+
+    def buckets(self, department: str, bands: list[str]) -> dict[str, list[tuple[str, float]]]: ...
+    def signatures(self, keys: list[str]) -> dict[str, Member]: ...
+    def add(self, member: Member, bands: list[str], trim: dict[str, list[tuple[str, float]]], ttl_s: int) -> None: ...
+    def set_incident(self, keys: list[str], incident_id: str | None) -> None: ...
+
+
+class MemoryIndex:
+    """The same contract as DynamoIndex, in a dict; counts the requests DynamoIndex would make."""
+
+    def __init__(self, bucket_cap: int = 200) -> None:
+        self.bucket_cap = bucket_cap
+        self._buckets: dict[str, list[tuple[str, float]]] = {}
+        self._sigs: dict[str, Member] = {}
+        self.cost = Cost()
+
+    def buckets(self, department: str, bands: list[str]) -> dict[str, list[tuple[str, float]]]:
+        self.cost.add(requests=1, read=len(bands))
+        return {b: list(self._buckets.get(f"{department}#{b}", [])) for b in bands}
+
+    def signatures(self, keys: list[str]) -> dict[str, Member]:
+        if keys:
+            self.cost.add(requests=1, read=len(keys))
+        return {k: self._sigs[k] for k in keys if k in self._sigs}
+
+    def add(self, member: Member, bands: list[str], trim: dict[str, list[tuple[str, float]]], ttl_s: int) -> None:
+        self.cost.add(requests=1, written=1 + len(bands))
+        self._sigs[member.key] = member
+        for b in bands:
+            key = f"{member.department}#{b}"
+            entries = trim.get(b, self._buckets.get(key, []))
+            self._buckets[key] = [*entries, (member.key, member.at)][-self.bucket_cap:]
+
+    def set_incident(self, keys: list[str], incident_id: str | None) -> None:
+        for k in keys:
+            self.cost.add(requests=1, written=1)
+            if k in self._sigs:
+                self._sigs[k].incident_id = incident_id
+
+
+class DynamoIndex:
+    def __init__(self, client: Any, table: str, bucket_cap: int = 200) -> None:
+        self.ddb = client
+        self.table = table
+        self.bucket_cap = bucket_cap
+        self.cost = Cost()
+
+    @staticmethod
+    def _bucket_key(department: str, band: str) -> dict[str, Any]:
+        return {"PK": {"S": f"LSH#{department}#{band}"}, "SK": {"S": "B"}}
+
+    @staticmethod
+    def _sig_key(key: str) -> dict[str, Any]:
+        return {"PK": {"S": f"INCSIG#{key}"}, "SK": {"S": "SIG"}}
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 100):
+            request: dict[str, Any] = {self.table: {"Keys": keys[start : start + 100]}}
+            for attempt in range(6):
+                try:
+                    page = self.ddb.batch_get_item(RequestItems=request)
+                except ClientError as exc:
+                    raise IndexError_(str(exc)) from exc
+                self.cost.add(requests=1, read=len(request[self.table]["Keys"]))
+                out.extend(from_item(i) for i in page.get("Responses", {}).get(self.table, []))
+                request = page.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(0.02 * 2**attempt)
+        return out
+
+    def buckets(self, department: str, bands: list[str]) -> dict[str, list[tuple[str, float]]]:
+        items = self._batch_get([self._bucket_key(department, b) for b in bands])
+        prefix = f"LSH#{department}#"
+        return {i["PK"].removeprefix(prefix): [(e["k"], float(e["t"])) for e in i.get("m", [])] for i in items}
+
+    def signatures(self, keys: list[str]) -> dict[str, Member]:
+        if not keys:
+            return {}
+        items = self._batch_get([self._sig_key(k) for k in keys])
+        return {i["key"]: Member.from_data(i) for i in items}
+
+    def add(self, member: Member, bands: list[str], trim: dict[str, list[tuple[str, float]]], ttl_s: int) -> None:
+        expires = int(member.at + ttl_s)
+        sig = {"PK": f"INCSIG#{member.key}", "SK": "SIG", **member.to_data(), "expires_at": expires}
+        ops: list[dict[str, Any]] = [{"Put": {"TableName": self.table, "Item": to_item(sig)}}]
+        entry = {"k": member.key, "t": round(member.at, 3)}
+        for b in bands:
+            key = self._bucket_key(member.department, b)
+            if b in trim:
+                # Rewrite an over-full bucket with its newest in-window entries (amortised, rare).
+                kept = [{"k": k, "t": round(t, 3)} for k, t in trim[b]] + [entry]
+                item = to_item({"PK": f"LSH#{member.department}#{b}", "SK": "B", "m": kept, "expires_at": expires})
+                ops.append({"Put": {"TableName": self.table, "Item": item}})
+            else:
+                ops.append({"Update": {
+                    "TableName": self.table, "Key": key,
+                    "UpdateExpression": "SET m = list_append(if_not_exists(m, :empty), :e), expires_at = :x",
+                    "ExpressionAttributeValues": {":empty": {"L": []}, ":e": to_item({"e": [entry]})["e"],
+                                                  ":x": {"N": str(expires)}},
+                }})
+        for attempt in range(6):
+            try:
+                self.ddb.transact_write_items(TransactItems=ops)
+                self.cost.add(requests=1, written=len(ops))
+                return
+            except ClientError as exc:
+                code = exc.response["Error"]["Code"]
+                if code not in {"TransactionCanceledException", "TransactionConflictException"} or attempt == 5:
+                    raise IndexError_(str(exc)) from exc
+                self.cost.add(requests=1)
+                time.sleep(0.02 * 2**attempt)
+
+    def set_incident(self, keys: list[str], incident_id: str | None) -> None:
+        for k in keys:
+            expr = "SET incident_id = :i" if incident_id else "REMOVE incident_id"
+            kwargs: dict[str, Any] = {"TableName": self.table, "Key": self._sig_key(k), "UpdateExpression": expr,
+                                      "ConditionExpression": "attribute_exists(PK)"}
+            if incident_id:
+                kwargs["ExpressionAttributeValues"] = {":i": {"S": incident_id}}
+            try:
+                self.ddb.update_item(**kwargs)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise IndexError_(str(exc)) from exc
+            self.cost.add(requests=1, written=1)
