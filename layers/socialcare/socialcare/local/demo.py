@@ -162,6 +162,7 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
     log_dir = Path(".local-stack")
     log_dir.mkdir(exist_ok=True)
     lambda_adapter.OUTPUT.stream = (log_dir / "demo-handlers.log").open("w", encoding="utf-8")
+    _route_logs(lambda_adapter.OUTPUT.stream)
     posts = load_posts(posts_path)
     waves: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for post in posts:
@@ -275,6 +276,18 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
     else:
         print_report(report)
     return report
+
+
+def _route_logs(stream: Any) -> None:
+    """Handlers log to stdout as in Lambda; in the demo that stream is a file, so progress stays readable.
+    The Powertools logger bound its handler to stdout when it was built, so re-point the handler."""
+    import logging
+
+    from socialcare.observability import logger
+
+    for handler in logger.handlers if hasattr(logger, "handlers") else []:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(stream)
 
 
 def _running(stack: Any, out: dict[str, str]) -> int:

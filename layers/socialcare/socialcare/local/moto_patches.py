@@ -1,5 +1,6 @@
-"""Two fixes to moto (pinned at 5.2.5) that the local stack needs under concurrent load.
+"""Fixes to moto (pinned at 5.2.5) that the local stack needs under concurrent load.
 
+0. DynamoDB requests are serialised: moto's backend is not thread-safe.
 1. DynamoDB TransactWriteItems: moto snapshots the whole table with deepcopy before each
    transaction (O(table size) per call) and, on a failed condition, puts the snapshot back, which
    discards writes other threads made meanwhile. Here conditions are checked first under a lock and
@@ -19,8 +20,27 @@ _PARSE_LOCK = threading.Lock()
 
 
 def install() -> None:
+    _serialise_dynamodb()
     _patch_transactions()
     _cache_asl_parser()
+
+
+def _serialise_dynamodb() -> None:
+    """moto's DynamoDB backend is not thread-safe (a query iterating an item while another thread
+    updates it raises "dictionary changed size"). The local stack has many threads (each workflow
+    execution, the agents, the pollers): one request at a time, as a real table would appear."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler, "_socialcare_serial", False):
+        return
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with _TX_LOCK:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    DynamoHandler._socialcare_serial = True  # type: ignore[attr-defined]
 
 
 def _patch_transactions() -> None:
