@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "socialcare.local.commands",
     "socialcare.classify.commands",
     "socialcare.ingest.commands",
+    "socialcare.agents.commands",
 ]
 
 

@@ -1,0 +1,136 @@
+"""Finding the stack an agent works on: AWS profile and region (or the local endpoint), and every
+resource name from the CloudFormation stack's outputs - never a hard-coded name.
+
+Order: an explicit endpoint, else AWS_ENDPOINT_URL, else a running `socialcare local up` (its state
+file), else AWS itself with the profile and region given or the usual environment/config chain.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from socialcare.settings import Settings
+
+DEFAULT_STACK = "socialcare"
+STATE_DIR = ".local-stack"
+STATE_FILE = "state.json"
+LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+class StackNotFoundError(Exception):
+    """The stack (or its outputs) cannot be read with the credentials and endpoint in use."""
+
+
+@dataclass(frozen=True)
+class Target:
+    stack_name: str
+    region: str | None
+    endpoint_url: str | None = None
+    profile: str | None = None
+
+    def session(self) -> boto3.session.Session:
+        if self.endpoint_url and not self.profile:
+            return boto3.session.Session(region_name=self.region or "us-east-1", **LOCAL_CREDENTIALS)
+        return boto3.session.Session(profile_name=self.profile, region_name=self.region)
+
+    def client(self, session: boto3.session.Session, service: str) -> Any:
+        return session.client(service, endpoint_url=self.endpoint_url)
+
+
+def state_path(root: Path | None = None) -> Path:
+    from socialcare.local.stack import project_root
+
+    try:
+        base = root or project_root()
+    except FileNotFoundError:
+        base = Path.cwd()
+    return base / STATE_DIR / STATE_FILE
+
+
+def read_local_state(path: Path | None = None) -> dict[str, Any] | None:
+    path = path or state_path()
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def resolve_target(*, stack: str | None = None, profile: str | None = None, region: str | None = None,
+                   endpoint_url: str | None = None, env: dict[str, str] | None = None,
+                   state: dict[str, Any] | None = None) -> Target:
+    env = env or {}
+    endpoint = endpoint_url or env.get("AWS_ENDPOINT_URL")
+    if endpoint is None and profile is None and not env.get("AWS_PROFILE"):
+        state = state if state is not None else read_local_state()
+        if state and state.get("endpoint_url") and stack in (None, state.get("stack_name")):
+            return Target(stack or state.get("stack_name", DEFAULT_STACK), state.get("region", "us-east-1"),
+                          state["endpoint_url"])
+    return Target(stack or DEFAULT_STACK, region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+                  endpoint, profile)
+
+
+_OUTPUT_FIELDS = {
+    "TableName": "table_name",
+    "MentionsQueueUrl": "mentions_queue_url",
+    "EscalationQueueUrl": "escalation_queue_url",
+    "DepartmentQueuePrefix": "department_queue_prefix",
+    "EventBusName": "event_bus_name",
+    "EscalationTopicArn": "escalation_topic_arn",
+    "StateMachineArn": "state_machine_arn",
+}
+
+
+def settings_from_outputs(stack_name: str, outputs: dict[str, str], parameters: dict[str, str]) -> Settings:
+    values: dict[str, Any] = {"stack_name": stack_name}
+    for output, name in _OUTPUT_FIELDS.items():
+        if outputs.get(output):
+            values[name] = outputs[output]
+    if outputs.get("Departments"):
+        values["departments"] = [d.strip() for d in outputs["Departments"].split(",") if d.strip()]
+    if parameters.get("BrandConfigPath"):
+        values["config_path"] = parameters["BrandConfigPath"]
+    if parameters.get("SlaScale"):
+        values["sla_scale"] = parameters["SlaScale"]
+    return Settings.model_validate(values)
+
+
+def describe(cfn: Any, stack_name: str) -> tuple[dict[str, str], dict[str, str]]:
+    try:
+        stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    except (ClientError, BotoCoreError, IndexError) as exc:
+        raise StackNotFoundError(f"cannot read stack {stack_name!r}: {exc}") from exc
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    if "TableName" not in outputs:
+        raise StackNotFoundError(f"stack {stack_name!r} has no socialcare outputs (is it a socialcare stack?)")
+    return outputs, parameters
+
+
+def deps_for(target: Target) -> Any:
+    """Deps whose clients all talk to the target's account/endpoint, named from its outputs."""
+    from socialcare.cases.deps import Deps
+    from socialcare.classify import build_classifier
+    from socialcare.config import load_config
+    from socialcare.store import Store
+
+    session = target.session()
+    outputs, parameters = describe(target.client(session, "cloudformation"), target.stack_name)
+    settings = settings_from_outputs(target.stack_name, outputs, parameters)
+    config = load_config(settings.config_path)
+    if settings.departments:
+        config.check_deployed(settings.departments)
+    return Deps(
+        settings=settings,
+        config=config,
+        store=Store(target.client(session, "dynamodb"), settings.table_name),
+        sfn=target.client(session, "stepfunctions"),
+        events=target.client(session, "events"),
+        sqs=target.client(session, "sqs"),
+        classifier=build_classifier(config),
+    )

@@ -1,0 +1,92 @@
+"""What the SDK, the CLI and the HTTP API return: one set of pydantic models for all three."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class ClockView(BaseModel):
+    name: str
+    due_at: datetime | None
+    seconds_left: float | None = Field(description="negative once breached; None when met or paused")
+    state: Literal["running", "met", "breached", "paused", "closed"]
+
+
+class MessageView(BaseModel):
+    at: str
+    direction: Literal["in", "out"]
+    channel: str = "public"
+    author: str | None = None
+    text: str
+    delivery: str | None = Field(default=None, description="published | draft | held, for messages we sent")
+    delivery_reason: str | None = None
+
+
+class EarlierCase(BaseModel):
+    case_id: str
+    platform: str
+    department: str
+    status: str
+    opened_at: datetime
+    resolved_at: datetime | None = None
+
+
+class Suggestion(BaseModel):
+    id: str
+    question: str
+    answer: str
+    score: float
+
+
+class AuthorView(BaseModel):
+    handle: str
+    name: str | None = None
+    platform: str
+    followers: int | None = Field(default=None, description="information only: never used for priority")
+    verified: bool | None = None
+
+
+class WorkItemView(BaseModel):
+    case_id: str
+    department: str
+    priority: int
+    status: str
+    owner: str | None = None
+    clock: str | None = None
+    due_at: datetime | None = None
+    seconds_left: float | None = None
+    summary: str = ""
+
+
+class QueueView(BaseModel):
+    department: str
+    waiting_notices: int = Field(description="work-item notices waiting in the department's SQS queue")
+    cases: list[WorkItemView]
+
+
+class CaseView(BaseModel):
+    case_id: str
+    department: str
+    status: str
+    owner: str | None
+    priority: int
+    author: AuthorView
+    tags: dict[str, Any]
+    clocks: list[ClockView]
+    conversation: list[MessageView]
+    earlier_cases: list[EarlierCase]
+    suggestions: list[Suggestion]
+    handoff_channel: str | None = None
+    departments_history: list[str] = Field(default_factory=list)
+    escalation_tier: int = 0
+
+
+class ActionOutcome(BaseModel):
+    case_id: str
+    action: str
+    status: str
+    replayed: bool = False
+    detail: dict[str, Any] = Field(default_factory=dict)
