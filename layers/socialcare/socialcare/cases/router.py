@@ -13,6 +13,7 @@ from typing import Literal
 
 from socialcare.cases import actions, clocks, events, policy, workflow
 from socialcare.cases.deps import Deps
+from socialcare.incidents import hooks
 from socialcare.models import Case, CaseEvent, CaseStatus, Mention, Tags, case_id_for
 from socialcare.observability import logger
 from socialcare.store import ConflictError
@@ -137,6 +138,7 @@ def _open(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
     workflow.start(deps.sfn, deps.settings.state_machine_arn, case_id, case.workflow_input)
     events.publish(deps.events, deps.settings.event_bus_name, opened, {"department": department})
     logger.info("case opened", case_id=case_id, department=department, priority=case.priority)
+    hooks.after_mention(mention, tags, case, deps)
     return RouteResult("opened", case_id, tags)
 
 
@@ -177,4 +179,5 @@ def _ignore(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
     """Venting, praise, noise: heard and stored, no case. One conditional write, nothing else."""
     if not deps.store.put_new(deps.store.mention_item(mention, tags, None, deps.config.retention_days)):
         return RouteResult("duplicate", None, None)
+    hooks.after_mention(mention, tags, None, deps)
     return RouteResult("ignored", None, tags)

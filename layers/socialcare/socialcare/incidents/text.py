@@ -41,6 +41,8 @@ def _stem(word: str) -> str:
             stem = word[: -len(suffix)]
             if suffix in {"ies", "ied"}:
                 stem += "y"
+            elif suffix in {"ing", "ed"} and stem[-1] == stem[-2] and stem[-1] not in "lsz":
+                stem = stem[:-1]  # logging -> log, stopped -> stop
             return stem
     return word
 
