@@ -1,0 +1,188 @@
+"""The HTTP API for ticketing and CRM tools: the same actions as the CLI and the SDK.
+
+Built on the Powertools APIGatewayHttpResolver with pydantic request and response models; the
+OpenAPI document (docs/openapi.json) is generated from this module by `openapi_document()`.
+Errors: 400 invalid request, 404 no such case, 409 refused by the case's state (nothing changed),
+503 the workflow was busy (retry the same request_id). Every action is idempotent on request_id
+(or the Idempotency-Key header) and recorded with the agent's name.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import BaseModel, Field
+
+from socialcare.agents.views import ActionOutcome, CaseView, QueueView
+
+TITLE = "socialcare agent API"
+VERSION = "1.0.0"
+
+app = APIGatewayHttpResolver(enable_validation=True)
+
+CaseId = Annotated[str, Path(pattern=r"^SC-[A-Z0-9]{8}$", description="the case reference")]
+DeptName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+
+
+class ActionRequest(BaseModel):
+    agent: str = Field(min_length=1, max_length=80, description="who acts; recorded on the case")
+    department: str | None = Field(default=None, max_length=40,
+                                   description="act as this department: refused for cases in another queue")
+    request_id: str | None = Field(default=None, min_length=1, max_length=128,
+                                   description="idempotency key; the same id twice has one effect")
+
+
+class ClaimRequest(ActionRequest):
+    force: bool = Field(default=False, description="take the case over from its current owner")
+
+
+class ReplyRequest(ActionRequest):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class HandoffRequest(ActionRequest):
+    to: Literal["dm", "email"]
+    text: str = Field(min_length=1, max_length=4000, description="the private message")
+
+
+class TransferRequest(ActionRequest):
+    to: str = Field(min_length=1, max_length=40, description="the receiving department")
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class ResolveRequest(ActionRequest):
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class ReopenRequest(ActionRequest):
+    reason: str = Field(default="reopened by an agent", max_length=2000)
+
+
+class ErrorBody(BaseModel):
+    error: Literal["refused", "not_found", "busy", "invalid"]
+    message: str
+
+
+_DEPS: list[Any] = []
+
+
+def set_deps(deps: Any) -> None:
+    """Tests and the local stack inject their Deps; Lambda builds them from its environment."""
+    _DEPS[:] = [deps]
+
+
+def _client(body: ActionRequest | None = None) -> Any:
+    from socialcare.agents.sdk import AgentClient
+    from socialcare.cases.deps import default_deps
+
+    deps = _DEPS[0] if _DEPS else default_deps()
+    if body is None:
+        return AgentClient(deps, "api")
+    return AgentClient(deps, body.agent, department=body.department)
+
+
+def _request_id(body: ActionRequest) -> str | None:
+    return body.request_id or app.current_event.headers.get("idempotency-key")
+
+
+def _outcome(result: Any) -> ActionOutcome:
+    return ActionOutcome(case_id=result.case_id, action=result.action, status=result.status,
+                         replayed=result.replayed, detail=result.detail)
+
+
+def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type="application/json",
+                    body=json.dumps({"error": kind, "message": message}), headers=headers)
+
+
+def _err(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
+
+
+_ERRORS = {
+    400: _err("The request does not fit the case (e.g. unknown department); nothing changed"),
+    404: _err("No such case or department"),
+    409: _err("Refused by the case's state; nothing changed"),
+    503: _err("The workflow was busy; retry with the same request_id"),
+}
+
+
+@app.exception_handler(Exception)
+def _map_errors(exc: Exception) -> Response:
+    from socialcare.cases.actions import ActionError, BusyError, NotAllowedError
+    from socialcare.config import ConfigError
+    from socialcare.store import NotFoundError
+
+    if isinstance(exc, BusyError):
+        return _error(503, "busy", str(exc), {"Retry-After": "1"})
+    if isinstance(exc, NotAllowedError):
+        return _error(409, "refused", f"{exc} (nothing changed)")
+    if isinstance(exc, NotFoundError | ConfigError):
+        return _error(404, "not_found", str(exc))
+    if isinstance(exc, ActionError):
+        return _error(400, "invalid", f"{exc} (nothing changed)")
+    raise exc
+
+
+@app.get("/departments/<department>/queue", summary="The department's open cases by SLA due time",
+         tags=["queue"], responses=_ERRORS)
+def get_queue(department: DeptName) -> QueueView:
+    return _client().work_queue(department)
+
+
+@app.get("/cases/<case_id>", summary="Conversation, tags, clocks, owner, earlier cases, suggested replies",
+         tags=["cases"], responses=_ERRORS)
+def get_case(case_id: CaseId) -> CaseView:
+    return _client().show(case_id)
+
+
+@app.post("/cases/<case_id>/claim", summary="Own the case", tags=["actions"], responses=_ERRORS)
+def claim(case_id: CaseId, body: ClaimRequest) -> ActionOutcome:
+    return _outcome(_client(body).claim(case_id, force=body.force, request_id=_request_id(body)))
+
+
+@app.post("/cases/<case_id>/reply", summary="Answer publicly: published with write credentials, else a draft",
+          tags=["actions"], responses=_ERRORS)
+def reply(case_id: CaseId, body: ReplyRequest) -> ActionOutcome:
+    return _outcome(_client(body).reply(case_id, body.text, request_id=_request_id(body)))
+
+
+@app.post("/cases/<case_id>/handoff", summary="Move to DM or email with the case reference and the owner's name",
+          tags=["actions"], responses=_ERRORS)
+def handoff(case_id: CaseId, body: HandoffRequest) -> ActionOutcome:
+    return _outcome(_client(body).handoff(case_id, body.to, body.text, request_id=_request_id(body)))
+
+
+@app.post("/cases/<case_id>/transfer", summary="Move the case and its history to another department",
+          tags=["actions"], responses=_ERRORS)
+def transfer(case_id: CaseId, body: TransferRequest) -> ActionOutcome:
+    return _outcome(_client(body).transfer(case_id, body.to, body.note, request_id=_request_id(body)))
+
+
+@app.post("/cases/<case_id>/wait-customer", summary="Pause the next-update clock until the customer writes",
+          tags=["actions"], responses=_ERRORS)
+def wait_customer(case_id: CaseId, body: ActionRequest) -> ActionOutcome:
+    return _outcome(_client(body).wait_customer(case_id, request_id=_request_id(body)))
+
+
+@app.post("/cases/<case_id>/resolve", summary="Close the case", tags=["actions"], responses=_ERRORS)
+def resolve(case_id: CaseId, body: ResolveRequest) -> ActionOutcome:
+    return _outcome(_client(body).resolve(case_id, body.note, request_id=_request_id(body)))
+
+
+@app.post("/cases/<case_id>/reopen", summary="Reopen a resolved case", tags=["actions"], responses=_ERRORS)
+def reopen(case_id: CaseId, body: ReopenRequest) -> ActionOutcome:
+    return _outcome(_client(body).reopen(case_id, body.reason, request_id=_request_id(body)))
+
+
+def openapi_document() -> dict[str, Any]:
+    """The committed docs/openapi.json: generated from the routes and models above."""
+    doc = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION,
+                                                 description=__doc__.strip().splitlines()[0]))
+    doc["components"].setdefault("securitySchemes", {})["sigv4"] = {
+        "type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"}
+    doc["security"] = [{"sigv4": []}]
+    return doc
