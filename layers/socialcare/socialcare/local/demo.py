@@ -101,6 +101,8 @@ class AgentSim:
 
         client = self.client_for(case_id)
         case = client.case(case_id)
+        if not case.is_open:
+            return  # resolved meanwhile (by another agent, or the case was handled in its thread)
         persona = PERSONAS.get(case.department, PERSONAS["customer_care"])
         try:
             if step == "claim":
@@ -268,6 +270,7 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
             w.join(timeout=5)
         server.stop()
         report = build_report(deps, out, posts, totals, sim, redelivered)
+        (log_dir / "demo-agent-errors.log").write_text("\n".join(sim.errors) + "\n", encoding="utf-8")
         report["elapsed_s"] = round(time.monotonic() - started, 1)
     lambda_adapter.OUTPUT.stream.close()
     lambda_adapter.OUTPUT.stream = None
