@@ -7,6 +7,7 @@ the router does that with a conditional put. Here we only read it, to skip what 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -23,6 +24,15 @@ SQS_BATCH = 10
 # Stay under SQS's 256 KiB per batch with room for attributes.
 SQS_BATCH_BYTES = 240_000
 DEAD_LETTER_RAW_LIMIT = 200_000
+# Characters SQS refuses in a message body (InvalidMessageContents). JSON can carry them escaped.
+_SQS_INVALID = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def sqs_safe(body: str) -> str:
+    """A JSON document SQS accepts: characters outside SQS's allowed set (U+FFFE, U+FFFF, lone
+    surrogates) become \\uXXXX escapes, which decode to the same text. Without this one hostile
+    post makes every send of its page fail and pins the source's cursor for ever."""
+    return _SQS_INVALID.sub(lambda m: "\\u%04x" % ord(m.group()), body)
 
 
 class MentionSink(Protocol):
@@ -67,7 +77,7 @@ class SqsMentionSink:
         self._sleep = sleep
 
     def send(self, mentions: list[Mention]) -> None:
-        bodies = [(m, m.model_dump_json()) for m in mentions]
+        bodies = [(m, sqs_safe(m.model_dump_json())) for m in mentions]
         for batch in _batches(bodies):
             self._send_batch(batch)
 
@@ -115,7 +125,7 @@ class SqsDeadLetterSink:
 
 def _dead_letter_body(source_id: str, platform: str, item: DeadItem) -> str:
     raw = item.raw if isinstance(item.raw, str) else json.dumps(item.raw, default=str, ensure_ascii=False)
-    return json.dumps(
+    return sqs_safe(json.dumps(
         {
             "source_id": source_id,
             "platform": platform,
@@ -125,7 +135,7 @@ def _dead_letter_body(source_id: str, platform: str, item: DeadItem) -> str:
             "at": datetime.now(UTC).isoformat(),
         },
         ensure_ascii=False,
-    )
+    ))
 
 
 class DynamoSeenIndex:
