@@ -6,6 +6,7 @@ import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -77,6 +78,22 @@ class Mention(BaseModel):
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
         return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    @field_validator("permalink")
+    @classmethod
+    def _web_link(cls, value: str | None) -> str | None:
+        """Agents click this link: only a plain http(s) URL survives. A platform (or a federated
+        server) that sends javascript:, data: or a userinfo trick (https://host@evil/) loses the
+        link, not the mention."""
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            return None
+        if parts.scheme not in {"http", "https"} or not parts.hostname or "@" in parts.netloc:
+            return None
+        return value
 
     @property
     def key(self) -> str:

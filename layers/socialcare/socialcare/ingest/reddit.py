@@ -60,7 +60,12 @@ def mention_from_thing(
         author=Author(id=data.get("author_fullname") or author, handle=author),
         text=clip(text),
         created_at=datetime.fromtimestamp(float(data["created_utc"]), UTC),
-        permalink=f"https://www.reddit.com{data['permalink']}" if data.get("permalink") else None,
+        # Only a site path: "permalink": ".evil.example/x" must not become https://www.reddit.com.evil.example/x.
+        permalink=(
+            f"https://www.reddit.com{data['permalink']}"
+            if isinstance(data.get("permalink"), str) and data["permalink"].startswith("/")
+            else None
+        ),
         conversation_id=conversation,
         in_reply_to_id=reply_to,
         source=source,
