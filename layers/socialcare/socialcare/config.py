@@ -240,6 +240,8 @@ def _read_raw(text: str, source: str, depth: int = 0) -> dict:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+    except RecursionError as exc:  # e.g. thousands of nested [ ... ]: PyYAML recurses per level
+        raise ConfigError(f"{source}: nested too deeply") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
     parent = raw.pop("extends", None)

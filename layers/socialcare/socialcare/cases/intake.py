@@ -39,8 +39,10 @@ def dead_letter(sqs: Any, dlq_url: str, body: str, *, message_id: str, reason: s
 
 def handle_record(message_id: str, body: str, deps: Deps, dlq_url: str) -> RouteResult | None:
     try:
-        mention = Mention.model_validate(json.loads(body))
-    except (ValueError, ValidationError) as exc:
+        # pydantic's own JSON parser: bounded nesting (a 10,000-deep document is a ValidationError,
+        # where json.loads would raise RecursionError and the record would be retried in vain).
+        mention = Mention.model_validate_json(body)
+    except (ValueError, ValidationError, RecursionError) as exc:
         reason = f"invalid mention: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
         logger.warning("mention rejected to dead-letter queue", message_id=message_id, reason=reason)
         dead_letter(deps.sqs, dlq_url, body, message_id=message_id, reason=reason)
