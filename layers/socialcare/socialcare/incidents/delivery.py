@@ -1,8 +1,8 @@
 """Sending a message to a customer or publishing a brand post, behind a small port.
 
-The outbound capability (socialcare.outbound, issue 5) owns real delivery; until it is importable
-this module records drafts in the table so nothing is lost and the same key never sends twice.
-Quiet periods are enforced by the callers that know the message kind (socialcare.quiet.guard).
+socialcare.outbound owns delivery (publish through the platform's write API or record a draft);
+this port lets incidents and quiet periods be tested with a fake and adds brand posts and customers
+without a case. Quiet-period holds for case messages live in socialcare.outbound.hold_reason.
 """
 
 from __future__ import annotations
@@ -52,23 +52,46 @@ class DraftDelivery:
 
 
 class OutboundDelivery:
-    """Adapter over socialcare.outbound.deliver once it lands (publishes or records a draft)."""
+    """Through socialcare.outbound: `deliver` for a customer with a case (recorded on the case, published
+    or drafted, held if a quiet period applies); the platform writer for brand posts and for customers
+    without a case (replying to their post), a draft when the platform has no write credentials."""
 
-    def __init__(self, deliver: Callable[..., Any], deps: Any) -> None:
-        self._deliver = deliver
-        self._deps = deps
+    def __init__(self, deps: Any) -> None:
+        self.deps = deps
+        self.drafts = DraftDelivery(deps.store)
 
     def send(self, message: Outgoing) -> str:
-        result = self._deliver(message, self._deps)
-        return str(getattr(result, "id", result))
+        from socialcare.outbound import deliver
+
+        if message.case_id:
+            case = self.deps.store.get_case(message.case_id)
+            d = deliver(self.deps, case, message.text, channel=message.channel, kind=message.kind,
+                        idempotency_key=message.idempotency_key)
+            return f"{d.mode}:{d.external_id or message.idempotency_key}"
+        return self._publish(message)
+
+    def _publish(self, message: Outgoing) -> str:
+        from socialcare.ingest.errors import ConfigurationError
+        from socialcare.ingest.secrets import load_secret
+        from socialcare.outbound import OutboundMessage, PublishError, writer_for
+        from socialcare.outbound import delivery as outbound_delivery
+
+        account = self.deps.config.outbound.get(message.platform)
+        writer = writer_for(message.platform, account, outbound_delivery.HTTP_SESSION) if account else None
+        if account is None or writer is None or not writer.supports(message.channel):
+            return self.drafts.send(message)
+        in_reply_to = message.in_reply_to.split("#", 1)[1] if message.in_reply_to and "#" in message.in_reply_to else None
+        try:
+            external = writer.publish(OutboundMessage(text=message.text, channel=message.channel,
+                                                      idempotency_key=message.idempotency_key,
+                                                      in_reply_to=in_reply_to), load_secret(account.secret))
+        except (PublishError, ConfigurationError):
+            return self.drafts.send(message)
+        return f"published:{external}"
 
 
 def default_delivery(deps: Any) -> Delivery:
-    try:
-        from socialcare.outbound import deliver  # type: ignore[attr-defined]
-    except ImportError:
-        return DraftDelivery(deps.store)
-    return OutboundDelivery(deliver, deps)
+    return OutboundDelivery(deps)
 
 
 class RateLimiter:

@@ -54,7 +54,9 @@ def _key(case_id: str, idempotency_key: str) -> dict[str, Any]:
 def hold_reason(deps: Deps, case: Case, kind: str, channel: str) -> str | None:
     """Why this message must not go out now, or None. The single place for holds (quiet periods for
     the case's region hold acknowledgements and other automatic messages); agent replies are not held."""
-    return None
+    from socialcare.quiet.guard import quiet_hold  # quiet periods (issue 6)
+
+    return quiet_hold(deps, case, kind)
 
 
 def _platform_id(key: str | None) -> str | None:
@@ -125,6 +127,10 @@ def deliver(
         stored = deps.store.get(_key(case.id, idempotency_key))
         if stored is not None:
             return _from_record(stored)
+    if mode == "held":
+        from socialcare.quiet.guard import record_held  # listed for an operator to release or cancel
+
+        record_held(deps, case, delivery)
     logger.info("outbound delivery", case_id=case.id, mode=mode, kind=kind, channel=channel, platform=case.platform)
     return delivery
 

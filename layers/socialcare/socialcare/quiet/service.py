@@ -21,9 +21,9 @@ from pydantic import BaseModel, Field
 from socialcare.cases.deps import Deps
 from socialcare.incidents.delivery import Delivery, Outgoing, default_delivery
 from socialcare.observability import logger, metrics
+from socialcare.quiet.guard import HELD_KINDS
 from socialcare.store import NotFoundError, from_item, to_item
 
-HELD_KINDS = frozenset({"promotional", "auto_ack"})
 SOURCE = "socialcare.quiet"
 
 
@@ -213,7 +213,7 @@ class Quiet:
             ident = h["id"] if h["type"] == "post" else h["idempotency_key"]
             if ids is not None and ident not in ids:
                 continue
-            pk, sk = ("POSTS", f"POST#{h['id']}") if h["type"] == "post" else ("HELD", f"MSG#{h['idempotency_key']}")
+            pk, sk = ("POSTS", f"POST#{h['id']}") if h["type"] == "post" else ("HELD", h["SK"])
             status = "released" if release else "cancelled"
             if not self._set(pk, sk, {"status": status, "settled_by": actor}, expect_status="held"):
                 continue
@@ -222,7 +222,10 @@ class Quiet:
                     message = Outgoing(platform=h["platform"], text=h["text"], idempotency_key=f"post-{h['id']}",
                                        kind=h["kind"], region=h.get("region"))
                 else:
-                    message = Outgoing(**{k: h[k] for k in Outgoing.__dataclass_fields__ if k in h})
+                    # Released by a person: a new key and kind, so the hold does not apply again.
+                    fields = {k: h[k] for k in Outgoing.__dataclass_fields__ if k in h}
+                    fields.update(kind=f"{h['kind']}_released", idempotency_key=f"{h['idempotency_key']}-released")
+                    message = Outgoing(**fields)
                 self.delivery.send(message)
             done += 1
         return done
