@@ -8,6 +8,9 @@ import sys
 
 # Modules that define `register(subparsers)`; each adds its own sub-commands.
 COMMAND_MODULES = [
+    "socialcare.incidents.commands",
+    "socialcare.quiet.commands",
+    "socialcare.reports.commands",
     "socialcare.local.commands",
     "socialcare.classify.commands",
     "socialcare.ingest.commands",

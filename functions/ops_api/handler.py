@@ -1,0 +1,16 @@
+"""The ops HTTP API (quiet periods, held posts, incidents): routes live in socialcare.quiet.api."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from socialcare.observability import logger, metrics, tracer
+from socialcare.quiet.api import app
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
