@@ -17,6 +17,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, Field
 
 from socialcare.agents.views import ActionOutcome, CaseView, QueueView
+from socialcare.cases.actions import ActionError, BusyError, NotAllowedError
+from socialcare.config import ConfigError
+from socialcare.store import NotFoundError
 
 TITLE = "socialcare agent API"
 VERSION = "1.0.0"
@@ -110,21 +113,24 @@ _ERRORS = {
 }
 
 
-@app.exception_handler(Exception)
-def _map_errors(exc: Exception) -> Response:
-    from socialcare.cases.actions import ActionError, BusyError, NotAllowedError
-    from socialcare.config import ConfigError
-    from socialcare.store import NotFoundError
+@app.exception_handler(BusyError)
+def _busy(exc: BusyError) -> Response:
+    return _error(503, "busy", str(exc), {"Retry-After": "1"})
 
-    if isinstance(exc, BusyError):
-        return _error(503, "busy", str(exc), {"Retry-After": "1"})
-    if isinstance(exc, NotAllowedError):
-        return _error(409, "refused", f"{exc} (nothing changed)")
-    if isinstance(exc, NotFoundError | ConfigError):
-        return _error(404, "not_found", str(exc))
-    if isinstance(exc, ActionError):
-        return _error(400, "invalid", f"{exc} (nothing changed)")
-    raise exc
+
+@app.exception_handler(NotAllowedError)
+def _refused(exc: NotAllowedError) -> Response:
+    return _error(409, "refused", f"{exc} (nothing changed)")
+
+
+@app.exception_handler(ActionError)
+def _invalid(exc: ActionError) -> Response:
+    return _error(400, "invalid", f"{exc} (nothing changed)")
+
+
+@app.exception_handler([NotFoundError, ConfigError])
+def _not_found(exc: Exception) -> Response:
+    return _error(404, "not_found", str(exc))
 
 
 @app.get("/departments/<department>/queue", summary="The department's open cases by SLA due time",
