@@ -101,6 +101,10 @@ def _error(status: int, kind: str, message: str, headers: dict[str, str] | None 
                     body=json.dumps({"error": kind, "message": message}), headers=headers)
 
 
+def _ok(model: type[BaseModel], description: str = "Done") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
 def _err(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
 
@@ -111,6 +115,9 @@ _ERRORS = {
     409: _err("Refused by the case's state; nothing changed"),
     503: _err("The workflow was busy; retry with the same request_id"),
 }
+
+
+_ACTION_RESPONSES = {200: _ok(ActionOutcome, "Done (or already done by this request_id: replayed=true)"), **_ERRORS}
 
 
 @app.exception_handler(BusyError)
@@ -134,52 +141,52 @@ def _not_found(exc: Exception) -> Response:
 
 
 @app.get("/departments/<department>/queue", summary="The department's open cases by SLA due time",
-         tags=["queue"], responses=_ERRORS)
+         tags=["queue"], responses={200: _ok(QueueView, "The queue"), **_ERRORS})
 def get_queue(department: DeptName) -> QueueView:
     return _client().work_queue(department)
 
 
 @app.get("/cases/<case_id>", summary="Conversation, tags, clocks, owner, earlier cases, suggested replies",
-         tags=["cases"], responses=_ERRORS)
+         tags=["cases"], responses={200: _ok(CaseView, "The case"), **_ERRORS})
 def get_case(case_id: CaseId) -> CaseView:
     return _client().show(case_id)
 
 
-@app.post("/cases/<case_id>/claim", summary="Own the case", tags=["actions"], responses=_ERRORS)
+@app.post("/cases/<case_id>/claim", summary="Own the case", tags=["actions"], responses=_ACTION_RESPONSES)
 def claim(case_id: CaseId, body: ClaimRequest) -> ActionOutcome:
     return _outcome(_client(body).claim(case_id, force=body.force, request_id=_request_id(body)))
 
 
 @app.post("/cases/<case_id>/reply", summary="Answer publicly: published with write credentials, else a draft",
-          tags=["actions"], responses=_ERRORS)
+          tags=["actions"], responses=_ACTION_RESPONSES)
 def reply(case_id: CaseId, body: ReplyRequest) -> ActionOutcome:
     return _outcome(_client(body).reply(case_id, body.text, request_id=_request_id(body)))
 
 
 @app.post("/cases/<case_id>/handoff", summary="Move to DM or email with the case reference and the owner's name",
-          tags=["actions"], responses=_ERRORS)
+          tags=["actions"], responses=_ACTION_RESPONSES)
 def handoff(case_id: CaseId, body: HandoffRequest) -> ActionOutcome:
     return _outcome(_client(body).handoff(case_id, body.to, body.text, request_id=_request_id(body)))
 
 
 @app.post("/cases/<case_id>/transfer", summary="Move the case and its history to another department",
-          tags=["actions"], responses=_ERRORS)
+          tags=["actions"], responses=_ACTION_RESPONSES)
 def transfer(case_id: CaseId, body: TransferRequest) -> ActionOutcome:
     return _outcome(_client(body).transfer(case_id, body.to, body.note, request_id=_request_id(body)))
 
 
 @app.post("/cases/<case_id>/wait-customer", summary="Pause the next-update clock until the customer writes",
-          tags=["actions"], responses=_ERRORS)
+          tags=["actions"], responses=_ACTION_RESPONSES)
 def wait_customer(case_id: CaseId, body: ActionRequest) -> ActionOutcome:
     return _outcome(_client(body).wait_customer(case_id, request_id=_request_id(body)))
 
 
-@app.post("/cases/<case_id>/resolve", summary="Close the case", tags=["actions"], responses=_ERRORS)
+@app.post("/cases/<case_id>/resolve", summary="Close the case", tags=["actions"], responses=_ACTION_RESPONSES)
 def resolve(case_id: CaseId, body: ResolveRequest) -> ActionOutcome:
     return _outcome(_client(body).resolve(case_id, body.note, request_id=_request_id(body)))
 
 
-@app.post("/cases/<case_id>/reopen", summary="Reopen a resolved case", tags=["actions"], responses=_ERRORS)
+@app.post("/cases/<case_id>/reopen", summary="Reopen a resolved case", tags=["actions"], responses=_ACTION_RESPONSES)
 def reopen(case_id: CaseId, body: ReopenRequest) -> ActionOutcome:
     return _outcome(_client(body).reopen(case_id, body.reason, request_id=_request_id(body)))
 
