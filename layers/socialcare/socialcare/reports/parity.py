@@ -75,6 +75,9 @@ def metric_data(report: dict[str, Any]) -> list[dict[str, Any]]:
     data: list[dict[str, Any]] = [
         {"MetricName": "ParityGapPct", "Dimensions": [{"Name": "service", "Value": "socialcare"}],
          "Value": float(report["gap_pct"]), "Unit": "Percent"},
+        # 1 when the gap exceeds the brand's configured limit: the alarm's threshold lives in config.
+        {"MetricName": "ParityGapExceeded", "Dimensions": [{"Name": "service", "Value": "socialcare"}],
+         "Value": 1.0 if report["alarm"] else 0.0, "Unit": "Count"},
     ]
     for dim, rows in (("Band", report["bands"]), ("Channel", report["channels"])):
         for name, row in rows.items():
