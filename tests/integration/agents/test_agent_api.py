@@ -58,7 +58,7 @@ def test_api_moves_a_case_through_every_action(stack, deps, open_case, x_api):
     status, again = http(stack, "POST", f"/cases/{case_id}/reply", {"agent": "maria", "text": "On it", "request_id": "r-1"})
     assert status == 200 and again["replayed"] is True
     assert sum(1 for m in deps.store.messages(case_id) if m.get("text") == "On it") == 1
-    assert sum(1 for c in x_api.calls if c.request.url.endswith("/2/tweets")) == 1
+    assert sum(1 for c in x_api.calls if c.request.url.endswith("/2/tweets") and b'"On it"' in c.request.body) == 1
     status, out = http(stack, "POST", f"/cases/{case_id}/handoff", {"agent": "maria", "to": "email", "text": "Details please"})
     assert status == 200 and out["detail"]["channel"] == "email"
     status, out = http(stack, "POST", f"/cases/{case_id}/transfer", {"agent": "maria", "to": "reservations", "note": "refund"})

@@ -293,10 +293,32 @@ def store_wait(case_id: str, task_token: str, action: dict[str, Any], deps: Deps
         }
         try:
             deps.store.update_case(case_id, case.version, fields)
-            return case
         except ConflictError:
             continue
+        if action.get("type") == "opened" and case.first_responded_at is None:
+            _acknowledge(case, deps)
+        return case
     raise BusyError(f"case {case_id} kept changing while storing its task token")
+
+
+def _acknowledge(case: Case, deps: Deps) -> None:
+    """The optional automatic acknowledgement (once per case); kept on the conversation and as an event."""
+    from socialcare.outbound.ack import acknowledge
+
+    delivery = acknowledge(deps, case)
+    if delivery is None or delivery.replayed:
+        return
+    now = deps.now()
+    message = {"direction": "out", "channel": "public", "author": "auto", "text": delivery.text,
+               "delivery": delivery.mode, "delivery_reason": delivery.reason, "external_id": delivery.external_id,
+               "kind": "acknowledgement"}
+    event = CaseEvent(case_id=case.id, type="case.acknowledged", at=now, actor="system",
+                      detail={"delivery": delivery.mode, "reason": delivery.reason})
+    deps.store.transact([
+        {"Put": {"Item": deps.store.message_item(case.id, message, now, f"ack-{case.id}")}},
+        {"Put": {"Item": deps.store.event_item(event)}},
+    ])
+    events.publish(deps.events, deps.settings.event_bus_name, [event], {"department": case.department})
 
 
 class CaseClosedError(Exception):

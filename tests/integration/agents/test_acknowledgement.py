@@ -1,0 +1,46 @@
+"""Automatic acknowledgements: once per case, with the expected answer time, never to venting or praise."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from socialcare.agents import AgentClient
+from tests.integration.conftest import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def _tweets(x_api) -> list[dict]:
+    return [json.loads(c.request.body) for c in x_api.calls if c.request.url.endswith("/2/tweets")]
+
+
+def test_acknowledgement_sent_once_with_expected_time_and_kept_on_the_case(stack, deps, open_case, x_api):
+    # Given baggage acknowledges X cases (brand_agents.yaml) and the first-response SLA is 2 minutes
+    case_id = open_case("@SkylarkAir my suitcase is lost and the baggage desk is closed, please help")
+    # When the case first waits for an agent
+    acks = wait_for(lambda: [t for t in _tweets(x_api) if case_id in t["text"]])
+    # Then the customer hears when to expect an answer, once
+    assert len(acks) == 1 and "Expect an answer within 2 minutes" in acks[0]["text"]
+    assert acks[0]["reply_settings"] == "mentionedUsers"
+    shown = AgentClient(deps, "maria").show(case_id)
+    assert [m.delivery for m in shown.conversation if m.author == "auto"] == ["published"]
+    assert "case.acknowledged" in [e["type"] for e in deps.store.events(case_id)]
+    # And an agent's claim (a new wait) does not send it again, nor stop the first-response clock
+    AgentClient(deps, "maria").claim(case_id)
+    wait_for(lambda: deps.store.get_case(case_id).token_fresh)
+    assert len([t for t in _tweets(x_api) if case_id in t["text"]]) == 1
+    assert deps.store.get_case(case_id).first_responded_at is None
+
+
+def test_no_acknowledgement_for_other_departments_or_venting(stack, deps, open_case, send, x_api):
+    # Given reservations has no acknowledgement configured
+    case_id = open_case("@SkylarkAir I was charged twice for my booking, please refund me")
+    assert deps.store.get_case(case_id).department == "reservations"
+    # and a venting mention opens no case at all
+    from tests.builders import mention
+
+    send(mention("ugh, just venting, what a day at the airport smh"))
+    wait_for(lambda: deps.store.get_case(case_id).token_fresh)
+    assert _tweets(x_api) == []
