@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-SECTIONS = []
+SECTIONS = ["bench.incidents", "bench.classifier"]
 
 
 def main() -> int:

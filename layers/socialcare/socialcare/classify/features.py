@@ -88,9 +88,94 @@ def word_features(toks: list[str]) -> list[str]:
             negated = False
         prev = tok
     feats.append(prev + " </s>")
+    feats.extend(cue_features(toks))
     if not toks:
         feats.append("<empty>")
     return feats
+
+
+# Hand-written cue lexicons in several languages. They only add a feature ("CUE:<name>"); the
+# weight each cue gets is learned from labelled data like any other feature.
+_CUES: dict[str, str] = {
+    "question": "how what when where which why who does do is are can could will would anyone anybody "
+    "cómo como qué cuándo cuando dónde donde cuánto cuánta cuántos puedo hay "
+    "comment quand où combien pourquoi est-ce peut-on "
+    "wie wann wo warum was welche gibt kann "
+    "quando dove quanto perché posso "
+    "qual quanto onde pode "
+    "hoe wanneer waar waarom mag kan werkt",
+    "request": "please pls plz dm help need needs want asap fix send cancel refund change add remove update "
+    "rebook reset unlock "
+    "favor necesito quiero ayuda envíenme cámbienme cancelen "
+    "pouvez veuillez voudrais besoin svp aidez "
+    "bitte brauche möchte helfen "
+    "favore vorrei bisogno aiuto "
+    "quero preciso cancelem ajuda",
+    "negative": "never nobody nothing still again worst terrible awful horrible unacceptable ridiculous "
+    "useless rude broken lost missing damaged cancelled canceled delayed late cold stuck hours "
+    "nadie nunca otra vez peor roto perdido perdieron retraso frío "
+    "personne jamais rien toujours pire inadmissible cassé retardé annulé froid "
+    "niemand nie nichts immer schlimm kaputt verschwunden gestrichen kalt "
+    "nessuno mai niente ancora peggio rotto ritardo cancellato freddo "
+    "ninguém nunca nada pior quebrado atrasou rasgada "
+    "niemand nooit kapot",
+    "positive": "thanks thank thx great love loved awesome amazing excellent brilliant best perfect impressed "
+    "wonderful fantastic legend kudos appreciate lovely smooth helpful friendly "
+    "gracias excelente genial perfecto encanta amables "
+    "merci parfait super adorable génial excellent "
+    "danke toll super klasse freundlich "
+    "grazie ottimo perfetto gentilissimo complimenti "
+    "obrigado obrigada ótimo excelente adorei parabéns "
+    "bedankt geweldig top",
+    "press": "says said report reports reported according announces announced ceo chief executive shares "
+    "investors profits profit results lawsuit sued sues fined fine fines regulator watchdog investigation "
+    "strike strikes protest protests union boycott merger settlement editorial opinion journalist accused "
+    "criticised criticized quarter board "
+    "anuncia multa multada prensa huelga demanda "
+    "annonce condamné grève amende presse "
+    "streiken streik kritisieren verbraucherschützer "
+    "sciopero multa annuncia",
+    "spam": "giveaway follow followers retweet rt win free crypto airdrop bitcoin earn click link bio promo "
+    "discount subscribe dm sorteo gana gratis concours gagnez gewinnspiel gewinnen",
+    "safety": "smoke fire burning burned burn sparks sparked melted exploded injured injury hurt bleeding "
+    "fainted seizure unconscious allergy allergic ambulance emergency medical dangerous unsafe danger "
+    "hospital glass raw poisoning sick harassing harassed followed wiring overheating swelled "
+    "humo fuego herido peligro peligroso alérgica alergia hospital "
+    "fumée feu blessé danger dangereux gonflé brûlé "
+    "rauch feuer verletzt gefährlich "
+    "fumo fuoco ferito pericoloso "
+    "fumaça fogo ferido perigoso",
+    "outage": "down outage offline crash crashes crashing crashed error loading login log signal internet "
+    "broadband wifi data unavailable maintenance timeout timing "
+    "señal internet caído funciona carga "
+    "réseau panne coupé marche fonctionne "
+    "netz störung stürzt ausfall "
+    "rete funziona "
+    "sinal funciona abre",
+    "money": "charged charge charges billed bill fee fees refund refunded money paid payment transaction "
+    "transfer card overcharged double twice deposit voucher cash statement "
+    "cobraron cobrando reembolso dinero cobro "
+    "remboursement remboursé débité prélèvement argent frais "
+    "geld zurück gebühr abgebucht "
+    "addebitato soldi rimborso commissione "
+    "cobrou reembolso dinheiro taxa",
+    "today": "today tonight now gate boarding boards leaves minutes tarmac midnight asap urgent hurry "
+    "hoy noche ahora embarque soir maintenant heute jetzt abend stasera oggi hoje agora",
+}
+_CUE_WORDS: dict[str, list[str]] = {}
+for _name, _words in _CUES.items():
+    for _w in _words.split():
+        _CUE_WORDS.setdefault(_w, []).append("CUE:" + _name)
+
+
+def cue_features(toks: list[str]) -> list[str]:
+    """One "CUE:<name>" per lexicon that the post touches, plus shape cues (question mark, first word)."""
+    found = {c for t in toks for c in _CUE_WORDS.get(t, ())}
+    if "?" in toks or any(t[0] == "?" or t == "¿" for t in toks):
+        found.add("CUE:qmark")
+    if toks and not toks[0].startswith("@") and toks[0] in _CUE_WORDS:
+        found.add("CUE:first:" + _CUE_WORDS[toks[0]][0][4:])
+    return sorted(found)
 
 
 def word_grams(word: str) -> list[str]:

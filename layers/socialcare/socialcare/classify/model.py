@@ -67,6 +67,7 @@ class Model:
         meta: dict | None = None,
         source: str = "<memory>",
     ) -> None:
+        source_name = source
         self.heads = heads
         self.width = sum(h.width for h in heads)
         self.scales = scales
@@ -84,6 +85,20 @@ class Model:
         self._char_index = dict(zip(char_vocab, range(len(char_vocab)), strict=True))
         self._char_weights = char_weights
         self._word_cache: dict[str, tuple[array | None, int]] = {}
+        # Stacked heads: a head may also read another head's probabilities, as features named
+        # "P:<source>=<class>" (e.g. intent reads sentiment: praise is rarely negative).
+        self._stack: dict[str, list[tuple[str, list[float]]]] = {}
+        for dep, src in (self.meta.get("stack") or {}).items():
+            source = self.head(src)
+            if source is None or self.head(dep) is None:
+                raise ClassifierError(f"model {source_name}: stacked head {dep!r} reads unknown head {src!r}")
+            terms = []
+            for c in source.classes:
+                i = self._word_index.get(f"P:{src}={c}")
+                if i is not None:
+                    row = word_weights[i * self.width : (i + 1) * self.width]
+                    terms.append((c, [v * sc for v, sc in zip(row, scales, strict=True)]))
+            self._stack[dep] = [(src, [])] + terms
 
     # ---- inference -------------------------------------------------------------------------
 
@@ -141,6 +156,12 @@ class Model:
         out: dict[str, Prediction] = {}
         for h in self.heads:
             logits = [raw[h.offset + j] + h.bias[j] for j in range(h.width)]
+            stack = self._stack.get(h.name)
+            if stack:
+                probs_in = out[stack[0][0]].probabilities
+                for c, row in stack[1:]:
+                    p = probs_in[c]
+                    logits = [v + p * row[h.offset + j] for j, v in enumerate(logits)]
             top = max(logits)
             exps = [math.exp(v - top) for v in logits]
             z = sum(exps)

@@ -61,6 +61,21 @@ def load_model(path: str | Path) -> Model:
     return _load_cached(str(p), mtime)
 
 
+def _joint_intent(intent: Prediction, actionable: Prediction | None) -> tuple[str, float]:
+    """Intent that agrees with the actionable head: argmax of P(intent) x P(actionable of that intent).
+
+    The binary actionable head is trained on the same rows but has an easier job, so it corrects
+    the intent head where they disagree (venting that reads like a complaint, news that reads like one).
+    """
+    if actionable is None:
+        return intent.label, intent.confidence
+    p_yes = actionable.probabilities.get("yes", 0.5)
+    joint = {c: p * (p_yes if c in _ACTIONABLE else 1.0 - p_yes) for c, p in intent.probabilities.items()}
+    z = sum(joint.values()) or 1.0
+    best = max(joint, key=joint.__getitem__)
+    return best, joint[best] / z
+
+
 def _scored(value: str, confidence: float) -> dict[str, object]:
     return {"value": value, "confidence": round(max(0.0, min(1.0, confidence)), 4)}
 
@@ -128,7 +143,8 @@ class ModelClassifier:
         if not has_words:
             tags["intent"] = _scored("noise", 0.3)
         elif p is not None:
-            tags["intent"] = _scored(p.label, p.confidence * trust)
+            label, conf = _joint_intent(p, get("actionable"))
+            tags["intent"] = _scored(label, conf * trust)
         else:
             tags["intent"] = rule_tags().intent.model_dump()
 

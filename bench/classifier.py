@@ -1,0 +1,197 @@
+"""Classifier bench: the built-in model against a scikit-learn TF-IDF + logistic regression reference.
+
+Both are trained in this run on the same stratified folds of the airline data set; the figures are
+out-of-fold (every row is predicted by a model that never saw it). Department is scored on the rows
+that carry a department (negative tweets with a known reason), as the held-out evaluation does.
+Speed, size and import+load time are measured on the shipped artifact and on a reference trained
+on the whole file. BENCH_FOLDS (default 5) changes the number of folds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASET = Path(
+    os.environ.get("AIRLINE_DATASET", ROOT.parent / "shared" / "datasets" / "airline_tweets_train.jsonl")
+)
+GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.jsonl"
+LABELS = ("sentiment", "department")
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _reference(c: float) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression(C=c, max_iter=2000))
+
+
+def _cross_validate(rows: list[dict[str, Any]], folds: int) -> dict[str, dict[str, list[str]]]:
+    """Out-of-fold predictions per model and label: {model: {label: predictions}}."""
+    from sklearn.model_selection import StratifiedKFold
+    from socialcare.classify.model import loads
+    from socialcare.classify.train import train
+
+    truth = {k: [r.get(k) for r in rows] for k in LABELS}
+    models = ("built-in", "sklearn ref C=1", "sklearn ref C=5")
+    preds: dict[str, dict[str, list[str]]] = {m: {k: [""] * len(rows) for k in LABELS} for m in models}
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    for n, (train_idx, test_idx) in enumerate(splitter.split(rows, truth["sentiment"]), start=1):
+        started = time.perf_counter()
+        fold_train = [rows[i] for i in train_idx]
+        model = loads(train(fold_train, labels=LABELS))
+        for i in test_idx:
+            out, _ = model.predict(rows[i]["text"])
+            for k in LABELS:
+                preds["built-in"][k][i] = out[k].label
+        for name, c in (("sklearn ref C=1", 1.0), ("sklearn ref C=5", 5.0)):
+            for k in LABELS:
+                labelled = [r for r in fold_train if r.get(k)]
+                ref = _reference(c).fit([r["text"] for r in labelled], [r[k] for r in labelled])
+                for i, p in zip(test_idx, ref.predict([rows[i]["text"] for i in test_idx]), strict=True):
+                    preds[name][k][i] = p
+        print(f"  fold {n}/{folds} done in {time.perf_counter() - started:.0f}s", flush=True)
+    preds["_truth"] = truth  # type: ignore[assignment]
+    return preds
+
+
+def _load_time(code: str) -> float:
+    """Median wall time, in a fresh interpreter, of importing and loading (code prints seconds)."""
+    times = []
+    for _ in range(5):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+        )
+        times.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(times)
+
+
+def _speed_builtin(texts: list[str]) -> tuple[float, float]:
+    """Median µs per mention for the bare model and for the whole classify() call (tags built)."""
+    from socialcare.classify import build_classifier
+    from socialcare.config import load_config
+    from socialcare.settings import Settings
+
+    clf = build_classifier(load_config(Settings().config_path))
+    model = clf.model  # type: ignore[attr-defined]
+    bare, full = [], []
+    for text in texts:
+        t0 = time.perf_counter()
+        model.predict(text)
+        t1 = time.perf_counter()
+        clf.classify(text)
+        t2 = time.perf_counter()
+        bare.append(t1 - t0)
+        full.append(t2 - t1)
+    return statistics.median(bare) * 1e6, statistics.median(full) * 1e6
+
+
+def run() -> None:
+    from socialcare.classify.metrics import binary_f1, report
+    from socialcare.classify.trained import resolve_model_path
+
+    if not DATASET.is_file():
+        print(f"airline data set not found at {DATASET}; set AIRLINE_DATASET to run this section")
+        return
+    folds = int(os.environ.get("BENCH_FOLDS", "5"))
+    rows = _rows(DATASET)
+    print(f"airline tweets: {len(rows)} rows, {folds}-fold stratified cross-validation (same folds for all)")
+    preds = _cross_validate(rows, folds)
+    truth = preds.pop("_truth")
+
+    artifact = resolve_model_path("model/airline.scm")
+    texts = [r["text"] for r in rows]
+    bare_us, full_us = _speed_builtin(texts)
+
+    ref = _reference(5.0).fit(texts, [r["sentiment"] for r in rows])
+    ref_dept = _reference(5.0).fit(
+        [r["text"] for r in rows if r["department"]], [r["department"] for r in rows if r["department"]]
+    )
+    ref_path = Path(os.environ.get("TMPDIR", "/tmp")) / "socialcare-bench-ref.pkl"
+    ref_path.write_bytes(pickle.dumps((ref, ref_dept)))
+    ref_times = []
+    for text in texts[:2000]:
+        t0 = time.perf_counter()
+        ref.predict_proba([text])
+        ref_dept.predict_proba([text])
+        ref_times.append(time.perf_counter() - t0)
+    ref_us = statistics.median(ref_times) * 1e6
+
+    builtin_load = _load_time(
+        "import time; t=time.perf_counter(); from socialcare.classify.trained import load_model; "
+        f"load_model({str(artifact)!r}); print(time.perf_counter()-t)"
+    )
+    builtin_cold = _load_time(
+        "import time; t=time.perf_counter(); from socialcare.classify import build_classifier; "
+        "from socialcare.config import load_config; from socialcare.settings import Settings; "
+        "build_classifier(load_config(Settings().config_path)).classify('x'); print(time.perf_counter()-t)"
+    )
+    ref_load = _load_time(
+        f"import time, pickle; t=time.perf_counter(); pickle.loads(open({str(ref_path)!r},'rb').read()); "
+        "print(time.perf_counter()-t)"
+    )
+
+    header = f"{'':34}" + "".join(f"{m:>18}" for m in preds)
+    print()
+    print(header)
+    for k in LABELS:
+        idx = [i for i, t in enumerate(truth[k]) if t]
+        for metric in ("accuracy", "macro-F1"):
+            cells = []
+            for m in preds:
+                rep = report(k, [truth[k][i] for i in idx], [preds[m][k][i] for i in idx])
+                cells.append(rep.accuracy if metric == "accuracy" else rep.macro_f1)
+            print(f"{k + ' ' + metric + f' (n={len(idx)})':34}" + "".join(f"{v:>18.4f}" for v in cells))
+    print(f"{'µs per mention (median, 1 core)':34}{bare_us:>18.1f}{ref_us:>18.1f}{'':>18}")
+    print(f"{'  built-in incl. rules + Tags':34}{full_us:>18.1f}")
+    print(
+        f"{'model size (MB)':34}{artifact.stat().st_size / 1e6:>18.2f}{ref_path.stat().st_size / 1e6:>18.2f}"
+    )
+    print(f"{'import + load (ms, fresh process)':34}{builtin_load * 1e3:>18.1f}{ref_load * 1e3:>18.1f}")
+    print(f"{'  built-in cold start, whole port':34}{builtin_cold * 1e3:>18.1f}")
+    print(
+        "targets (held-out): sentiment acc >= 0.83, macro-F1 >= 0.78; department acc >= 0.74, macro-F1 >= 0.66;"
+    )
+    print("                    <= 100 µs per mention; <= 5 MB; import + load <= 150 ms")
+    print(
+        "the reference's speed, size and load are for sentiment + department, with scikit-learn already installed"
+    )
+
+    if GOLDEN.is_file():
+        from socialcare.classify import build_classifier
+        from socialcare.classify.commands import evaluate
+        from socialcare.config import load_config
+        from socialcare.settings import Settings
+
+        golden = _rows(GOLDEN)
+        result = evaluate(build_classifier(load_config(Settings().config_path)), golden)
+        act_truth = [r["actionable"] for r in golden]
+        clf = build_classifier(load_config(Settings().config_path))
+        act_pred = [clf.classify(r["text"], rating=r.get("rating")).actionable.value for r in golden]
+        print()
+        print(f"golden set ({len(golden)} hand-written mentions, 7 brands, 7 languages; never trained on):")
+        print(
+            f"  intent accuracy {result['intent'].accuracy:.4f}  macro-F1 {result['intent'].macro_f1:.4f}"
+            "   (target accuracy >= 0.85)"
+        )
+        print(f"  actionable F1 (yes) {binary_f1(act_truth, act_pred):.4f}   (target >= 0.9)")
+        print(
+            f"  urgency accuracy {result['urgency'].accuracy:.4f}  macro-F1 {result['urgency'].macro_f1:.4f}"
+        )
+        print(
+            f"  sentiment accuracy {result['sentiment'].accuracy:.4f}  macro-F1 {result['sentiment'].macro_f1:.4f}"
+        )

@@ -1,0 +1,78 @@
+"""The model artifact: training round trip, determinism, and clear errors for broken files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from socialcare.classify.base import ClassifierError
+from socialcare.classify.model import MAGIC, load, loads
+from socialcare.classify.train import train
+
+from tests.unit.classify.conftest import tiny_records
+
+
+def test_tiny_model_learns_its_training_rows(tiny_model_bytes: bytes) -> None:
+    # Given a model trained on a few rows
+    model = loads(tiny_model_bytes)
+    # When it predicts rows it has seen
+    preds, coverage = model.predict("my bag never arrived, the suitcase is lost")
+    # Then it gets them right and knows the words
+    assert preds["department"].label == "baggage"
+    assert preds["sentiment"].label == "negative"
+    assert coverage == pytest.approx(1.0)
+    assert {h.name for h in model.heads} == {"sentiment", "department", "intent", "actionable", "urgency"}
+
+
+def test_training_is_deterministic() -> None:
+    # Given the same rows twice, When trained, Then the artifacts are byte for byte equal
+    assert train(tiny_records()) == train(tiny_records())
+
+
+def test_null_labels_are_skipped_per_label(tiny_model_bytes: bytes) -> None:
+    model = loads(tiny_model_bytes)
+    # Department has labels only on the negative rows, and no "None" class is invented
+    assert set(model.head("department").classes) == {"operations", "baggage", "reservations"}
+    assert model.meta["trained_rows"]["department"] == 8
+    assert model.meta["trained_rows"]["sentiment"] == 16
+
+
+def test_probabilities_sum_to_one(tiny_model_bytes: bytes) -> None:
+    model = loads(tiny_model_bytes)
+    preds, _ = model.predict("thanks for a great flight")
+    for p in preds.values():
+        assert sum(p.probabilities.values()) == pytest.approx(1.0)
+        assert 0.0 <= p.confidence <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("mangle", "message"),
+    [
+        (lambda b: b"not a model at all", "bad magic"),
+        (lambda b: b[: len(b) // 2], "corrupt"),
+        (lambda b: b[:-10] + bytes(10), "corrupt"),
+        (lambda b: MAGIC + b"\x00\x00\x00\x05{bad}", "unreadable"),
+        (lambda b: b"", "bad magic"),
+    ],
+)
+def test_a_broken_file_is_a_clear_error_naming_it(
+    tmp_path: Path, tiny_model_bytes: bytes, mangle, message: str
+) -> None:
+    # Given a damaged artifact on disk
+    path = tmp_path / "broken.scm"
+    path.write_bytes(mangle(tiny_model_bytes))
+    # When it is loaded, Then the error names the file and says what is wrong
+    with pytest.raises(ClassifierError) as err:
+        load(path)
+    assert str(path) in str(err.value)
+    assert message in str(err.value)
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ClassifierError, match="nope.scm"):
+        load(tmp_path / "nope.scm")
+
+
+def test_training_without_labels_is_an_error() -> None:
+    with pytest.raises(ClassifierError, match="no labelled rows"):
+        train([{"text": "hello"}])

@@ -1,0 +1,139 @@
+"""The shipped brand model behind the Classifier port: rules on top, odd input, path resolution."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from socialcare.classify import build_classifier
+from socialcare.classify.base import ClassifierError
+from socialcare.classify.trained import ModelClassifier, data_dir, resolve_model_path
+from socialcare.config import BrandConfig, load_config
+from socialcare.models import Tags
+from socialcare.settings import Settings
+
+SAMPLE = Settings().config_path
+
+
+@pytest.fixture(scope="module")
+def config() -> BrandConfig:
+    return load_config(SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def clf(config: BrandConfig) -> ModelClassifier:
+    built = build_classifier(config)
+    assert isinstance(built, ModelClassifier)
+    return built
+
+
+def test_sample_brand_uses_the_shipped_model(config: BrandConfig) -> None:
+    # Given the sample brand configuration, Then it names a model that ships in the package data
+    assert config.classifier.backend == "model"
+    assert resolve_model_path(config.classifier.model_path).is_relative_to(data_dir())
+    assert resolve_model_path(config.classifier.model_path).stat().st_size <= 5_000_000
+
+
+@pytest.mark.parametrize(
+    ("text", "department", "sentiment"),
+    [
+        (
+            "@SkylarkAir my flight to Denver was cancelled and nobody at the desk can rebook me",
+            "operations",
+            "negative",
+        ),
+        ("@SkylarkAir two days and my suitcase still hasn't been delivered", "baggage", "negative"),
+        ("@SkylarkAir thanks for a lovely flight, the crew were wonderful", None, "positive"),
+    ],
+)
+def test_everyday_mentions(clf: ModelClassifier, text: str, department: str | None, sentiment: str) -> None:
+    tags = clf.classify(text)
+    assert tags.classifier == "model"
+    assert tags.sentiment.value == sentiment
+    if department:
+        assert tags.department.value == department
+    assert tags.language.value == "en"
+
+
+def test_brand_rule_overrides_the_model(clf: ModelClassifier) -> None:
+    # Given the brand rule "refund" -> reservations, When a bag complaint asks for a refund
+    tags = clf.classify("my bag was lost on the flight, I want a refund")
+    # Then the rule decides the department, with high confidence
+    assert tags.department.value == "reservations"
+    assert tags.department.confidence >= 0.9
+
+
+def test_a_polite_one_star_review_is_a_complaint(clf: ModelClassifier) -> None:
+    tags = clf.classify("The crew were kind, thank you, but the seat was a little small.", rating=1)
+    assert tags.intent.value == "complaint"
+    assert tags.is_actionable
+    assert tags.sentiment.value == "negative"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "😀😀🔥", "https://t.co/abc http://example.com/x", "<p><br/></p>", "!!! ??? ..."],
+)
+def test_nothing_to_read_is_noise_with_low_confidence(clf: ModelClassifier, text: str) -> None:
+    tags = clf.classify(text)
+    assert tags.intent.value == "noise"
+    assert tags.actionable.value == "no"
+    assert tags.language.value == "und"
+    assert tags.language.confidence <= 0.2
+
+
+def test_unseen_language_gets_low_confidence(clf: ModelClassifier) -> None:
+    known = clf.classify("my flight was cancelled and nobody helps me")
+    unseen = clf.classify("Lentoni peruttiin eikä kukaan auta minua lentokentällä")
+    assert unseen.language.value == "und"
+    assert unseen.intent.confidence < known.intent.confidence
+    assert unseen.sentiment.confidence < 0.6
+
+
+def test_huge_html_and_broken_utf8_never_raise(clf: ModelClassifier) -> None:
+    long_text = "my bag is lost " * 700  # over 10,000 characters
+    assert len(long_text) > 10_000
+    assert clf.classify(long_text).department.value == "baggage"
+    assert clf.classify("<div><b>Flight</b> &amp; bag <script>x</script> lost</div>").sentiment.value
+    broken = b"my bag \xff\xfe is lost \xc3".decode("utf-8", errors="replace")
+    assert isinstance(clf.classify(broken), Tags)
+    assert isinstance(clf.classify(b"raw \xff bytes"), Tags)  # type: ignore[arg-type]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=400))
+def test_any_text_gives_valid_tags(clf: ModelClassifier, text: str) -> None:
+    tags = clf.classify(text)
+    for name in ("intent", "actionable", "department", "sentiment", "urgency", "language"):
+        assert 0.0 <= getattr(tags, name).confidence <= 1.0
+
+
+def test_model_for_another_brand_is_a_clear_error(tiny_model_path: Path, config: BrandConfig) -> None:
+    # Given a brand whose departments the model does not know
+    other = config.model_copy(
+        update={"departments": [d for d in config.departments if d.name != "baggage"], "rules": []}
+    )
+    with pytest.raises(ClassifierError, match="baggage"):
+        ModelClassifier.from_path(other, str(tiny_model_path))
+
+
+def test_missing_model_path_names_where_it_looked(config: BrandConfig) -> None:
+    broken = config.model_copy(
+        update={"classifier": config.classifier.model_copy(update={"model_path": "no/such.scm"})}
+    )
+    with pytest.raises(ClassifierError, match="no/such.scm"):
+        build_classifier(broken)
+
+
+def test_absolute_model_path_is_used_as_is(tiny_model_path: Path, config: BrandConfig) -> None:
+    cfg = config.model_copy(
+        update={"classifier": config.classifier.model_copy(update={"model_path": str(tiny_model_path)})}
+    )
+    assert build_classifier(cfg).model.source == str(tiny_model_path)
+
+
+def test_rules_backend_still_works(config: BrandConfig) -> None:
+    cfg = config.model_copy(update={"classifier": config.classifier.model_copy(update={"backend": "rules"})})
+    assert build_classifier(cfg).classify("my suitcase is lost").classifier == "rules"
