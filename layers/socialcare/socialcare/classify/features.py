@@ -119,7 +119,8 @@ _CUES: dict[str, str] = {
     "nessuno mai niente ancora peggio rotto ritardo cancellato freddo "
     "ninguém nunca nada pior quebrado atrasou rasgada "
     "niemand nooit kapot",
-    "positive": "thanks thank thx great love loved awesome amazing excellent brilliant best perfect impressed "
+    "positive": "thanks thank thx great love loved awesome amazing excellent brilliant best perfect "
+    "impressed "
     "wonderful fantastic legend kudos appreciate lovely smooth helpful friendly "
     "gracias excelente genial perfecto encanta amables "
     "merci parfait super adorable génial excellent "

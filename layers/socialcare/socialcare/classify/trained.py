@@ -99,7 +99,8 @@ class ModelClassifier:
             if unknown:
                 raise ClassifierError(
                     f"model {model.source} predicts departments {unknown} that the brand configuration "
-                    f"of {config.brand!r} does not have (known: {sorted(departments)}); retrain it for this brand"
+                    f"of {config.brand!r} does not have (known: {sorted(departments)}); "
+                    "retrain it for this brand"
                 )
         for name, allowed in (("intent", _INTENTS), ("urgency", _URGENCIES), ("actionable", {"yes", "no"})):
             h = model.head(name)
