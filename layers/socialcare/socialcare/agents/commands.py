@@ -114,11 +114,16 @@ def _run(func: Any) -> Any:
     def wrapped(args: argparse.Namespace) -> int:
         from socialcare.agents.connect import StackNotFoundError
         from socialcare.cases.actions import ActionError, BusyError
+        from socialcare.cases.workflow import WorkflowError
         from socialcare.config import ConfigError
         from socialcare.store import NotFoundError
 
         try:
             return func(args)
+        except WorkflowError as exc:
+            print(f"workflow: {exc}; the action is recorded on the case - retry with the same --request-id",
+                  file=sys.stderr)
+            return 3
         except BusyError as exc:
             print(f"busy: {exc}", file=sys.stderr)
             return 3

@@ -44,7 +44,14 @@ class Target:
 
 
 def state_path(root: Path | None = None) -> Path:
+    """Where `socialcare local up` writes its endpoint: .local-stack/state.json in the checkout
+    (SOCIALCARE_LOCAL_STATE overrides, e.g. for tests)."""
+    import os
+
     from socialcare.local.stack import project_root
+
+    if os.environ.get("SOCIALCARE_LOCAL_STATE"):
+        return Path(os.environ["SOCIALCARE_LOCAL_STATE"])
 
     try:
         base = root or project_root()

@@ -17,6 +17,61 @@ def register(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--json", action="store_true", help="end with one JSON object of figures")
     demo.set_defaults(func=_demo)
     register_template(sub)
+    register_local(sub)
+
+
+def _local_up(args: argparse.Namespace) -> int:
+    import logging
+    import warnings
+
+    from socialcare.local.server import LocalServer
+
+    warnings.filterwarnings("ignore")
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from socialcare.local import lambda_adapter
+    from socialcare.local.demo import _route_logs
+
+    server = LocalServer(stack_name=args.stack, port=args.port, config_path=args.config,
+                         feed_samples=not args.no_samples, wave_every_s=args.wave_every, sla_scale=args.sla_scale)
+    log = server.state_path.parent / "local-handlers.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    lambda_adapter.OUTPUT.stream = log.open("a", encoding="utf-8")
+    _route_logs(lambda_adapter.OUTPUT.stream)
+    state = server.start()
+    print(f"local stack {state['stack_name']} up at {state['endpoint_url']} (pid {state['pid']}); "
+          f"state in {server.state_path}", flush=True)
+    print(f"handler logs: {log}", flush=True)
+    print("in another terminal: socialcare agent queue baggage   |   stop with: socialcare local down", flush=True)
+    try:
+        server.wait()
+    finally:
+        server.stop()
+    print(f"local stack stopped; {dict(server.stats)}", flush=True)
+    return 0
+
+
+def _local_down(args: argparse.Namespace) -> int:
+    from socialcare.local.server import down
+
+    print(down())
+    return 0
+
+
+def register_local(sub: argparse._SubParsersAction) -> None:
+    local = sub.add_parser("local", help="keep a local stack running on loopback for other terminals")
+    lsub = local.add_subparsers(dest="local_command", required=True)
+    up = lsub.add_parser("up", help="start moto's server, deploy template.yaml, feed sample mentions; runs until `local down`")
+    up.add_argument("--stack", default="socialcare", help="stack name (default socialcare)")
+    up.add_argument("--port", type=int, default=0, help="loopback port for moto (default: a free one)")
+    up.add_argument("--config", default=None, help="brand configuration (default: the demo's seconds-scale brand)")
+    up.add_argument("--no-samples", action="store_true", help="do not feed the sample mentions")
+    up.add_argument("--wave-every", type=float, default=20.0, help="seconds between waves of sample mentions")
+    up.add_argument("--sla-scale", type=float, default=30.0,
+                    help="multiplies the demo's seconds-long SLAs so a person at a terminal can keep up (default 30)")
+    up.set_defaults(func=_local_up)
+    down = lsub.add_parser("down", help="stop the stack `local up` started")
+    down.set_defaults(func=_local_down)
 
 
 def _template_sync(args: argparse.Namespace) -> int:
