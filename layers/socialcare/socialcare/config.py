@@ -162,6 +162,9 @@ class BrandConfig(BaseModel):
     # A new mention on a case resolved within this window reopens it instead of opening another.
     reopen_window_s: int = Field(default=7 * 24 * 3600, ge=0)
     retention_days: int = Field(default=90, ge=1)
+    # case.sla_warning fires when this fraction of a first-response, next-update or resolution clock
+    # has run without an answer; 0 switches warnings off.
+    sla_warning_fraction: float = Field(default=0.8, ge=0.0, lt=1.0)
     # Where to listen: handles, queries, subreddits, feeds (see socialcare.ingest.sources).
     sources: list[SourceConfig] = Field(default_factory=list)
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)

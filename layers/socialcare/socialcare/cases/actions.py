@@ -4,15 +4,19 @@ the task token stored on the case."""
 
 from __future__ import annotations
 
+import json
+import math
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from socialcare.cases import clocks, events, workflow
 from socialcare.cases.deps import Deps
-from socialcare.models import Case, CaseEvent, CaseStatus
+from socialcare.models import Case, CaseEvent, CaseStatus, Clock
 from socialcare.observability import logger
 from socialcare.store import ConflictError, to_item
 
@@ -297,6 +301,7 @@ def store_wait(case_id: str, task_token: str, action: dict[str, Any], deps: Deps
             continue
         if action.get("type") == "opened" and case.first_responded_at is None:
             _acknowledge(case, deps)
+        schedule_sla_warning(case_id, clock, deps)
         return case
     raise BusyError(f"case {case_id} kept changing while storing its task token")
 
@@ -319,6 +324,66 @@ def _acknowledge(case: Case, deps: Deps) -> None:
         {"Put": {"Item": deps.store.event_item(event)}},
     ])
     events.publish(deps.events, deps.settings.event_bus_name, [event], {"department": case.department})
+
+
+WARNED_CLOCKS = frozenset({"first_response", "next_update", "resolution"})
+MAX_SQS_DELAY_S = 900
+
+
+def sla_warning_queue_url(deps: Deps) -> str:
+    """The stack's SLA warning queue ("<stack>-sla-warnings"), beside its other queues."""
+    base = deps.settings.mentions_queue_url.rsplit("/", 1)[0]
+    return f"{base}/{deps.settings.stack_name}-sla-warnings"
+
+
+def schedule_sla_warning(case_id: str, clock: Clock, deps: Deps, *, warn_at: datetime | None = None) -> str | None:
+    """A warning for this wait at the configured fraction of its clock, as a delayed SQS message
+    (re-delayed in steps of at most 15 minutes until it is due). None when warnings are off."""
+    fraction = deps.config.sla_warning_fraction
+    if fraction <= 0 or clock.name not in WARNED_CLOCKS or not deps.settings.mentions_queue_url:
+        return None
+    if warn_at is None:
+        warn_at = clock.due_at - timedelta(seconds=clock.seconds * (1 - fraction))
+    delay = max(0, min(MAX_SQS_DELAY_S, math.ceil((warn_at - deps.now()).total_seconds())))
+    body = {"kind": "sla_warning", "case_id": case_id, "clock": clock.name, "due_at": clock.due_at.isoformat(),
+            "seconds": clock.seconds, "warn_at": warn_at.isoformat()}
+    try:
+        deps.sqs.send_message(QueueUrl=sla_warning_queue_url(deps), MessageBody=json.dumps(body), DelaySeconds=delay)
+    except ClientError as exc:
+        # A stack deployed before warnings existed has no queue: the case still waits, just unwarned.
+        if exc.response["Error"]["Code"] not in {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}:
+            raise
+        logger.warning("no SLA warning queue; warning skipped", case_id=case_id)
+        return None
+    return body["warn_at"]
+
+
+def fire_sla_warning(body: dict[str, Any], deps: Deps) -> str:
+    """Emits case.sla_warning once per wait if that wait is still running unanswered; else nothing.
+    Returns what happened: "deferred", "stale", "duplicate" or "warned"."""
+    warn_at = datetime.fromisoformat(body["warn_at"])
+    due_at = datetime.fromisoformat(body["due_at"])
+    clock = Clock(name=body["clock"], seconds=int(body["seconds"]), due_at=due_at)
+    if (warn_at - deps.now()).total_seconds() > 1:
+        schedule_sla_warning(body["case_id"], clock, deps, warn_at=warn_at)
+        return "deferred"
+    case = deps.store.get_case(body["case_id"])
+    if not case.is_open or case.clock is None or case.clock.name != clock.name or case.clock.due_at != due_at:
+        return "stale"  # answered, transferred into a new wait, or closed: nothing to warn about
+    now = deps.now()
+    event = CaseEvent(case_id=case.id, type="case.sla_warning", at=now, detail={
+        "clock": clock.name, "due_at": due_at.isoformat(), "seconds_left": round((due_at - now).total_seconds(), 1),
+        "fraction": deps.config.sla_warning_fraction, "owner": case.owner})
+    marker = to_item({"PK": f"CASE#{case.id}", "SK": f"WARNING#{clock.name}#{due_at.isoformat()}", "at": now.isoformat()})
+    try:
+        deps.store.transact([
+            {"Put": {"Item": marker, "ConditionExpression": "attribute_not_exists(PK)"}},
+            {"Put": {"Item": deps.store.event_item(event)}},
+        ])
+    except ConflictError:
+        return "duplicate"
+    events.publish(deps.events, deps.settings.event_bus_name, [event], {"department": case.department})
+    return "warned"
 
 
 class CaseClosedError(Exception):

@@ -185,6 +185,8 @@ class LocalServer:
                         next_wave = time.monotonic() + self.wave_every_s
                     self.stats["queued"] += poll()
                 self.stats["routed"] += self.stack.pump("RouteMentionFunction").received
+                if "WarnSlaFunction" in self.stack.functions:
+                    self.stats["sla_warning_checks"] += self.stack.pump("WarnSlaFunction").received
             except Exception as exc:  # noqa: BLE001 - a scheduler keeps its schedule; the error is counted
                 self.stats["errors"] += 1
                 self.stats[f"error:{type(exc).__name__}"] += 1
