@@ -32,7 +32,7 @@ def sqs_safe(body: str) -> str:
     """A JSON document SQS accepts: characters outside SQS's allowed set (U+FFFE, U+FFFF, lone
     surrogates) become \\uXXXX escapes, which decode to the same text. Without this one hostile
     post makes every send of its page fail and pins the source's cursor for ever."""
-    return _SQS_INVALID.sub(lambda m: "\\u%04x" % ord(m.group()), body)
+    return _SQS_INVALID.sub(lambda m: f"\\u{ord(m.group()):04x}", body)
 
 
 class MentionSink(Protocol):
@@ -125,17 +125,19 @@ class SqsDeadLetterSink:
 
 def _dead_letter_body(source_id: str, platform: str, item: DeadItem) -> str:
     raw = item.raw if isinstance(item.raw, str) else json.dumps(item.raw, default=str, ensure_ascii=False)
-    return sqs_safe(json.dumps(
-        {
-            "source_id": source_id,
-            "platform": platform,
-            "reason": item.reason,
-            "raw": raw[:DEAD_LETTER_RAW_LIMIT],
-            "truncated": len(raw) > DEAD_LETTER_RAW_LIMIT,
-            "at": datetime.now(UTC).isoformat(),
-        },
-        ensure_ascii=False,
-    ))
+    return sqs_safe(
+        json.dumps(
+            {
+                "source_id": source_id,
+                "platform": platform,
+                "reason": item.reason,
+                "raw": raw[:DEAD_LETTER_RAW_LIMIT],
+                "truncated": len(raw) > DEAD_LETTER_RAW_LIMIT,
+                "at": datetime.now(UTC).isoformat(),
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 class DynamoSeenIndex:
