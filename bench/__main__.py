@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-SECTIONS = ["bench.incidents", "bench.classifier"]
+SECTIONS = ["bench.incidents", "bench.classifier", "bench.burst"]
 
 
 def main() -> int:
