@@ -13,9 +13,9 @@ from typing import Any
 import boto3
 import pytest
 import responses
-
 from socialcare.local.stack import LocalStack, local_stack
 from socialcare.models import case_id_for
+
 from tests.builders import mention
 from tests.integration.conftest import wait_for
 
@@ -38,11 +38,18 @@ def x_api() -> Iterator[responses.RequestsMock]:
         counter = iter(range(900_000, 999_999))
 
         def tweet(request: Any) -> tuple[int, dict, str]:
-            return 201, {}, json.dumps({"data": {"id": str(next(counter)), "text": json.loads(request.body)["text"]}})
+            return (
+                201,
+                {},
+                json.dumps({"data": {"id": str(next(counter)), "text": json.loads(request.body)["text"]}}),
+            )
 
         mock.add_callback(responses.POST, "https://api.x.test/2/tweets", callback=tweet)
-        mock.add_callback(responses.POST, re.compile(r"https://api\.x\.test/2/dm_conversations/with/[^/]+/messages"),
-                          callback=lambda r: (201, {}, json.dumps({"data": {"dm_event_id": "dm1"}})))
+        mock.add_callback(
+            responses.POST,
+            re.compile(r"https://api\.x\.test/2/dm_conversations/with/[^/]+/messages"),
+            callback=lambda r: (201, {}, json.dumps({"data": {"dm_event_id": "dm1"}})),
+        )
         yield mock
 
 

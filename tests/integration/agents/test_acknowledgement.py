@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from socialcare.agents import AgentClient
+
 from tests.integration.conftest import wait_for
 
 pytestmark = pytest.mark.integration

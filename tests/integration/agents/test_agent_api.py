@@ -13,7 +13,9 @@ from tests.integration.conftest import execution, wait_for
 pytestmark = pytest.mark.integration
 
 
-def http(stack, method: str, path: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, Any]:
+def http(
+    stack, method: str, path: str, body: dict | None = None, headers: dict | None = None
+) -> tuple[int, Any]:
     """An API Gateway HTTP API (payload 2.0) event, IAM-authorised. Local Lambda invocations run one
     at a time, so an action waits until the workflow's await step has run (as a human's pace would)."""
     if method == "POST" and path.startswith("/cases/SC-"):
@@ -29,11 +31,23 @@ def http(stack, method: str, path: str, body: dict | None = None, headers: dict 
         "rawQueryString": "",
         "headers": {"content-type": "application/json", **(headers or {})},
         "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "api.local", "domainPrefix": "api",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"},
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "api.local",
+            "domainPrefix": "api",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "t",
+            },
             "authorizer": {"iam": {"userArn": "arn:aws:iam::123456789012:user/crm", "userId": "crm"}},
-            "requestId": f"r{time.monotonic_ns()}", "routeKey": f"{method} {path}", "stage": "$default",
-            "time": "22/Nov/2026:11:00:00 +0000", "timeEpoch": 0,
+            "requestId": f"r{time.monotonic_ns()}",
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "time": "22/Nov/2026:11:00:00 +0000",
+            "timeEpoch": 0,
         },
         "body": json.dumps(body) if body is not None else None,
         "isBase64Encoded": False,
@@ -52,30 +66,58 @@ def test_api_moves_a_case_through_every_action(stack, deps, open_case, x_api):
     status, out = http(stack, "POST", f"/cases/{case_id}/claim", {"agent": "maria", "department": "baggage"})
     claim_ms = (time.perf_counter() - started) * 1000
     assert (status, out["status"], out["detail"]["owner"]) == (200, "claimed", "maria")
-    status, out = http(stack, "POST", f"/cases/{case_id}/reply", {"agent": "maria", "text": "On it", "request_id": "r-1"})
+    status, out = http(
+        stack, "POST", f"/cases/{case_id}/reply", {"agent": "maria", "text": "On it", "request_id": "r-1"}
+    )
     assert status == 200 and out["detail"]["delivery"] == "published"
     # the same request again has one effect
-    status, again = http(stack, "POST", f"/cases/{case_id}/reply", {"agent": "maria", "text": "On it", "request_id": "r-1"})
+    status, again = http(
+        stack, "POST", f"/cases/{case_id}/reply", {"agent": "maria", "text": "On it", "request_id": "r-1"}
+    )
     assert status == 200 and again["replayed"] is True
     assert sum(1 for m in deps.store.messages(case_id) if m.get("text") == "On it") == 1
-    assert sum(1 for c in x_api.calls if c.request.url.endswith("/2/tweets") and b'"On it"' in c.request.body) == 1
-    status, out = http(stack, "POST", f"/cases/{case_id}/handoff", {"agent": "maria", "to": "email", "text": "Details please"})
+    assert (
+        sum(1 for c in x_api.calls if c.request.url.endswith("/2/tweets") and b'"On it"' in c.request.body)
+        == 1
+    )
+    status, out = http(
+        stack,
+        "POST",
+        f"/cases/{case_id}/handoff",
+        {"agent": "maria", "to": "email", "text": "Details please"},
+    )
     assert status == 200 and out["detail"]["channel"] == "email"
-    status, out = http(stack, "POST", f"/cases/{case_id}/transfer", {"agent": "maria", "to": "reservations", "note": "refund"})
+    status, out = http(
+        stack,
+        "POST",
+        f"/cases/{case_id}/transfer",
+        {"agent": "maria", "to": "reservations", "note": "refund"},
+    )
     assert status == 200 and out["detail"]["to"] == "reservations"
     wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c.department == "reservations")
     status, out = http(stack, "POST", f"/cases/{case_id}/wait-customer", {"agent": "li"})
     assert status == 200 and out["status"] == "waiting_customer", out
     status, shown = http(stack, "GET", f"/cases/{case_id}")
     assert status == 200 and shown["handoff_channel"] == "email" and shown["status"] == "waiting_customer"
-    status, out = http(stack, "POST", f"/cases/{case_id}/resolve", {"agent": "li", "note": "refunded"},
-                       headers={"idempotency-key": "resolve-1"})
+    status, out = http(
+        stack,
+        "POST",
+        f"/cases/{case_id}/resolve",
+        {"agent": "li", "note": "refunded"},
+        headers={"idempotency-key": "resolve-1"},
+    )
     assert status == 200 and out["status"] == "resolved"
     # Then the execution ends, and every action was recorded with who did it
     wait_for(lambda: execution(stack, case_id)["status"] == "SUCCEEDED")
     actors = {(e["type"], e["actor"]) for e in deps.store.events(case_id)}
-    assert {("case.claimed", "maria"), ("case.replied", "maria"), ("case.handed_off", "maria"),
-            ("case.transferred", "maria"), ("case.waiting_customer", "li"), ("case.resolved", "li")} <= actors
+    assert {
+        ("case.claimed", "maria"),
+        ("case.replied", "maria"),
+        ("case.handed_off", "maria"),
+        ("case.transferred", "maria"),
+        ("case.waiting_customer", "li"),
+        ("case.resolved", "li"),
+    } <= actors
     assert claim_ms < 5000
 
 
@@ -85,9 +127,13 @@ def test_api_errors_are_clear_and_change_nothing(stack, deps, open_case):
     before = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c)
     status, out = http(stack, "POST", f"/cases/{case_id}/claim", {"agent": "tom"})
     assert status == 409 and out["error"] == "refused" and "owned by maria" in out["message"]
-    status, out = http(stack, "POST", f"/cases/{case_id}/reply", {"agent": "tom", "text": "hi", "department": "inflight"})
+    status, out = http(
+        stack, "POST", f"/cases/{case_id}/reply", {"agent": "tom", "text": "hi", "department": "inflight"}
+    )
     assert status == 409 and "baggage queue" in out["message"]
-    status, out = http(stack, "POST", f"/cases/{case_id}/transfer", {"agent": "maria", "to": "nowhere", "note": "x"})
+    status, out = http(
+        stack, "POST", f"/cases/{case_id}/transfer", {"agent": "maria", "to": "nowhere", "note": "x"}
+    )
     assert status == 400 and "unknown department" in out["message"]
     assert deps.store.get_case(case_id).version == before.version
     status, out = http(stack, "POST", f"/cases/{case_id}/reply", {"agent": "maria"})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from socialcare.cli import main
+
 from tests.integration.conftest import execution, wait_for
 
 pytestmark = pytest.mark.integration
@@ -19,7 +19,9 @@ def cli(capsys, stack, *argv: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-def test_cli_works_a_case_through_claim_reply_transfer_handoff_wait_and_resolve(stack, deps, open_case, capsys, x_api):
+def test_cli_works_a_case_through_claim_reply_transfer_handoff_wait_and_resolve(
+    stack, deps, open_case, capsys, x_api
+):
     # Given a baggage case waiting for an agent
     case_id = open_case("@SkylarkAir my suitcase is lost and the baggage desk is closed, please help")
     # When a baggage agent works it from the terminal
@@ -33,10 +35,35 @@ def test_cli_works_a_case_through_claim_reply_transfer_handoff_wait_and_resolve(
     assert posted[-1]["text"] == "So sorry - tracing it now."
     assert posted[-1]["reply_settings"] == "mentionedUsers" and "in_reply_to_tweet_id" in posted[-1]["reply"]
     # And the case moves on through transfer, hand-off, wait-customer and resolve
-    assert cli(capsys, stack, "transfer", case_id, "--to", "reservations", "--note", "needs a refund", "--as", "maria")[0] == 0
+    assert (
+        cli(
+            capsys,
+            stack,
+            "transfer",
+            case_id,
+            "--to",
+            "reservations",
+            "--note",
+            "needs a refund",
+            "--as",
+            "maria",
+        )[0]
+        == 0
+    )
     wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c.department == "reservations")
     assert cli(capsys, stack, "claim", case_id, "--as", "li", "--dept", "reservations")[0] == 0
-    code, out, _ = cli(capsys, stack, "handoff", case_id, "--to", "dm", "--text", "Please send your booking code", "--as", "li")
+    code, out, _ = cli(
+        capsys,
+        stack,
+        "handoff",
+        case_id,
+        "--to",
+        "dm",
+        "--text",
+        "Please send your booking code",
+        "--as",
+        "li",
+    )
     assert code == 0 and "dm: published" in out
     assert cli(capsys, stack, "wait-customer", case_id, "--as", "li")[0] == 0
     code, out, _ = cli(capsys, stack, "show", case_id, "--json")
@@ -44,12 +71,25 @@ def test_cli_works_a_case_through_claim_reply_transfer_handoff_wait_and_resolve(
     assert shown["owner"] == "li" and shown["status"] == "waiting_customer"
     assert {"name": "next_update", "due_at": None, "seconds_left": None, "state": "paused"} in shown["clocks"]
     assert shown["departments_history"] == ["baggage", "reservations"]
-    assert any(m["text"] == "So sorry - tracing it now." and m["delivery"] == "published" for m in shown["conversation"])
+    assert any(
+        m["text"] == "So sorry - tracing it now." and m["delivery"] == "published"
+        for m in shown["conversation"]
+    )
     assert cli(capsys, stack, "resolve", case_id, "--note", "refunded", "--as", "li")[0] == 0
     wait_for(lambda: execution(stack, case_id)["status"] == "SUCCEEDED")
     types = [e["type"] for e in deps.store.events(case_id)]
-    assert types[-6:] == ["case.claimed", "case.replied", "case.transferred", "case.claimed", "case.handed_off",
-                          "case.waiting_customer"] or "case.resolved" in types
+    assert (
+        types[-6:]
+        == [
+            "case.claimed",
+            "case.replied",
+            "case.transferred",
+            "case.claimed",
+            "case.handed_off",
+            "case.waiting_customer",
+        ]
+        or "case.resolved" in types
+    )
     assert [e for e in deps.store.events(case_id) if e["type"] == "case.resolved"][0]["actor"] == "li"
 
 
@@ -80,8 +120,9 @@ def test_cli_refusals_are_clear_and_change_nothing(stack, deps, open_case, capsy
 
 def test_cli_reply_without_write_credentials_is_a_draft(stack, deps, open_case, capsys):
     # Given a case from Mastodon, a platform the brand has no write credentials for
-    case_id = open_case("@SkylarkAir my suitcase is lost and the baggage desk is closed, please help",
-                        platform="mastodon")
+    case_id = open_case(
+        "@SkylarkAir my suitcase is lost and the baggage desk is closed, please help", platform="mastodon"
+    )
     # When the agent replies
     code, out, _ = cli(capsys, stack, "reply", case_id, "We are on it", "--as", "maria")
     # Then it is recorded as a draft for a human to post, and the CLI says so

@@ -32,10 +32,15 @@ DeptName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 
 class ActionRequest(BaseModel):
     agent: str = Field(min_length=1, max_length=80, description="who acts; recorded on the case")
-    department: str | None = Field(default=None, max_length=40,
-                                   description="act as this department: refused for cases in another queue")
-    request_id: str | None = Field(default=None, min_length=1, max_length=128,
-                                   description="idempotency key; the same id twice has one effect")
+    department: str | None = Field(
+        default=None, max_length=40, description="act as this department: refused for cases in another queue"
+    )
+    request_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="idempotency key; the same id twice has one effect",
+    )
 
 
 class ClaimRequest(ActionRequest):
@@ -92,13 +97,22 @@ def _request_id(body: ActionRequest) -> str | None:
 
 
 def _outcome(result: Any) -> ActionOutcome:
-    return ActionOutcome(case_id=result.case_id, action=result.action, status=result.status,
-                         replayed=result.replayed, detail=result.detail)
+    return ActionOutcome(
+        case_id=result.case_id,
+        action=result.action,
+        status=result.status,
+        replayed=result.replayed,
+        detail=result.detail,
+    )
 
 
 def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(status_code=status, content_type="application/json",
-                    body=json.dumps({"error": kind, "message": message}), headers=headers)
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps({"error": kind, "message": message}),
+        headers=headers,
+    )
 
 
 def _ok(model: type[BaseModel], description: str = "Done") -> dict[str, Any]:
@@ -117,7 +131,10 @@ _ERRORS = {
 }
 
 
-_ACTION_RESPONSES = {200: _ok(ActionOutcome, "Done (or already done by this request_id: replayed=true)"), **_ERRORS}
+_ACTION_RESPONSES = {
+    200: _ok(ActionOutcome, "Done (or already done by this request_id: replayed=true)"),
+    **_ERRORS,
+}
 
 
 @app.exception_handler(BusyError)
@@ -140,14 +157,22 @@ def _not_found(exc: Exception) -> Response:
     return _error(404, "not_found", str(exc))
 
 
-@app.get("/departments/<department>/queue", summary="The department's open cases by SLA due time",
-         tags=["queue"], responses={200: _ok(QueueView, "The queue"), **_ERRORS})
+@app.get(
+    "/departments/<department>/queue",
+    summary="The department's open cases by SLA due time",
+    tags=["queue"],
+    responses={200: _ok(QueueView, "The queue"), **_ERRORS},
+)
 def get_queue(department: DeptName) -> QueueView:
     return _client().work_queue(department)
 
 
-@app.get("/cases/<case_id>", summary="Conversation, tags, clocks, owner, earlier cases, suggested replies",
-         tags=["cases"], responses={200: _ok(CaseView, "The case"), **_ERRORS})
+@app.get(
+    "/cases/<case_id>",
+    summary="Conversation, tags, clocks, owner, earlier cases, suggested replies",
+    tags=["cases"],
+    responses={200: _ok(CaseView, "The case"), **_ERRORS},
+)
 def get_case(case_id: CaseId) -> CaseView:
     return _client().show(case_id)
 
@@ -157,26 +182,42 @@ def claim(case_id: CaseId, body: ClaimRequest) -> ActionOutcome:
     return _outcome(_client(body).claim(case_id, force=body.force, request_id=_request_id(body)))
 
 
-@app.post("/cases/<case_id>/reply", summary="Answer publicly: published with write credentials, else a draft",
-          tags=["actions"], responses=_ACTION_RESPONSES)
+@app.post(
+    "/cases/<case_id>/reply",
+    summary="Answer publicly: published with write credentials, else a draft",
+    tags=["actions"],
+    responses=_ACTION_RESPONSES,
+)
 def reply(case_id: CaseId, body: ReplyRequest) -> ActionOutcome:
     return _outcome(_client(body).reply(case_id, body.text, request_id=_request_id(body)))
 
 
-@app.post("/cases/<case_id>/handoff", summary="Move to DM or email with the case reference and the owner's name",
-          tags=["actions"], responses=_ACTION_RESPONSES)
+@app.post(
+    "/cases/<case_id>/handoff",
+    summary="Move to DM or email with the case reference and the owner's name",
+    tags=["actions"],
+    responses=_ACTION_RESPONSES,
+)
 def handoff(case_id: CaseId, body: HandoffRequest) -> ActionOutcome:
     return _outcome(_client(body).handoff(case_id, body.to, body.text, request_id=_request_id(body)))
 
 
-@app.post("/cases/<case_id>/transfer", summary="Move the case and its history to another department",
-          tags=["actions"], responses=_ACTION_RESPONSES)
+@app.post(
+    "/cases/<case_id>/transfer",
+    summary="Move the case and its history to another department",
+    tags=["actions"],
+    responses=_ACTION_RESPONSES,
+)
 def transfer(case_id: CaseId, body: TransferRequest) -> ActionOutcome:
     return _outcome(_client(body).transfer(case_id, body.to, body.note, request_id=_request_id(body)))
 
 
-@app.post("/cases/<case_id>/wait-customer", summary="Pause the next-update clock until the customer writes",
-          tags=["actions"], responses=_ACTION_RESPONSES)
+@app.post(
+    "/cases/<case_id>/wait-customer",
+    summary="Pause the next-update clock until the customer writes",
+    tags=["actions"],
+    responses=_ACTION_RESPONSES,
+)
 def wait_customer(case_id: CaseId, body: ActionRequest) -> ActionOutcome:
     return _outcome(_client(body).wait_customer(case_id, request_id=_request_id(body)))
 
@@ -186,16 +227,23 @@ def resolve(case_id: CaseId, body: ResolveRequest) -> ActionOutcome:
     return _outcome(_client(body).resolve(case_id, body.note, request_id=_request_id(body)))
 
 
-@app.post("/cases/<case_id>/reopen", summary="Reopen a resolved case", tags=["actions"], responses=_ACTION_RESPONSES)
+@app.post(
+    "/cases/<case_id>/reopen", summary="Reopen a resolved case", tags=["actions"], responses=_ACTION_RESPONSES
+)
 def reopen(case_id: CaseId, body: ReopenRequest) -> ActionOutcome:
     return _outcome(_client(body).reopen(case_id, body.reason, request_id=_request_id(body)))
 
 
 def openapi_document() -> dict[str, Any]:
     """The committed docs/openapi.json: generated from the routes and models above."""
-    doc = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION,
-                                                 description=__doc__.strip().splitlines()[0]))
+    doc = json.loads(
+        app.get_openapi_json_schema(title=TITLE, version=VERSION, description=__doc__.strip().splitlines()[0])
+    )
     doc["components"].setdefault("securitySchemes", {})["sigv4"] = {
-        "type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"}
+        "type": "apiKey",
+        "name": "Authorization",
+        "in": "header",
+        "x-amazon-apigateway-authtype": "awsSigv4",
+    }
     doc["security"] = [{"sigv4": []}]
     return doc

@@ -21,10 +21,22 @@ def _client(args: argparse.Namespace) -> Any:
     from socialcare.agents.connect import deps_for, resolve_target
     from socialcare.agents.sdk import AgentClient
 
-    target = resolve_target(stack=args.stack, profile=args.profile, region=args.region, endpoint_url=args.endpoint_url,
-                            env=dict(os.environ))
-    name = getattr(args, "as_name", None) or os.environ.get("SOCIALCARE_AGENT") or os.environ.get("USER") or "agent"
-    return AgentClient(deps_for(target), name, department=args.dept or os.environ.get("SOCIALCARE_DEPARTMENT") or None)
+    target = resolve_target(
+        stack=args.stack,
+        profile=args.profile,
+        region=args.region,
+        endpoint_url=args.endpoint_url,
+        env=dict(os.environ),
+    )
+    name = (
+        getattr(args, "as_name", None)
+        or os.environ.get("SOCIALCARE_AGENT")
+        or os.environ.get("USER")
+        or "agent"
+    )
+    return AgentClient(
+        deps_for(target), name, department=args.dept or os.environ.get("SOCIALCARE_DEPARTMENT") or None
+    )
 
 
 def _out(args: argparse.Namespace, value: Any, text: str) -> None:
@@ -46,10 +58,14 @@ def _duration(seconds: float | None) -> str:
 
 def _queue(args: argparse.Namespace) -> int:
     view = _client(args).work_queue(args.department, limit=args.limit)
-    lines = [f"{view.department}: {len(view.cases)} open case(s), {view.waiting_notices} new work-item notice(s) queued"]
+    lines = [
+        f"{view.department}: {len(view.cases)} open case(s), {view.waiting_notices} new work-item notice(s) queued"
+    ]
     for c in view.cases:
-        lines.append(f"  {c.case_id}  p{c.priority}  {c.status:<16} {c.clock or '-':<14} left {_duration(c.seconds_left):>8}"
-                     f"  {c.owner or '(unclaimed)':<12} {c.summary[:70]}")
+        lines.append(
+            f"  {c.case_id}  p{c.priority}  {c.status:<16} {c.clock or '-':<14} left {_duration(c.seconds_left):>8}"
+            f"  {c.owner or '(unclaimed)':<12} {c.summary[:70]}"
+        )
     _out(args, view, "\n".join(lines))
     return 0
 
@@ -65,13 +81,21 @@ def _show(args: argparse.Namespace) -> int:
         "clocks:",
         *[f"  {c.name:<15} {c.state:<9} left {_duration(c.seconds_left):>8}" for c in v.clocks],
         "conversation:",
-        *[f"  {m.at[:19]} {'<<' if m.direction == 'in' else '>>'} [{m.channel}] {m.author or ''}: {m.text}"
-          + (f"  ({m.delivery})" if m.delivery else "") for m in v.conversation],
+        *[
+            f"  {m.at[:19]} {'<<' if m.direction == 'in' else '>>'} [{m.channel}] {m.author or ''}: {m.text}"
+            + (f"  ({m.delivery})" if m.delivery else "")
+            for m in v.conversation
+        ],
     ]
     if v.departments_history and len(v.departments_history) > 1:
         lines.append("departments: " + " -> ".join(v.departments_history))
-    lines.append("earlier cases: " + (", ".join(f"{c.case_id} ({c.platform}, {c.department}, {c.status})"
-                                                for c in v.earlier_cases) or "none"))
+    lines.append(
+        "earlier cases: "
+        + (
+            ", ".join(f"{c.case_id} ({c.platform}, {c.department}, {c.status})" for c in v.earlier_cases)
+            or "none"
+        )
+    )
     if v.suggestions:
         lines.append("suggested replies (never sent automatically):")
         lines += [f"  [{s.id}] {s.answer}" for s in v.suggestions]
@@ -99,8 +123,13 @@ def _act(args: argparse.Namespace) -> int:
             result = client.resolve(args.case, args.note, request_id=rid)
         case "reopen":
             result = client.reopen(args.case, args.reason, request_id=rid)
-    outcome = ActionOutcome(case_id=result.case_id, action=result.action, status=result.status,
-                            replayed=result.replayed, detail=result.detail)
+    outcome = ActionOutcome(
+        case_id=result.case_id,
+        action=result.action,
+        status=result.status,
+        replayed=result.replayed,
+        detail=result.detail,
+    )
     text = f"{result.case_id}: {result.action} done by {client.name} -> {result.status}"
     if result.replayed:
         text += " (already done by this request; nothing changed)"
@@ -121,8 +150,10 @@ def _run(func: Any) -> Any:
         try:
             return func(args)
         except WorkflowError as exc:
-            print(f"workflow: {exc}; the action is recorded on the case - retry with the same --request-id",
-                  file=sys.stderr)
+            print(
+                f"workflow: {exc}; the action is recorded on the case - retry with the same --request-id",
+                file=sys.stderr,
+            )
             return 3
         except BusyError as exc:
             print(f"busy: {exc}", file=sys.stderr)
@@ -138,24 +169,34 @@ def _run(func: Any) -> Any:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    agent = sub.add_parser("agent", help="work a department's queue: claim, reply, transfer, hand off, resolve")
+    agent = sub.add_parser(
+        "agent", help="work a department's queue: claim, reply, transfer, hand off, resolve"
+    )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--stack", default=None, help="CloudFormation stack name (default: socialcare, or the local stack)")
+    common.add_argument(
+        "--stack", default=None, help="CloudFormation stack name (default: socialcare, or the local stack)"
+    )
     common.add_argument("--profile", default=None, help="AWS profile")
     common.add_argument("--region", default=None, help="AWS region")
     common.add_argument("--endpoint-url", default=None, help="AWS endpoint (e.g. a local moto server)")
     common.add_argument("--dept", default=None, help="act as this department (refuses cases in other queues)")
     common.add_argument("--json", action="store_true", help="print JSON")
     acting = argparse.ArgumentParser(add_help=False, parents=[common])
-    acting.add_argument("--as", dest="as_name", default=None, help="your name (default $SOCIALCARE_AGENT or $USER)")
-    acting.add_argument("--request-id", default=None, help="idempotency key: the same id twice has one effect")
+    acting.add_argument(
+        "--as", dest="as_name", default=None, help="your name (default $SOCIALCARE_AGENT or $USER)"
+    )
+    acting.add_argument(
+        "--request-id", default=None, help="idempotency key: the same id twice has one effect"
+    )
     cmds = agent.add_subparsers(dest="agent_command", required=True)
 
     p = cmds.add_parser("queue", parents=[common], help="open cases by SLA due time and queued work items")
     p.add_argument("department")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=_run(_queue))
-    p = cmds.add_parser("show", parents=[common], help="conversation, tags, clocks, owner, earlier cases, suggestions")
+    p = cmds.add_parser(
+        "show", parents=[common], help="conversation, tags, clocks, owner, earlier cases, suggestions"
+    )
     p.add_argument("case")
     p.set_defaults(func=_run(_show))
 
@@ -165,16 +206,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.set_defaults(func=_run(_act), action=action_name or name)
         return p
 
-    action("claim", "own the case").add_argument("--force", action="store_true", help="take it over from its owner")
+    action("claim", "own the case").add_argument(
+        "--force", action="store_true", help="take it over from its owner"
+    )
     action("reply", "answer publicly (published or drafted)").add_argument("text")
     p = action("handoff", "move to a private channel with the case reference and your name")
     p.add_argument("--to", choices=["dm", "email"], required=True)
-    p.add_argument("--text", default="Hi, it's about your case. Could you send us the details here?",
-                   help="the private message (the public note with the case reference is written for you)")
+    p.add_argument(
+        "--text",
+        default="Hi, it's about your case. Could you send us the details here?",
+        help="the private message (the public note with the case reference is written for you)",
+    )
     p = action("transfer", "move the case, with its history, to another department")
     p.add_argument("--to", required=True)
     p.add_argument("--note", required=True)
     action("wait-customer", "pause the next-update clock until the customer writes", "wait_customer")
     action("resolve", "close the case").add_argument("--note", required=True)
     action("reopen", "reopen a resolved case").add_argument("--reason", default="reopened by an agent")
-

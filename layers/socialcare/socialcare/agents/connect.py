@@ -68,18 +68,31 @@ def read_local_state(path: Path | None = None) -> dict[str, Any] | None:
         return None
 
 
-def resolve_target(*, stack: str | None = None, profile: str | None = None, region: str | None = None,
-                   endpoint_url: str | None = None, env: dict[str, str] | None = None,
-                   state: dict[str, Any] | None = None) -> Target:
+def resolve_target(
+    *,
+    stack: str | None = None,
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    env: dict[str, str] | None = None,
+    state: dict[str, Any] | None = None,
+) -> Target:
     env = env or {}
     endpoint = endpoint_url or env.get("AWS_ENDPOINT_URL")
     if endpoint is None and profile is None and not env.get("AWS_PROFILE"):
         state = state if state is not None else read_local_state()
         if state and state.get("endpoint_url") and stack in (None, state.get("stack_name")):
-            return Target(stack or state.get("stack_name", DEFAULT_STACK), state.get("region", "us-east-1"),
-                          state["endpoint_url"])
-    return Target(stack or DEFAULT_STACK, region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
-                  endpoint, profile)
+            return Target(
+                stack or state.get("stack_name", DEFAULT_STACK),
+                state.get("region", "us-east-1"),
+                state["endpoint_url"],
+            )
+    return Target(
+        stack or DEFAULT_STACK,
+        region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+        endpoint,
+        profile,
+    )
 
 
 _OUTPUT_FIELDS = {
@@ -115,7 +128,9 @@ def describe(cfn: Any, stack_name: str) -> tuple[dict[str, str], dict[str, str]]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
     if "TableName" not in outputs:
-        raise StackNotFoundError(f"stack {stack_name!r} has no socialcare outputs (is it a socialcare stack?)")
+        raise StackNotFoundError(
+            f"stack {stack_name!r} has no socialcare outputs (is it a socialcare stack?)"
+        )
     return outputs, parameters
 
 

@@ -48,18 +48,31 @@ class AgentClient:
             deps.config.department(department)
 
     @classmethod
-    def connect(cls, name: str, deps: Deps | None = None, *, department: str | None = None,
-                stack: str | None = None, profile: str | None = None, region: str | None = None,
-                endpoint_url: str | None = None) -> AgentClient:
+    def connect(
+        cls,
+        name: str,
+        deps: Deps | None = None,
+        *,
+        department: str | None = None,
+        stack: str | None = None,
+        profile: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+    ) -> AgentClient:
         """With deps: those. Otherwise the stack named (default "socialcare"), found as the CLI finds it."""
         if deps is None:
             import os
 
             from socialcare.agents.connect import deps_for, resolve_target
 
-            target = resolve_target(stack=stack, profile=profile, region=region, endpoint_url=endpoint_url,
-                                    env=dict(os.environ))
-            deps = deps_for(target) if (stack or profile or region or endpoint_url or target.endpoint_url) else build_deps()
+            target = resolve_target(
+                stack=stack, profile=profile, region=region, endpoint_url=endpoint_url, env=dict(os.environ)
+            )
+            deps = (
+                deps_for(target)
+                if (stack or profile or region or endpoint_url or target.endpoint_url)
+                else build_deps()
+            )
         return cls(deps, name, department)
 
     # ---------------------------------------------------------------- reading
@@ -68,11 +81,15 @@ class AgentClient:
         self.deps.config.department(department)
         return [self._item(c) for c in self.deps.store.open_cases(department, limit=limit)]
 
-    def pull_work_items(self, department: str, *, max_items: int = 10, wait_s: int = 0) -> list[dict[str, Any]]:
+    def pull_work_items(
+        self, department: str, *, max_items: int = 10, wait_s: int = 0
+    ) -> list[dict[str, Any]]:
         """Takes new work-item notices off the department's SQS queue (deleting them once read)."""
         sqs = self.deps.sqs
         url = self.deps.settings.department_queue_url(department)
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(10, max_items), WaitTimeSeconds=wait_s).get("Messages", [])
+        got = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=min(10, max_items), WaitTimeSeconds=wait_s
+        ).get("Messages", [])
         items = []
         for m in got:
             items.append(json.loads(m["Body"]))
@@ -89,12 +106,18 @@ class AgentClient:
         items = []
         for item in self.queue(department, limit=limit):
             left = (item.due_at - now).total_seconds() if item.due_at else None
-            items.append(views.WorkItemView(seconds_left=None if left is None else round(left, 1), **item.__dict__))
+            items.append(
+                views.WorkItemView(seconds_left=None if left is None else round(left, 1), **item.__dict__)
+            )
         attrs = self.deps.sqs.get_queue_attributes(
-            QueueUrl=self.deps.settings.department_queue_url(department), AttributeNames=["ApproximateNumberOfMessages"]
+            QueueUrl=self.deps.settings.department_queue_url(department),
+            AttributeNames=["ApproximateNumberOfMessages"],
         )["Attributes"]
-        return views.QueueView(department=department, waiting_notices=int(attrs.get("ApproximateNumberOfMessages", 0)),
-                               cases=items)
+        return views.QueueView(
+            department=department,
+            waiting_notices=int(attrs.get("ApproximateNumberOfMessages", 0)),
+            cases=items,
+        )
 
     def show(self, case_id: str) -> views.CaseView:
         """Everything an agent needs to act: conversation, tags, clocks with time left, owner, the
@@ -103,15 +126,28 @@ class AgentClient:
         now = self.deps.now()
         messages = self.deps.store.messages(case_id)
         conversation = [
-            views.MessageView(at=str(m.get("at", "")), direction=m.get("direction", "in"), channel=m.get("channel", "public"),
-                              author=m.get("author"), text=m.get("text", ""), delivery=m.get("delivery"),
-                              delivery_reason=m.get("delivery_reason"))
+            views.MessageView(
+                at=str(m.get("at", "")),
+                direction=m.get("direction", "in"),
+                channel=m.get("channel", "public"),
+                author=m.get("author"),
+                text=m.get("text", ""),
+                delivery=m.get("delivery"),
+                delivery_reason=m.get("delivery_reason"),
+            )
             for m in messages
         ]
         earlier = [
-            views.EarlierCase(case_id=c.id, platform=c.platform, department=c.department, status=c.status,
-                              opened_at=c.opened_at, resolved_at=c.resolved_at)
-            for c in self.deps.store.customer_cases(case.customer_key, limit=20) if c.id != case.id
+            views.EarlierCase(
+                case_id=c.id,
+                platform=c.platform,
+                department=c.department,
+                status=c.status,
+                opened_at=c.opened_at,
+                resolved_at=c.resolved_at,
+            )
+            for c in self.deps.store.customer_cases(case.customer_key, limit=20)
+            if c.id != case.id
         ]
         inbound = " ".join(m.get("text", "") for m in messages if m.get("direction") == "in")
         suggestions = [
@@ -119,12 +155,25 @@ class AgentClient:
             for e, score in suggest(inbound, self.deps.config.faq, case.department)
         ]
         return views.CaseView(
-            case_id=case.id, department=case.department, status=case.status, owner=case.owner, priority=case.priority,
-            author=views.AuthorView(handle=case.author.handle, name=case.author.name, platform=case.platform,
-                                    followers=case.author.followers, verified=case.author.verified),
+            case_id=case.id,
+            department=case.department,
+            status=case.status,
+            owner=case.owner,
+            priority=case.priority,
+            author=views.AuthorView(
+                handle=case.author.handle,
+                name=case.author.name,
+                platform=case.platform,
+                followers=case.author.followers,
+                verified=case.author.verified,
+            ),
             tags={k: v for k, v in case.tags.model_dump(mode="json").items()},
-            clocks=clock_views(case, now), conversation=conversation, earlier_cases=earlier, suggestions=suggestions,
-            handoff_channel=case.handoff_channel, departments_history=case.departments_history,
+            clocks=clock_views(case, now),
+            conversation=conversation,
+            earlier_cases=earlier,
+            suggestions=suggestions,
+            handoff_channel=case.handoff_channel,
+            departments_history=case.departments_history,
             escalation_tier=case.escalation_tier,
         )
 
@@ -143,8 +192,15 @@ class AgentClient:
 
     # ---------------------------------------------------------------- acting
     def _do(self, case_id: str, action: str, request_id: str | None = None, **kw: Any) -> ActionResult:
-        return actions.perform(case_id, action, self.deps, actor=self.name, request_id=request_id,
-                               department=self.department, **kw)
+        return actions.perform(
+            case_id,
+            action,
+            self.deps,
+            actor=self.name,
+            request_id=request_id,
+            department=self.department,
+            **kw,
+        )
 
     def claim(self, case_id: str, *, force: bool = False, request_id: str | None = None) -> ActionResult:
         return self._do(case_id, "claim", request_id, force=force)
@@ -164,11 +220,15 @@ class AgentClient:
     def resolve(self, case_id: str, note: str, *, request_id: str | None = None) -> ActionResult:
         return self._do(case_id, "resolve", request_id, note=note)
 
-    def reopen(self, case_id: str, reason: str = "reopened by an agent", *, request_id: str | None = None) -> ActionResult:
+    def reopen(
+        self, case_id: str, reason: str = "reopened by an agent", *, request_id: str | None = None
+    ) -> ActionResult:
         if self.department is not None:
             case = self.case(case_id)
             if case.department != self.department:
-                raise actions.NotAllowedError(f"case {case_id} is in the {case.department} queue, not {self.department}")
+                raise actions.NotAllowedError(
+                    f"case {case_id} is in the {case.department} queue, not {self.department}"
+                )
         return actions.reopen(case_id, self.deps, actor=self.name, reason=reason, request_id=request_id)
 
 
@@ -181,24 +241,52 @@ def clock_views(case: Case, now: datetime) -> list[views.ClockView]:
     closed = case.status == CaseStatus.RESOLVED
     out = []
     if case.first_responded_at is not None:
-        out.append(views.ClockView(name="first_response", due_at=case.first_response_due, seconds_left=None, state="met"))
+        out.append(
+            views.ClockView(
+                name="first_response", due_at=case.first_response_due, seconds_left=None, state="met"
+            )
+        )
     else:
         s = left(case.first_response_due)
-        out.append(views.ClockView(name="first_response", due_at=case.first_response_due, seconds_left=s,
-                                   state="closed" if closed else ("breached" if s < 0 else "running")))
+        out.append(
+            views.ClockView(
+                name="first_response",
+                due_at=case.first_response_due,
+                seconds_left=s,
+                state="closed" if closed else ("breached" if s < 0 else "running"),
+            )
+        )
     if case.first_responded_at is not None and not closed:
         if case.status == CaseStatus.WAITING_CUSTOMER:
             out.append(views.ClockView(name="next_update", due_at=None, seconds_left=None, state="paused"))
         elif case.clock is not None and case.clock.name in {"next_update", "escalation", "stale"}:
             s = left(case.clock.due_at)
-            out.append(views.ClockView(name=case.clock.name, due_at=case.clock.due_at, seconds_left=s,
-                                       state="breached" if s < 0 else "running"))
+            out.append(
+                views.ClockView(
+                    name=case.clock.name,
+                    due_at=case.clock.due_at,
+                    seconds_left=s,
+                    state="breached" if s < 0 else "running",
+                )
+            )
     if closed:
         met = case.resolved_at is not None and case.resolved_at <= case.resolution_due
-        out.append(views.ClockView(name="resolution", due_at=case.resolution_due, seconds_left=None,
-                                   state="met" if met else "breached"))
+        out.append(
+            views.ClockView(
+                name="resolution",
+                due_at=case.resolution_due,
+                seconds_left=None,
+                state="met" if met else "breached",
+            )
+        )
     else:
         s = left(case.resolution_due)
-        out.append(views.ClockView(name="resolution", due_at=case.resolution_due, seconds_left=s,
-                                   state="breached" if s < 0 else "running"))
+        out.append(
+            views.ClockView(
+                name="resolution",
+                due_at=case.resolution_due,
+                seconds_left=s,
+                state="breached" if s < 0 else "running",
+            )
+        )
     return out

@@ -23,8 +23,12 @@ from typing import Any
 
 from socialcare.local.stack import MOTO_CONFIG, REGION, LocalStack, project_root
 
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
-                    "AWS_REGION": REGION}
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
 
 
 @dataclass
@@ -72,8 +76,11 @@ class LocalServer:
         requests.post(f"{self.endpoint_url}/moto-api/config", json=MOTO_CONFIG, timeout=5).raise_for_status()
         aws.reset_clients()
         config = self.config_path or str(demo_data_dir() / "brand.yaml")
-        self.stack = LocalStack(stack_name=self.stack_name, parameters={"BrandConfigPath": config, "SlaScale": str(self.sla_scale)},
-                                root=self.root)
+        self.stack = LocalStack(
+            stack_name=self.stack_name,
+            parameters={"BrandConfigPath": config, "SlaScale": str(self.sla_scale)},
+            root=self.root,
+        )
         self.stack.deploy()
         os.environ.update(self.stack.environment())
         get_settings.cache_clear()
@@ -135,16 +142,19 @@ class LocalServer:
             from socialcare.local.demo import load_posts
             from socialcare.local.platform_server import PlatformServer
 
-            token = "local-bearer-token"
+            token = "local-bearer-token"  # noqa: S105 - the loopback server's fake token
             param = f"/{self.stack_name}/x-bearer"
-            boto3.client("ssm", region_name=REGION).put_parameter(Name=param, Value=token, Type="SecureString",
-                                                                 Overwrite=True)
+            boto3.client("ssm", region_name=REGION).put_parameter(
+                Name=param, Value=token, Type="SecureString", Overwrite=True
+            )
             self._platform = PlatformServer([], token=token).start()
             by_wave: dict[int, list[dict[str, Any]]] = defaultdict(list)
             for post in load_posts(None):
                 by_wave[int(post.get("wave", 0))].append(post)
             waves, secret = [by_wave[k] for k in sorted(by_wave)], f"ssm:{param}"
-        thread = threading.Thread(target=self._schedule, args=(waves, secret), daemon=True, name="local-scheduler")
+        thread = threading.Thread(
+            target=self._schedule, args=(waves, secret), daemon=True, name="local-scheduler"
+        )
         thread.start()
         self._threads.append(thread)
 
@@ -165,15 +175,24 @@ class LocalServer:
         poll = None
         if self._platform is not None and secret:
             ddb, sqs = boto3.client("dynamodb", region_name=REGION), boto3.client("sqs", region_name=REGION)
-            source = SourceConfig(id="local-x-search", platform="x", query="@SkylarkAir OR to:SkylarkAir",
-                                  base_url=self._platform.base_url, secret=secret, backfill_s=7 * 86400, page_size=100)
+            source = SourceConfig(
+                id="local-x-search",
+                platform="x",
+                query="@SkylarkAir OR to:SkylarkAir",
+                base_url=self._platform.base_url,
+                secret=secret,
+                backfill_s=7 * 86400,
+                page_size=100,
+            )
             cursor, seen = DynamoCursorStore(ddb, out["TableName"]), DynamoSeenIndex(ddb, out["TableName"])
             sink = SqsMentionSink(sqs, out["MentionsQueueUrl"])
             dlq = SqsDeadLetterSink(sqs, out["IngestDeadLetterQueueUrl"])
             session = requests.Session()
 
             def poll() -> int:
-                return poll_source(source, session, cursor, sink, Deadline(30), seen=seen, dead_letters=dlq).queued
+                return poll_source(
+                    source, session, cursor, sink, Deadline(30), seen=seen, dead_letters=dlq
+                ).queued
 
         next_wave = 0.0
         while not self._stop.is_set():

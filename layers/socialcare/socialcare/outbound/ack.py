@@ -32,7 +32,8 @@ def template_for(deps: Deps, case: Case) -> Acknowledgement | None:
     """The department's acknowledgement for the case's channel, else its catch-all ("*")."""
     mine = [a for a in deps.config.acknowledgements if a.department == case.department]
     return next((a for a in mine if a.channel == case.platform), None) or next(
-        (a for a in mine if a.channel == "*"), None)
+        (a for a in mine if a.channel == "*"), None
+    )
 
 
 def acknowledge(deps: Deps, case: Case) -> Delivery | None:
@@ -42,6 +43,9 @@ def acknowledge(deps: Deps, case: Case) -> Delivery | None:
     ack = template_for(deps, case)
     if ack is None:
         return None
-    text = ack.text.format(author=f"@{case.author.handle}", case_id=case.id,
-                           expect=expect_phrase(case.sla.first_response_s))
-    return deliver(deps, case, text, channel="public", kind="acknowledgement", idempotency_key=f"ack-{case.id}")
+    text = ack.text.format(
+        author=f"@{case.author.handle}", case_id=case.id, expect=expect_phrase(case.sla.first_response_s)
+    )
+    return deliver(
+        deps, case, text, channel="public", kind="acknowledgement", idempotency_key=f"ack-{case.id}"
+    )

@@ -67,7 +67,9 @@ def _in_reply_to(deps: Deps, case: Case) -> str | None:
     """The customer's latest post on the case's platform: the reply goes into that thread."""
     latest = None
     for message in deps.store.messages(case.id):
-        if message.get("direction") == "in" and str(message.get("mention_key", "")).startswith(f"{case.platform}#"):
+        if message.get("direction") == "in" and str(message.get("mention_key", "")).startswith(
+            f"{case.platform}#"
+        ):
             latest = message["mention_key"]
     return _platform_id(latest or case.mention_key)
 
@@ -120,8 +122,13 @@ def deliver(
     else:
         mode, reason, external_id = _publish(deps, case, text, channel, idempotency_key)
     delivery = Delivery(mode, case.platform, channel, kind, text, idempotency_key, now, reason, external_id)
-    record = {"PK": f"CASE#{case.id}", "SK": f"OUTBOUND#{idempotency_key}", "at": now.isoformat(), **delivery.as_dict(),
-              "text": text}
+    record = {
+        "PK": f"CASE#{case.id}",
+        "SK": f"OUTBOUND#{idempotency_key}",
+        "at": now.isoformat(),
+        **delivery.as_dict(),
+        "text": text,
+    }
     if not deps.store.put_new(to_item(record)):
         # A concurrent call with the same key won the race: its outcome stands.
         stored = deps.store.get(_key(case.id, idempotency_key))
@@ -131,7 +138,9 @@ def deliver(
         from socialcare.quiet.guard import record_held  # listed for an operator to release or cancel
 
         record_held(deps, case, delivery)
-    logger.info("outbound delivery", case_id=case.id, mode=mode, kind=kind, channel=channel, platform=case.platform)
+    logger.info(
+        "outbound delivery", case_id=case.id, mode=mode, kind=kind, channel=channel, platform=case.platform
+    )
     return delivery
 
 
