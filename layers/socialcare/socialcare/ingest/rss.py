@@ -53,7 +53,10 @@ def mention_from_entry(
     title = strip_html(entry.get("title", ""))
     text = "\n\n".join(t for t in (title, strip_html(body)) if t)
     site = feed.get("link") or feed_url
-    author_name = entry.get("author") or feed.get("title") or urlsplit(site).netloc or "feed"
+    detail = entry.get("author_detail") or {}
+    author_name = (
+        detail.get("name") or entry.get("author") or feed.get("title") or urlsplit(site).netloc or "feed"
+    )
     return Mention(
         platform="rss",
         id=_entry_id(entry, feed_url),
