@@ -44,3 +44,17 @@ def test_no_acknowledgement_for_other_departments_or_venting(stack, deps, open_c
     send(mention("ugh, just venting, what a day at the airport smh"))
     wait_for(lambda: deps.store.get_case(case_id).token_fresh)
     assert _tweets(x_api) == []
+
+
+def test_a_retried_await_step_records_the_acknowledgement_once(stack, deps, open_case, x_api):
+    from socialcare.cases import actions
+
+    # Given a case that was acknowledged when its workflow first waited
+    case_id = open_case("@SkylarkAir my suitcase is lost and the baggage desk is closed, please help")
+    wait_for(lambda: "case.acknowledged" in [e["type"] for e in deps.store.events(case_id)])
+    # When the await step runs again (a Lambda retry) and acknowledges again
+    actions._acknowledge(deps.store.get_case(case_id), deps)
+    # Then the customer got one message, and the case shows one message and one event
+    assert len([t for t in _tweets(x_api) if case_id in t["text"]]) == 1
+    assert len([m for m in deps.store.messages(case_id) if m.get("kind") == "acknowledgement"]) == 1
+    assert [e["type"] for e in deps.store.events(case_id)].count("case.acknowledged") == 1

@@ -9,7 +9,7 @@ import math
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -307,21 +307,24 @@ def store_wait(case_id: str, task_token: str, action: dict[str, Any], deps: Deps
 
 
 def _acknowledge(case: Case, deps: Deps) -> None:
-    """The optional automatic acknowledgement (once per case); kept on the conversation and as an event."""
+    """The optional automatic acknowledgement (once per case); kept on the conversation and as an event.
+    A retried await step finds the first delivery (same time, same keys), so it records nothing twice."""
     from socialcare.outbound.ack import acknowledge
 
     delivery = acknowledge(deps, case)
-    if delivery is None or delivery.replayed:
+    if delivery is None:
         return
-    now = deps.now()
+    at = delivery.at
     message = {"direction": "out", "channel": "public", "author": "auto", "text": delivery.text,
                "delivery": delivery.mode, "delivery_reason": delivery.reason, "external_id": delivery.external_id,
                "kind": "acknowledgement"}
-    event = CaseEvent(case_id=case.id, type="case.acknowledged", at=now, actor="system",
+    event = CaseEvent(case_id=case.id, type="case.acknowledged", at=at, actor="system",
                       detail={"delivery": delivery.mode, "reason": delivery.reason})
+    event_item = deps.store.event_item(event)
+    event_item["SK"] = {"S": f"EVENT#{at.astimezone(UTC).isoformat(timespec='milliseconds')}#case.acknowledged#ack"}
     deps.store.transact([
-        {"Put": {"Item": deps.store.message_item(case.id, message, now, f"ack-{case.id}")}},
-        {"Put": {"Item": deps.store.event_item(event)}},
+        {"Put": {"Item": deps.store.message_item(case.id, message, at, f"ack-{case.id}")}},
+        {"Put": {"Item": event_item}},
     ])
     events.publish(deps.events, deps.settings.event_bus_name, [event], {"department": case.department})
 
