@@ -13,17 +13,8 @@ from tests.integration.conftest import execution, wait_for
 pytestmark = pytest.mark.integration
 
 
-def http(
-    stack, method: str, path: str, body: dict | None = None, headers: dict | None = None
-) -> tuple[int, Any]:
-    """An API Gateway HTTP API (payload 2.0) event, IAM-authorised. Local Lambda invocations run one
-    at a time, so an action waits until the workflow's await step has run (as a human's pace would)."""
-    if method == "POST" and path.startswith("/cases/SC-"):
-        from socialcare.cases.deps import build_deps
-
-        store = build_deps().store
-        case_id = path.split("/")[2]
-        wait_for(lambda: (c := store.get_case(case_id)).token_fresh or not c.is_open)
+def api_event(method: str, path: str, body: dict | None = None, headers: dict | None = None) -> dict:
+    """An API Gateway HTTP API (payload 2.0) event, IAM-authorised."""
     event = {
         "version": "2.0",
         "routeKey": f"{method} {path}",
@@ -52,6 +43,21 @@ def http(
         "body": json.dumps(body) if body is not None else None,
         "isBase64Encoded": False,
     }
+    return event
+
+
+def http(
+    stack, method: str, path: str, body: dict | None = None, headers: dict | None = None
+) -> tuple[int, Any]:
+    """An API Gateway HTTP API (payload 2.0) event, IAM-authorised. Local Lambda invocations run one
+    at a time, so an action waits until the workflow's await step has run (as a human's pace would)."""
+    if method == "POST" and path.startswith("/cases/SC-"):
+        from socialcare.cases.deps import build_deps
+
+        store = build_deps().store
+        case_id = path.split("/")[2]
+        wait_for(lambda: (c := store.get_case(case_id)).token_fresh or not c.is_open)
+    event = api_event(method, path, body, headers)
     response = stack.invoke("AgentApiFunction", event)
     return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
 

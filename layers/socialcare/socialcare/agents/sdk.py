@@ -177,8 +177,21 @@ class AgentClient:
             escalation_tier=case.escalation_tier,
         )
 
+    def _opening_message(self, case_id: str) -> dict[str, Any] | None:
+        """The conversation's first message (the customer's opening mention): one small read."""
+        from socialcare.store import from_item
+
+        page = self.deps.store.ddb.query(
+            TableName=self.deps.store.table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :msg)",
+            ExpressionAttributeValues={":pk": {"S": f"CASE#{case_id}"}, ":msg": {"S": "MSG#"}},
+            Limit=1,
+        )
+        items = page.get("Items", [])
+        return from_item(items[0]) if items else None
+
     def _item(self, case: Case) -> WorkItem:
-        first = next((m for m in self.deps.store.messages(case.id) if m.get("direction") == "in"), None)
+        first = self._opening_message(case.id)
         return WorkItem(
             case_id=case.id,
             department=case.department,
