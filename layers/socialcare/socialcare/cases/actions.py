@@ -134,7 +134,9 @@ def _plan(case: Case, action: str, deps: Deps, **kw: Any) -> dict[str, Any]:
             raise ActionError(f"{action} needs the message text")
         owner = case.owner or actor
         if action == "reply":
-            messages.append({"direction": "out", "channel": "public", "author": actor, "text": kw["text"]})
+            # After a hand-off the conversation continues on the private channel.
+            channel = case.handoff_channel or "public"
+            messages.append({"direction": "out", "channel": channel, "author": actor, "text": kw["text"]})
         else:
             channel = kw["to"] or "dm"
             if channel not in {"dm", "email"}:
