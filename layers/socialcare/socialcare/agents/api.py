@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from socialcare.agents.views import ActionOutcome, CaseView, QueueView
 from socialcare.cases.actions import ActionError, BusyError, NotAllowedError
 from socialcare.config import ConfigError
+from socialcare.observability import logger
 from socialcare.store import NotFoundError
 
 TITLE = "socialcare agent API"
@@ -89,6 +90,10 @@ def _client(body: ActionRequest | None = None) -> Any:
     deps = _DEPS[0] if _DEPS else default_deps()
     if body is None:
         return AgentClient(deps, "api")
+    # The signed caller (an IAM principal, e.g. the CRM's role) is logged beside the agent it acts for.
+    iam = (app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}).get("iam") or {}
+    logger.info("agent api action", agent=body.agent, department=body.department,
+                principal=iam.get("userArn"), route=app.current_event.raw_event.get("routeKey"))
     return AgentClient(deps, body.agent, department=body.department)
 
 
