@@ -52,9 +52,9 @@ class Detector:
         hits: Counter[str] = Counter()
         trim: dict[str, list[tuple[str, float]]] = {}
         for band, entries in self.index.buckets(member.department, bands).items():
+            # What each bucket keeps when written back: in-window entries, newest last, capped.
             fresh = [(k, t) for k, t in entries if t >= horizon and k != member.key]
-            if len(entries) >= self.s.bucket_cap or len(fresh) < len(entries) // 2:
-                trim[band] = fresh[-(self.s.bucket_cap - 1) :]
+            trim[band] = fresh[-(self.s.bucket_cap - 1) :]
             hits.update(k for k, _ in fresh)
         top = [k for k, _ in hits.most_common(self.s.max_candidates)]
         for key, other in self.index.signatures(top).items():

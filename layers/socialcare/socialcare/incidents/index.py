@@ -5,7 +5,7 @@ Keys (single table):
   INCSIG#{member key}             / SIG   a member's words, who it is and its incident (if linked)
 
 A new case reads its bands' buckets (one BatchGetItem), the signatures of its best candidates (one
-more) and writes its own signature and bucket entries (one transaction): a fixed number of requests
+more) and writes its signature and its bands' buckets back (one BatchWriteItem): three requests
 whatever the number of open cases. Buckets keep the newest `bucket_cap` entries, items expire by TTL.
 """
 
@@ -75,7 +75,7 @@ class Index(Protocol):
 
     def buckets(self, department: str, bands: list[str]) -> dict[str, list[tuple[str, float]]]: ...
     def signatures(self, keys: list[str]) -> dict[str, Member]: ...
-    def add(self, member: Member, bands: list[str], trim: dict[str, list[tuple[str, float]]], ttl_s: int) -> None: ...
+    def add(self, member: Member, bands: list[str], buckets: dict[str, list[tuple[str, float]]], ttl_s: int) -> None: ...
     def set_incident(self, keys: list[str], incident_id: str | None) -> None: ...
 
 
@@ -98,12 +98,11 @@ class MemoryIndex:
         return {k: self._sigs[k] for k in keys if k in self._sigs}
 
     def add(self, member: Member, bands: list[str], trim: dict[str, list[tuple[str, float]]], ttl_s: int) -> None:
-        self.cost.add(requests=1, written=1 + len(bands))
+        self.cost.add(requests=-(-(1 + len(bands)) // 25), written=1 + len(bands))
         self._sigs[member.key] = member
         for b in bands:
-            key = f"{member.department}#{b}"
-            entries = trim.get(b, self._buckets.get(key, []))
-            self._buckets[key] = [*entries, (member.key, member.at)][-self.bucket_cap:]
+            entries = trim.get(b, [])[-(self.bucket_cap - 1):]
+            self._buckets[f"{member.department}#{b}"] = [*entries, (member.key, member.at)]
 
     def set_incident(self, keys: list[str], incident_id: str | None) -> None:
         for k in keys:
@@ -156,34 +155,28 @@ class DynamoIndex:
         return {i["key"]: Member.from_data(i) for i in items}
 
     def add(self, member: Member, bands: list[str], trim: dict[str, list[tuple[str, float]]], ttl_s: int) -> None:
+        """Writes the signature and every band's bucket (the entries just read, trimmed to the window
+        and cap, plus this member) in one BatchWriteItem. Last writer wins: two routers adding to the
+        same bucket at the same instant may drop one entry of one band, and the member is still found
+        through its other bands. No transaction, no conflicts, one write unit per item."""
         expires = int(member.at + ttl_s)
         sig = {"PK": f"INCSIG#{member.key}", "SK": "SIG", **member.to_data(), "expires_at": expires}
-        ops: list[dict[str, Any]] = [{"Put": {"TableName": self.table, "Item": to_item(sig)}}]
-        entry = {"k": member.key, "t": round(member.at, 3)}
+        items = [to_item(sig)]
         for b in bands:
-            key = self._bucket_key(member.department, b)
-            if b in trim:
-                # Rewrite an over-full bucket with its newest in-window entries (amortised, rare).
-                kept = [{"k": k, "t": round(t, 3)} for k, t in trim[b]] + [entry]
-                item = to_item({"PK": f"LSH#{member.department}#{b}", "SK": "B", "m": kept, "expires_at": expires})
-                ops.append({"Put": {"TableName": self.table, "Item": item}})
-            else:
-                ops.append({"Update": {
-                    "TableName": self.table, "Key": key,
-                    "UpdateExpression": "SET m = list_append(if_not_exists(m, :empty), :e), expires_at = :x",
-                    "ExpressionAttributeValues": {":empty": {"L": []}, ":e": to_item({"e": [entry]})["e"],
-                                                  ":x": {"N": str(expires)}},
-                }})
-        for attempt in range(6):
-            try:
-                self.ddb.transact_write_items(TransactItems=ops)
-                self.cost.add(requests=1, written=len(ops))
-                return
-            except ClientError as exc:
-                code = exc.response["Error"]["Code"]
-                if code not in {"TransactionCanceledException", "TransactionConflictException"} or attempt == 5:
+            kept = [{"k": k, "t": round(t, 3)} for k, t in trim.get(b, [])][-(self.bucket_cap - 1):]
+            kept.append({"k": member.key, "t": round(member.at, 3)})
+            items.append(to_item({"PK": f"LSH#{member.department}#{b}", "SK": "B", "m": kept, "expires_at": expires}))
+        for start in range(0, len(items), 25):
+            pending = [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]
+            for attempt in range(6):
+                try:
+                    page = self.ddb.batch_write_item(RequestItems={self.table: pending})
+                except ClientError as exc:
                     raise IndexError_(str(exc)) from exc
-                self.cost.add(requests=1)
+                self.cost.add(requests=1, written=len(pending))
+                pending = (page.get("UnprocessedItems") or {}).get(self.table, [])
+                if not pending:
+                    break
                 time.sleep(0.02 * 2**attempt)
 
     def set_incident(self, keys: list[str], incident_id: str | None) -> None:

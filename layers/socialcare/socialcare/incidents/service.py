@@ -362,17 +362,21 @@ class Incidents:
         store.transact(ops)
         return True
 
-    def _resolve_case(self, inc: Incident, case_id: str, actor: str) -> None:
-        from socialcare.cases import actions
+    def _resolve_case(self, inc: Incident, case_id: str, actor: str) -> bool:
+        """Closes a linked case whose workflow is waiting for an action now; a case in the middle of
+        another change is left to its owner (the update is already on it), never waited for."""
+        from socialcare.cases import actions, workflow
 
         try:
-            if store_case := self.deps.store.get_case(case_id):
-                if not store_case.is_open:
-                    return
+            case = self.deps.store.get_case(case_id)
+            if not case.is_open or not (case.token_fresh and case.task_token):
+                return False
             actions.perform(case_id, "resolve", self.deps, actor=actor, request_id=f"incident-{inc.id}-resolve",
                             note=f"resolved with incident {inc.id}")
-        except (actions.ActionError, StoreError) as exc:
+            return True
+        except (actions.ActionError, workflow.WorkflowError, StoreError) as exc:
             logger.warning("linked case not resolved", case_id=case_id, incident_id=inc.id, error=str(exc))
+            return False
 
     # ------------------------------------------------------------------ events
     def _emit(self, detail_type: str, incident_id: str, department: str, *, actor: str = "system", **detail: Any) -> None:
