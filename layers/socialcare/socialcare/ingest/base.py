@@ -52,7 +52,8 @@ def normalise_items(
     for item in items:
         try:
             mention = build(item)
-        except (KeyError, TypeError, ValueError, AttributeError, ValidationError, IngestError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError, ValidationError,
+                IngestError) as exc:  # ArithmeticError: e.g. a timestamp of 1e300 or "Infinity"
             dead.append(DeadItem(reason=f"schema mismatch: {type(exc).__name__}: {str(exc)[:300]}", raw=item))
             continue
         if mention is not None:
