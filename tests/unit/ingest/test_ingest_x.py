@@ -441,3 +441,43 @@ def test_x_connector_is_usable_directly_with_a_base_url_and_token() -> None:
     # Then it yields both pages and a final cursor at the newest id
     assert [len(p.mentions) for p in pages] == [10, 2]
     assert pages[-1].cursor["mark"] == str(1_900_000_000_000_000_000 + 11)
+
+
+@responses.activate
+def test_an_expired_next_token_restarts_the_run_from_the_stored_since_id(clock) -> None:
+    # Given a run interrupted after page 1, whose stored next_token X no longer accepts
+    h = Harness(x_source(), clock=clock)
+    h.store.save_cursor(
+        h.store.load("x-test"), {"mark": "100", "token": "expired", "pending": "1991234567890123460"}
+    )
+    responses.get(
+        SEARCH,
+        status=400,
+        json={"title": "Invalid Request", "detail": "bad token", "type": "about:blank"},
+        match=[matchers.query_param_matcher({"next_token": "expired"}, strict_match=False)],
+    )
+    responses.get(
+        SEARCH,
+        json=fixture_json("x/search_newer.json"),
+        match=[matchers.query_param_matcher({"since_id": "100"}, strict_match=False)],
+    )
+    # When it polls
+    result = h.poll()
+    # Then it started again from since_id, queued what it found, and the cursor is whole again
+    assert result.queued == 1 and result.errors == 0
+    assert h.cursor == {"mark": "1991234567890123470", "token": None, "pending": None}
+
+
+@responses.activate
+def test_a_rejected_query_marks_the_source_unhealthy_until_its_configuration_changes(clock) -> None:
+    # Given X refuses the query itself
+    h = Harness(x_source(query="((unbalanced"), clock=clock)
+    responses.get(
+        SEARCH, status=400, json={"title": "Invalid Request", "detail": "bad query", "type": "about:blank"}
+    )
+    first, second = h.poll(), h.poll()
+    assert first.errors == 1 and second.skipped == "unhealthy" and len(responses.calls) == 1
+    # When the query is fixed in configuration, the source is polled again
+    h.source = h.source.model_copy(update={"query": "@SkylarkAir"})
+    responses.replace(responses.GET, SEARCH, json=fixture_json("x/search_newer.json"))
+    assert h.poll().queued == 1

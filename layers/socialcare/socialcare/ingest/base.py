@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from socialcare.ingest.errors import IngestError
+from socialcare.ingest.errors import IngestError, StaleCursorError
 from socialcare.models import Mention
 
 
@@ -52,8 +52,16 @@ def normalise_items(
     for item in items:
         try:
             mention = build(item)
-        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError, ValidationError,
-                IngestError) as exc:  # ArithmeticError: e.g. a timestamp of 1e300 or "Infinity"
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            ArithmeticError,
+            RecursionError,
+            ValidationError,
+            IngestError,
+        ) as exc:  # ArithmeticError: e.g. a timestamp of 1e300 or "Infinity"
             dead.append(DeadItem(reason=f"schema mismatch: {type(exc).__name__}: {str(exc)[:300]}", raw=item))
             continue
         if mention is not None:
@@ -76,7 +84,14 @@ def descending_run(
     token = cursor.get("token")
     pending = cursor.get("pending")
     while True:
-        mentions, dead, newest, next_token, reached = fetch(mark, token)
+        try:
+            mentions, dead, newest, next_token, reached = fetch(mark, token)
+        except StaleCursorError:
+            if not token:
+                raise
+            # An expired page token: start the run again from the stored mark; dedup drops the repeats.
+            token, pending = None, None
+            continue
         if pending is None and newest is not None:
             pending = newest
         if next_token and not reached:

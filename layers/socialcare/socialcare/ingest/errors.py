@@ -28,6 +28,14 @@ class AuthError(IngestError):
         self.status = status
 
 
+class SourceRejectedError(AuthError):
+    """The platform refuses the request itself (400/404: a bad query, an unknown user): fix the config."""
+
+
+class StaleCursorError(IngestError):
+    """A stored page token is no longer accepted; the run restarts from the stored mark."""
+
+
 class SourceGoneError(IngestError):
     """The source no longer exists (HTTP 410, deleted subreddit/video): disable it."""
 

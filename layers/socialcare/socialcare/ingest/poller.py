@@ -3,7 +3,7 @@
 The order is the guarantee: a page's cursor is saved only after every mention on it (and its dead
 letters) is accepted by SQS. A crash anywhere before that replays the page next time, and dedup
 drops the repeats. A rate-limited source sleeps in its DynamoDB item; an unauthorised one is marked
-unhealthy (metric SourceUnhealthy, alarmed) and skipped until its secret changes or a human clears it.
+unhealthy (metric SourceUnhealthy, alarmed) and skipped until its secret or its configuration changes.
 """
 
 from __future__ import annotations
@@ -112,8 +112,9 @@ def poll_source(
         result.errors = 1
         result.skipped = "secret"
         return result
-    secret_print = fingerprint(secret)
-    if not state.healthy and state.failed_secret == (secret_print or "-"):
+    # The unhealthy mark lifts by itself when the secret is rotated or the source's configuration changes.
+    secret_print = fingerprint(f"{secret or ''}|{source.model_dump_json()}")
+    if not state.healthy and state.failed_secret == secret_print:
         result.skipped = "unhealthy"
         metrics.add_metric("SourceUnhealthy", "Count", 1)
         return result

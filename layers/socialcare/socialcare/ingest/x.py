@@ -13,7 +13,12 @@ from typing import Any
 import requests
 
 from socialcare.ingest.base import DeadItem, Page, descending_run, normalise_items
-from socialcare.ingest.errors import MalformedPageError, RateLimitedError
+from socialcare.ingest.errors import (
+    MalformedPageError,
+    RateLimitedError,
+    SourceRejectedError,
+    StaleCursorError,
+)
 from socialcare.ingest.http import Deadline, Http, json_body
 from socialcare.ingest.sources import DEFAULT_BASE_URLS
 from socialcare.ingest.text import clip
@@ -126,6 +131,10 @@ class XConnector:
             start = datetime.now(UTC) - timedelta(seconds=self.backfill_s)
             params["start_time"] = start.strftime("%Y-%m-%dT%H:%M:%SZ")
         response = self.http.get(url, params=params, headers={"Authorization": f"Bearer {self._token}"})
+        if response.status_code in (400, 404):
+            if token:
+                raise StaleCursorError(f"X refused the stored pagination token (HTTP {response.status_code})")
+            raise SourceRejectedError(response.status_code, "X refused the query or user id")
         body = json_body(response)
         if response.status_code >= 400 or not isinstance(body, dict):
             raise MalformedPageError(f"HTTP {response.status_code}: unexpected body", response.text)
