@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from socialcare.classify.base import ClassifierError
 from socialcare.classify.model import MAGIC, load, loads
-from socialcare.classify.train import train
+from socialcare.classify.train import TrainParams, train
 
 from tests.unit.classify.conftest import tiny_records
 
@@ -76,3 +76,13 @@ def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_training_without_labels_is_an_error() -> None:
     with pytest.raises(ClassifierError, match="no labelled rows"):
         train([{"text": "hello"}])
+
+
+def test_tuned_offsets_are_stored_in_the_model() -> None:
+    # Given training asked to tune the sentiment offsets by cross-validation
+    blob = train(tiny_records(), TrainParams(tune=("sentiment",), tune_folds=2))
+    model = loads(blob)
+    # Then the offsets are recorded, one per class, and folded into the head's biases
+    offsets = model.meta["bias_offsets"]["sentiment"]
+    assert set(offsets) == {"negative", "neutral", "positive"}
+    assert all(-1.5 <= v <= 1.5 for v in offsets.values())

@@ -292,30 +292,47 @@ _STOPWORDS: dict[str, frozenset[str]] = {
 }
 
 
-def detect(text: str) -> tuple[str, float]:
-    """An ISO 639-1 code (or "und") and a confidence in [0, 1]."""
-    sample = _SKIP_RE.sub(" ", (text or "")[:1000])
+_STOP_INDEX: dict[str, tuple[str, ...]] = {}
+for _lang, _words in _STOPWORDS.items():
+    for _w in _words:
+        _STOP_INDEX[_w] = (*_STOP_INDEX.get(_w, ()), _lang)
+
+
+def detect(text: str, words: list[str] | None = None) -> tuple[str, float]:
+    """An ISO 639-1 code (or "und") and a confidence in [0, 1].
+
+    ``words`` may pass the lower-cased words already split from the text (the model's tokens), which
+    saves splitting it twice on the hot path.
+    """
+    raw = (text or "")[:1000]
     counts: dict[str, int] = {}
     letters = 0
-    for ch in sample:
-        o = ord(ch)
-        if o < 0x0370:
-            letters += ch.isalpha()
-            continue
-        for lo, hi, lang in _SCRIPTS:
-            if lo <= o <= hi:
-                counts[lang] = counts.get(lang, 0) + 1
-                break
+    # Latin-script text (nearly every mention) skips the per-character script count.
+    if raw and max(raw) >= "\u0370":
+        for ch in _SKIP_RE.sub(" ", raw):
+            o = ord(ch)
+            if o < 0x0370:
+                letters += ch.isalpha()
+                continue
+            for lo, hi, lang in _SCRIPTS:
+                if lo <= o <= hi:
+                    counts[lang] = counts.get(lang, 0) + 1
+                    break
     if counts:
         lang, n = max(counts.items(), key=lambda kv: kv[1])
         if lang == "zh" and counts.get("ja"):  # kanji with kana is Japanese
             lang, n = "ja", n + counts["ja"]
         if n >= letters:
             return lang, min(0.95, 0.5 + 0.05 * n)
-    words = _WORD_RE.findall(sample.lower())
+    if words is None:
+        words = _WORD_RE.findall(_SKIP_RE.sub(" ", raw).lower())
     if not words:
         return "und", 0.0
-    scores = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
+    scores = dict.fromkeys(_STOPWORDS, 0)
+    index = _STOP_INDEX
+    for w in words:
+        for lang in index.get(w, ()):
+            scores[lang] += 1
     best = max(scores, key=scores.__getitem__)
     hits = scores[best]
     if hits == 0:

@@ -22,7 +22,9 @@ import sys
 import zlib
 from array import array
 from dataclasses import dataclass
+from operator import add
 from pathlib import Path
+from typing import NamedTuple
 
 from socialcare.classify.base import ClassifierError
 from socialcare.classify.features import char_words, tokens, word_features, word_grams
@@ -46,8 +48,7 @@ class Head:
         return len(self.classes)
 
 
-@dataclass(frozen=True)
-class Prediction:
+class Prediction(NamedTuple):
     label: str
     confidence: float
     probabilities: dict[str, float]
@@ -84,7 +85,8 @@ class Model:
         self._word_weights = word_weights
         self._char_index = dict(zip(char_vocab, range(len(char_vocab)), strict=True))
         self._char_weights = char_weights
-        self._word_cache: dict[str, tuple[array | None, int]] = {}
+        self._word_cache: dict[str, tuple[tuple[int, ...] | None, int]] = {}
+        self._row_cache: dict[str, tuple[int, ...]] = {}
         # Stacked heads: a head may also read another head's probabilities, as features named
         # "P:<source>=<class>" (e.g. intent reads sentiment: praise is rarely negative).
         self._stack: dict[str, list[tuple[str, list[float]]]] = {}
@@ -92,12 +94,14 @@ class Model:
             source = self.head(src)
             if source is None or self.head(dep) is None:
                 raise ClassifierError(f"model {source_name}: stacked head {dep!r} reads unknown head {src!r}")
-            terms = []
+            dep_head = self.head(dep)
+            lo, hi = dep_head.offset, dep_head.offset + dep_head.width  # type: ignore[union-attr]
+            terms: list[tuple[str, list[float]]] = []
             for c in source.classes:
                 i = self._word_index.get(f"P:{src}={c}")
                 if i is not None:
                     row = word_weights[i * self.width : (i + 1) * self.width]
-                    terms.append((c, [v * sc for v, sc in zip(row, scales, strict=True)]))
+                    terms.append((c, [v * sc for v, sc in zip(row[lo:hi], scales[lo:hi], strict=True)]))
             self._stack[dep] = [(src, [])] + terms
 
     # ---- inference -------------------------------------------------------------------------
@@ -108,38 +112,59 @@ class Model:
                 return h
         return None
 
-    def _word_chars(self, word: str) -> tuple[array | None, int]:
+    def _word_row(self, feature: str) -> tuple[int, ...] | None:
+        """One word feature's weights across all classes; rows are materialised on first use."""
+        i = self._word_index.get(feature)
+        if i is None:
+            return None
+        k = self.width
+        row = tuple(self._word_weights[i * k : (i + 1) * k])
+        if len(self._row_cache) >= _CACHE_LIMIT:
+            self._row_cache.clear()
+        self._row_cache[feature] = row
+        return row
+
+    def _word_chars(self, word: str) -> tuple[tuple[int, ...] | None, int]:
         """Summed char n-gram weights of one word (cached) and how many n-grams it has."""
-        hit = self._word_cache.get(word)
-        if hit is not None:
-            return hit
         grams = word_grams(word)
         idx, w, k = self._char_index, self._char_weights, self.width
-        rows = [w[i * k : (i + 1) * k] for i in (idx.get(g) for g in grams) if i is not None]
-        vec = array("l", map(sum, zip(*rows, strict=True))) if rows else None
+        rows = [w[i * k : (i + 1) * k] for i in map(idx.get, grams) if i is not None]
+        vec = tuple(map(sum, zip(*rows, strict=True))) if rows else None
         if len(self._word_cache) >= _CACHE_LIMIT:
             self._word_cache.clear()
         result = (vec, len(grams))
         self._word_cache[word] = result
         return result
 
-    def scores(self, text: str) -> tuple[list[float], float]:
-        """Raw class scores for every head, and the share of words the model knows (0..1)."""
+    def scores(self, text: str) -> tuple[list[float], float, list[str]]:
+        """Raw class scores for every head, the share of words the model knows (0..1), and the
+        text's words (lower-cased tokens of letters only)."""
         toks = tokens(text)
         feats = word_features(toks)
-        index, w, k = self._word_index, self._word_weights, self.width
-        rows = [w[i * k : (i + 1) * k] for i in map(index.get, feats) if i is not None]
-        total = [0.0] * k
+        cache, lookup = self._row_cache, self._word_row
+        rows = []
+        for f in feats:
+            row = cache.get(f)
+            if row is None:
+                row = lookup(f)
+                if row is None:
+                    continue
+            rows.append(row)
+        k = self.width
         if rows:
             s = 1.0 / math.sqrt(len(feats))
             total = [v * s for v in map(sum, zip(*rows, strict=True))]
+        else:
+            total = [0.0] * k
         words = char_words(toks)
         known = 0
         if words:
             n_grams = 0
             vecs = []
+            word_cache, index = self._word_cache, self._word_index
             for wd in words:
-                vec, n = self._word_chars(wd)
+                hit = word_cache.get(wd)
+                vec, n = hit if hit is not None else self._word_chars(wd)
                 n_grams += n
                 if vec is not None:
                     vecs.append(vec)
@@ -149,26 +174,34 @@ class Model:
                 s = 1.0 / math.sqrt(n_grams)
                 total = [t + v * s for t, v in zip(total, map(sum, zip(*vecs, strict=True)), strict=True)]
         coverage = known / len(words) if words else 0.0
-        return [t * sc for t, sc in zip(total, self.scales, strict=True)], coverage
+        letters_only = [wd for wd in words if wd.isalpha() and wd != "httpurl"]
+        return [t * sc for t, sc in zip(total, self.scales, strict=True)], coverage, letters_only
 
     def predict(self, text: str) -> tuple[dict[str, Prediction], float]:
-        raw, coverage = self.scores(text)
+        out, coverage, _ = self.predict_all(text)
+        return out, coverage
+
+    def predict_all(self, text: str) -> tuple[dict[str, Prediction], float, list[str]]:
+        """Per head the best class, its probability and all probabilities; the share of known words;
+        and the text's words."""
+        raw, coverage, words = self.scores(text)
         out: dict[str, Prediction] = {}
+        exp = math.exp
         for h in self.heads:
-            logits = [raw[h.offset + j] + h.bias[j] for j in range(h.width)]
+            logits = list(map(add, raw[h.offset : h.offset + h.width], h.bias))
             stack = self._stack.get(h.name)
             if stack:
                 probs_in = out[stack[0][0]].probabilities
                 for c, row in stack[1:]:
                     p = probs_in[c]
-                    logits = [v + p * row[h.offset + j] for j, v in enumerate(logits)]
+                    logits = [v + p * r for v, r in zip(logits, row, strict=True)]
             top = max(logits)
-            exps = [math.exp(v - top) for v in logits]
+            exps = [exp(v - top) for v in logits]
             z = sum(exps)
             probs = {c: e / z for c, e in zip(h.classes, exps, strict=True)}
             best = max(probs, key=probs.__getitem__)
             out[h.name] = Prediction(best, probs[best], probs)
-        return out, coverage
+        return out, coverage, words
 
 
 def dump(

@@ -49,6 +49,10 @@ class TrainParams:
     stack_folds: int = 3
     # Per-class offsets added to the logits after fitting, e.g. from `tune_biases`.
     bias_offsets: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Heads whose per-class offsets are tuned by cross-validation for accuracy + macro-F1
+    # (`socialcare train --tune sentiment,department`); folds for that search.
+    tune: tuple[str, ...] = ()
+    tune_folds: int = 5
 
     def for_head(self, name: str) -> HeadParams:
         return self.heads.get(name, HeadParams())
@@ -280,8 +284,53 @@ def train(
     if not fitted:
         raise ClassifierError(f'no labelled rows: each line needs "text" and one of {list(labels)}')
     counts = {k: len(v[0]) for k, v in rows_of.items()}
-    meta = {**(meta or {}), "trained_rows": counts, "stack": stack}
-    return assemble(list(fitted.values()), params.bias_offsets, meta)
+    offsets = dict(params.bias_offsets)
+    for name in params.tune:
+        if name in rows_of and name not in stack and name not in offsets:
+            idx, labs = rows_of[name]
+            offsets[name] = tune_offsets([docs[i] for i in idx], labs, name, params)
+    meta = {**(meta or {}), "trained_rows": counts, "stack": stack, "bias_offsets": offsets}
+    return assemble(list(fitted.values()), offsets, meta)
+
+
+def tune_offsets(
+    docs: Sequence[_Doc], labels: Sequence[str], name: str, params: TrainParams
+) -> dict[str, float]:
+    """Per-class logit offsets that maximise accuracy + macro-F1 on out-of-fold predictions.
+
+    Logistic regression maximises likelihood, which favours the big classes; a small offset per class
+    buys recall on the rare ones (a department with 2% of the rows) for little accuracy.
+    """
+    np, _, _ = _sklearn()
+    from sklearn.model_selection import StratifiedKFold
+
+    from socialcare.classify.metrics import report
+
+    y = list(labels)
+    classes = sorted(set(y))
+    logp = np.zeros((len(y), len(classes)))
+    splitter = StratifiedKFold(n_splits=params.tune_folds, shuffle=True, random_state=0)
+    for train_idx, test_idx in splitter.split(np.zeros(len(y)), y):
+        fh = fit_head(name, [docs[i] for i in train_idx], [y[i] for i in train_idx], params.for_head(name))
+        if fh.classes != classes:
+            continue
+        logp[test_idx] = np.log(np.asarray(fh.proba([docs[i] for i in test_idx])) + 1e-12)
+
+    def score(offset: Any) -> float:
+        rep = report(name, y, [classes[j] for j in (logp + offset).argmax(axis=1)])
+        return rep.accuracy + rep.macro_f1
+
+    best = np.zeros(len(classes))
+    best_score = score(best)
+    for _ in range(3):
+        for j in range(len(classes)):
+            for step in np.linspace(-1.5, 1.5, 31):
+                trial = best.copy()
+                trial[j] = step
+                value = score(trial)
+                if value > best_score + 1e-9:
+                    best, best_score = trial, value
+    return {c: round(float(v), 3) for c, v in zip(classes, best, strict=True)}
 
 
 def train_model(records: Iterable[dict[str, Any]], params: TrainParams | None = None, **kw: Any) -> Model:

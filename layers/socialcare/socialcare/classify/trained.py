@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from socialcare.classify.base import ClassifierError
-from socialcare.classify.features import char_words, tokens
 from socialcare.classify.language import detect
 from socialcare.classify.model import Model, Prediction, load
 
@@ -115,15 +114,14 @@ class ModelClassifier:
 
     def classify(self, text: str, *, platform: str | None = None, rating: int | None = None) -> Tags:
         from socialcare.classify.rules import normalise
-        from socialcare.models import Scored, Tags
+        from socialcare.models import Tags
 
         if isinstance(text, bytes | bytearray):
             text = bytes(text).decode("utf-8", errors="replace")
         elif not isinstance(text, str):
             text = ""
-        preds, coverage = self.model.predict(text)
-        words = char_words(tokens(text))
-        lang, lang_conf = detect(text)
+        preds, coverage, words = self.model.predict_all(text)
+        lang, lang_conf = detect(text, words)
         # Words the model never saw (another language, gibberish) make every tag less certain.
         trust = 0.35 + 0.65 * coverage
         fallback = None
@@ -138,7 +136,7 @@ class ModelClassifier:
             return fallback
 
         tags: dict[str, dict[str, object]] = {}
-        has_words = any(any(c.isalpha() for c in w) for w in words)
+        has_words = bool(words)
 
         p = get("intent")
         if not has_words:
@@ -207,20 +205,11 @@ class ModelClassifier:
             else:
                 tags["sentiment"] = _scored("neutral", 0.7)
 
-        return Tags(
-            intent=Scored(value=str(tags["intent"]["value"]), confidence=float(tags["intent"]["confidence"])),
-            actionable=Scored(
-                value=str(tags["actionable"]["value"]), confidence=float(tags["actionable"]["confidence"])
-            ),
-            department=Scored(
-                value=str(tags["department"]["value"]), confidence=float(tags["department"]["confidence"])
-            ),
-            sentiment=Scored(
-                value=str(tags["sentiment"]["value"]), confidence=float(tags["sentiment"]["confidence"])
-            ),
-            urgency=Scored(
-                value=str(tags["urgency"]["value"]), confidence=float(tags["urgency"]["confidence"])
-            ),
-            language=Scored(value=lang, confidence=lang_conf),
-            classifier=self.name,
+        # One validation of the whole nested structure (pydantic-core does it in a single call).
+        return Tags.model_validate(
+            {
+                **{name: {"value": t["value"], "confidence": t["confidence"]} for name, t in tags.items()},
+                "language": {"value": lang, "confidence": lang_conf},
+                "classifier": self.name,
+            }
         )
