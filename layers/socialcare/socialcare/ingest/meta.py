@@ -24,6 +24,10 @@ from socialcare.ingest.text import clip
 from socialcare.models import Author, Mention
 
 SIGNATURE_HEADER = "x-hub-signature-256"
+# Meta signs the body but no timestamp, so a captured delivery verifies for ever. Dedup makes a replay
+# of a recent delivery a no-op; entries older than Meta's own retry horizon (36 h) plus a margin are
+# refused outright, so an old capture cannot re-inject erased or expired comments.
+REPLAY_WINDOW_S = 48 * 3600
 SOURCE_ID = "meta-webhook"
 
 
@@ -44,6 +48,7 @@ class DeliveryResult:
     duplicates: int = 0
     ignored: int = 0
     dead_lettered: int = 0
+    replayed: int = 0
 
 
 def raw_body(body: str | None, is_base64: bool) -> bytes:
@@ -141,19 +146,36 @@ def mentions_from_delivery(payload: Any) -> tuple[list[Mention], list[DeadItem],
     return mentions, dead, ignored
 
 
+def _fresh_entries(payload: Any, now: float) -> tuple[Any, int]:
+    """The payload without entries older than the replay window, and how many were dropped."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
+        return payload, 0
+    kept, dropped = [], 0
+    for entry in payload["entry"]:
+        when = entry.get("time") if isinstance(entry, dict) else None
+        if isinstance(when, int | float) and not isinstance(when, bool) and now - when > REPLAY_WINDOW_S:
+            dropped += 1
+            continue
+        kept.append(entry)
+    return {**payload, "entry": kept}, dropped
+
+
 def accept_delivery(
-    body: bytes, *, sink: MentionSink, seen: SeenIndex, dead_letters: DeadLetterSink
+    body: bytes, *, sink: MentionSink, seen: SeenIndex, dead_letters: DeadLetterSink, now: float | None = None
 ) -> DeliveryResult:
     """Queue the comments of a verified delivery. Raises QueueError if SQS refused: Meta will retry."""
+    import time
+
     result = DeliveryResult()
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         dead_letters.send(
             SOURCE_ID, "meta", [DeadItem("delivery body is not JSON", body.decode("utf-8", "replace"))]
         )
         result.dead_lettered = 1
         return result
+    payload, result.replayed = _fresh_entries(payload, time.time() if now is None else now)
     mentions, dead, result.ignored = mentions_from_delivery(payload)
     if dead:
         dead_letters.send(SOURCE_ID, "meta", dead)
