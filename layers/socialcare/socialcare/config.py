@@ -98,14 +98,16 @@ class IncidentSettings(BaseModel):
     enabled: bool = True
     num_perm: int = Field(default=32, ge=8, le=256)
     band_rows: int = Field(default=2, ge=1, le=8)
-    threshold: float = Field(default=0.3, gt=0.0, le=1.0)  # cosine over normalised word sets
-    min_shared_words: int = Field(default=3, ge=1)
+    threshold: float = Field(default=0.35, gt=0.0, le=1.0)  # cosine over normalised word sets
+    min_shared_words: int = Field(default=2, ge=1)
     window_s: int = Field(default=6 * 3600, ge=60)
     min_size: int = Field(default=3, ge=2)  # similar cases needed before an incident opens
     max_candidates: int = Field(default=30, ge=1, le=100)
     bucket_cap: int = Field(default=50, ge=10)
     # Words that say nothing about the problem (brand names, courtesy) on top of the built-in stop words.
     ignore_words: list[str] = Field(default_factory=list)
+    # Words that mean the same thing for clustering ("website" -> "app", "crash" -> "broken").
+    synonyms: dict[str, str] = Field(default_factory=dict)
     # Spike: matches in the last spike_window_s at least spike_min and spike_factor x the usual rate.
     spike_window_s: int = Field(default=600, ge=60)
     spike_baseline_s: int = Field(default=6 * 3600, ge=600)

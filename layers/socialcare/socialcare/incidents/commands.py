@@ -43,6 +43,12 @@ def _split(args: argparse.Namespace) -> int:
     return 0
 
 
+def _link(args: argparse.Namespace) -> int:
+    n = _service(args).link_cases(args.incident_id, args.cases, actor=args.agent)
+    print(f"linked {n} case(s) to {args.incident_id}")
+    return 0
+
+
 def _resolve(args: argparse.Namespace) -> int:
     result = _service(args).resolve(args.incident_id, args.text, actor=args.agent, resolve_cases=not args.keep_cases)
     print(json.dumps(result))
@@ -84,6 +90,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("members", nargs="+")
     c.add_argument("--agent", required=True)
     c.set_defaults(func=_split)
+    c = s.add_parser("link", help="link cases the detector missed")
+    c.add_argument("incident_id")
+    c.add_argument("cases", nargs="+")
+    c.add_argument("--agent", required=True)
+    c.set_defaults(func=_link)
     c = s.add_parser("resolve", help="send one update to every linked customer and resolve their cases")
     c.add_argument("incident_id")
     c.add_argument("--text", required=True)

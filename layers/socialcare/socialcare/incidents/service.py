@@ -41,7 +41,7 @@ def _key(incident_id: str, sk: str = "INCIDENT") -> dict[str, Any]:
 
 def member_for_case(case: Case, text: str, settings: IncidentSettings) -> Member:
     return Member(
-        key=f"case#{case.id}", kind="case", department=case.department, words=words(text, settings.ignore_words),
+        key=f"case#{case.id}", kind="case", department=case.department, words=words(text, settings.ignore_words, settings.synonyms),
         at=case.opened_at.timestamp(), customer_key=case.customer_key, platform=case.platform, case_id=case.id,
         mention_key=case.mention_key, region=case.region,
     )
@@ -50,7 +50,7 @@ def member_for_case(case: Case, text: str, settings: IncidentSettings) -> Member
 def member_for_mention(mention: Mention, department: str, settings: IncidentSettings, at: datetime) -> Member:
     return Member(
         key=f"mention#{mention.key}", kind="mention", department=department,
-        words=words(mention.text, settings.ignore_words), at=at.timestamp(), customer_key=mention.customer_key,
+        words=words(mention.text, settings.ignore_words, settings.synonyms), at=at.timestamp(), customer_key=mention.customer_key,
         platform=mention.platform, mention_key=mention.key, region=mention.region,
     )
 
@@ -192,6 +192,20 @@ class Incidents:
             metrics.add_metric(name="IncidentMatches", unit="Count", value=linked)
             self._check_spike(incident_id)
         return linked
+
+    def link_cases(self, incident_id: str, case_ids: list[str], *, actor: str) -> int:
+        """An agent links cases the detector missed (different words for the same problem)."""
+        inc = self.get(self._follow(incident_id))
+        if inc.status != IncidentStatus.OPEN:
+            raise IncidentError(f"incident {inc.id} is {inc.status}")
+        members = []
+        for case_id in case_ids:
+            case = self.deps.store.get_case(case_id)
+            first = next((m for m in self.deps.store.messages(case_id) if m.get("direction") == "in"), {})
+            member = member_for_case(case, str(first.get("text", "")), self.settings)
+            self.index.set_incident([member.key], inc.id)
+            members.append(member)
+        return self.link(inc.id, members, actor=actor, count_match=False)
 
     def _set_case_incident(self, case_id: str, incident_id: str | None) -> None:
         for _ in range(20):

@@ -55,15 +55,19 @@ def normalise(text: str) -> str:
     return text.replace("’", "'").replace("-", " ")
 
 
-def words(text: str, ignore: Iterable[str] = ()) -> frozenset[str]:
-    """The content words of a text, stemmed: what the problem is about, not how it was said."""
+def words(text: str, ignore: Iterable[str] = (), synonyms: dict[str, str] | None = None) -> frozenset[str]:
+    """The content words of a text, stemmed and mapped through the brand's synonyms ("website" and
+    "app" are one channel, "crash" and "won't load" one symptom): what the problem is about, not how
+    it was said."""
     skip = STOP_WORDS | {w.lower() for w in ignore}
+    canon = {_stem(k.lower()): v.lower() for k, v in (synonyms or {}).items()}
     out = set()
     for raw in _WORD.findall(normalise(text)):
         w = raw.replace("'", "")
         if len(w) < 2 or w in skip:
             continue
         stem = _stem(w)
+        stem = canon.get(stem, canon.get(w, stem))
         if stem not in skip:
             out.add(stem)
     return frozenset(out)

@@ -237,6 +237,7 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
                         age = (deps.now() - case.opened_at).total_seconds()
                         sim.plan(case.id, case.department, time.monotonic() - age)
 
+        _issue6_setup(deps)
         for n, wave in enumerate(wave_ids):
             server.add_posts(waves[wave])
             poll_and_route()
@@ -249,6 +250,7 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
             )
             time.sleep(WAVE_INTERVAL_S)
 
+        _issue6_after_waves(deps, stack, posts, quiet)
         # Redeliveries: the same mentions arrive again (an SQS retry, a re-poll after a crash).
         redelivered = posts[:: max(1, len(posts) // 12)][:12]
         cases_before = len(deps.store.scan_prefix("CASE#", "CASE"))
@@ -270,6 +272,7 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
             w.join(timeout=5)
         server.stop()
         report = build_report(deps, out, posts, totals, sim, redelivered)
+        report.update(_issue6_report(deps))
         (log_dir / "demo-agent-errors.log").write_text("\n".join(sim.errors) + "\n", encoding="utf-8")
         report["elapsed_s"] = round(time.monotonic() - started, 1)
     lambda_adapter.OUTPUT.stream.close()
@@ -291,6 +294,32 @@ def _route_logs(stream: Any) -> None:
     for handler in logger.handlers if hasattr(logger, "handlers") else []:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(stream)
+
+
+def _issue6_setup(deps: Any) -> None:
+    """Scheduled brand posts, one of them promotional and aimed at the region a crisis will hit."""
+    from socialcare.reports import demo as issue6
+
+    issue6.setup(deps)
+
+
+def _issue6_after_waves(deps: Any, stack: Any, posts: list[dict[str, Any]], quiet: bool) -> None:
+    """The operator confirms the quiet period, posts are published or held, the outage incident resolved."""
+    from socialcare.reports import demo as issue6
+
+    done = issue6.after_waves(deps, stack, posts)
+    resolved = done.get("resolved") or {}
+    _progress(f"  quiet period for latam (suggested: {done['quiet_suggested']}); scheduled posts {done['published']}; "
+              f"incident {resolved.get('incident_id')}: {done.get('detected_members')} detected, "
+              f"{done.get('linked_by_agent')} linked by the agent, one update to {resolved.get('customers')} customers",
+              quiet=quiet)
+
+
+def _issue6_report(deps: Any) -> dict[str, Any]:
+    """incidents, incident_updates_sent, quiet_held_posts and parity (per follower band) for --json."""
+    from socialcare.reports import demo as issue6
+
+    return issue6.report(deps)
 
 
 def _running(stack: Any, out: dict[str, str]) -> int:

@@ -26,7 +26,7 @@ def setup(deps: Any) -> None:
                    region="latam", kind="service", post_id="P-DEMO-SERVICE-LATAM")
 
 
-def after_waves(deps: Any, stack: Any) -> dict[str, Any]:
+def after_waves(deps: Any, stack: Any, posts: list[dict[str, Any]]) -> dict[str, Any]:
     from socialcare.incidents.service import Incidents
     from socialcare.quiet.service import Quiet
 
@@ -41,7 +41,20 @@ def after_waves(deps: Any, stack: Any) -> dict[str, Any]:
     incidents = Incidents(deps)
     open_ = sorted(incidents.list(), key=lambda i: i.members, reverse=True)
     if open_:
-        done["resolved"] = incidents.resolve(open_[0].id, UPDATE, actor="Kofi (airport)")
+        target = open_[0]
+        done["detected_members"] = target.members
+        # The airport agent reads the open airport cases about the app and links the ones the
+        # detector missed (the simulation knows them from the sample data's cluster label).
+        missed = []
+        for post in posts:
+            if post.get("cluster") != "app-outage":
+                continue
+            stored = deps.store.get_mention(f"x#{post['id']}") or {}
+            case_id = stored.get("case_id")
+            if case_id and deps.store.get_case(case_id).incident_id is None:
+                missed.append(case_id)
+        done["linked_by_agent"] = incidents.link_cases(target.id, missed, actor="Kofi (airport)") if missed else 0
+        done["resolved"] = incidents.resolve(target.id, UPDATE, actor="Kofi (airport)")
     return done
 
 
