@@ -10,10 +10,10 @@ import pytest
 from socialcare.local.template import prepare
 
 ROOT = Path(__file__).resolve().parents[3]
-# AWS log-delivery APIs have no resource-level permissions; the only place "*" is allowed as a resource.
+# APIs with no resource-level permissions (log delivery, PutMetricData, X-Ray): the only "*" resources allowed.
 RESOURCE_STAR_OK = {"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
                     "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups"}
+                    "logs:DescribeLogGroups", "cloudwatch:PutMetricData", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
 
 @pytest.fixture(scope="module")
