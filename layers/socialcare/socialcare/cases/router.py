@@ -67,7 +67,9 @@ def _mention_put(mention: Mention, tags: Tags, case_id: str | None, deps: Deps) 
     return {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
 
 
-def _customer_message(mention: Mention) -> dict:
+def _customer_message(mention: Mention, deps: Deps) -> dict:
+    """The customer's words on the case. They are raw mention text, so they expire (DynamoDB TTL)
+    with the same retention as the MENTION item."""
     return {
         "direction": "in",
         "platform": mention.platform,
@@ -75,6 +77,7 @@ def _customer_message(mention: Mention) -> dict:
         "author": mention.author.handle,
         "text": mention.text,
         "permalink": mention.permalink,
+        "expires_at": int((deps.now() + timedelta(days=deps.config.retention_days)).timestamp()),
     }
 
 
@@ -128,7 +131,7 @@ def _open(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
         _mention_put(mention, tags, case_id, deps),
         {"Put": {"Item": store.case_item(case), "ConditionExpression": "attribute_not_exists(PK)"}},
         {"Put": {"Item": store.thread_item(case.thread_key, case_id)}},
-        {"Put": {"Item": store.message_item(case_id, _customer_message(mention), mention.created_at, mention.key)}},
+        {"Put": {"Item": store.message_item(case_id, _customer_message(mention, deps), mention.created_at, mention.key)}},
         *({"Put": {"Item": store.event_item(e)}} for e in opened),
     ]
     try:
@@ -146,7 +149,7 @@ def _attach(mention: Mention, tags: Tags, case: Case, deps: Deps) -> RouteResult
     store = deps.store
     ops = [
         _mention_put(mention, tags, case.id, deps),
-        {"Put": {"Item": store.message_item(case.id, _customer_message(mention), mention.created_at, mention.key)}},
+        {"Put": {"Item": store.message_item(case.id, _customer_message(mention, deps), mention.created_at, mention.key)}},
     ]
     if mention.thread_key:
         ops.append({"Put": {"Item": store.thread_item(mention.thread_key, case.id)}})
@@ -166,7 +169,7 @@ def _reopen(mention: Mention, tags: Tags, case: Case, deps: Deps) -> RouteResult
         store.transact(
             [
                 _mention_put(mention, tags, case.id, deps),
-                {"Put": {"Item": store.message_item(case.id, _customer_message(mention), mention.created_at, mention.key)}},
+                {"Put": {"Item": store.message_item(case.id, _customer_message(mention, deps), mention.created_at, mention.key)}},
             ]
         )
     except ConflictError:
