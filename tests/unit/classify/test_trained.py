@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,16 @@ def test_absolute_model_path_is_used_as_is(tiny_model_path: Path, config: BrandC
 def test_rules_backend_still_works(config: BrandConfig) -> None:
     cfg = config.model_copy(update={"classifier": config.classifier.model_copy(update={"backend": "rules"})})
     assert build_classifier(cfg).classify("my suitcase is lost").classifier == "rules"
+
+
+def test_inference_needs_neither_numpy_nor_scikit_learn() -> None:
+    # Given a fresh interpreter, When the sample brand's classifier tags a mention
+    code = (
+        "import sys; from socialcare.classify import build_classifier; "
+        "from socialcare.config import load_config; from socialcare.settings import Settings; "
+        "build_classifier(load_config(Settings().config_path)).classify('my bag is lost'); "
+        "print(sorted(m for m in ('numpy', 'scipy', 'sklearn') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)  # noqa: S603
+    # Then none of the training libraries was imported
+    assert out.stdout.strip() == "[]"
