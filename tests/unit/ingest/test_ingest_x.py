@@ -18,8 +18,8 @@ from socialcare.local.platform_server import PlatformServer, sample_posts
 
 from tests.unit.ingest.helpers import FIXTURES, ROTATED_TOKEN, TOKEN, Harness, fixture_json
 
-SPEC = Path("/work/shared/specs/x-api-v2-openapi.json")
-SPEC_FALLBACK = Path(__file__).resolve().parents[2] / "data" / "specs" / "x-api-v2-openapi.json"
+# The official description lives in shared/ beside the checkout (as in CI).
+SPEC = Path(__file__).resolve().parents[3].parent / "shared" / "specs" / "x-api-v2-openapi.json"
 BASE = "https://api.x.test"
 SEARCH = f"{BASE}/2/tweets/search/recent"
 PAGE2_TOKEN = "b26v89c19zqg8o3fpzhmbo5ek7ekq1ftr0ka7mk5qdm2l"  # noqa: S105  (a pagination token)
@@ -27,10 +27,9 @@ PAGE2_TOKEN = "b26v89c19zqg8o3fpzhmbo5ek7ekq1ftr0ka7mk5qdm2l"  # noqa: S105  (a 
 
 @functools.cache
 def spec() -> dict[str, Any]:
-    path = SPEC if SPEC.exists() else SPEC_FALLBACK
-    if not path.exists():
-        pytest.skip("X OpenAPI description not available")
-    return json.loads(path.read_text())
+    if not SPEC.exists():
+        pytest.fail(f"the X API OpenAPI description is expected at {SPEC} (shared/ beside the checkout)")
+    return json.loads(SPEC.read_text())
 
 
 def validate(schema_name: str, instance: Any) -> None:
