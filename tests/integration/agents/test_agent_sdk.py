@@ -46,6 +46,10 @@ def test_show_gives_the_agent_everything_and_actions_are_idempotent(stack, deps,
     assert [c.case_id for c in view.earlier_cases] == [earlier]
     assert view.suggestions[0].id == "delayed-bag"
     assert not any(view.suggestions[0].answer in (m.text or "") for m in view.conversation)
+    # And a client that finds the stack from its outputs sees the same case
+    connected = AgentClient.connect("maria", department="baggage", stack=stack.stack_name)
+    assert connected.deps.settings.table_name == deps.settings.table_name
+    assert connected.show(case_id).conversation[0] == view.conversation[0]
     # And the same request twice has one effect
     first = maria.claim(case_id, request_id="claim-1")
     again = maria.claim(case_id, request_id="claim-1")

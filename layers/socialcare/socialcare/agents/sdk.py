@@ -59,7 +59,8 @@ class AgentClient:
         region: str | None = None,
         endpoint_url: str | None = None,
     ) -> AgentClient:
-        """With deps: those. Otherwise the stack named (default "socialcare"), found as the CLI finds it."""
+        """With deps: those. In a Lambda of the stack: its environment. Otherwise the stack named (default
+        "socialcare", or a running `socialcare local up`), found as the CLI finds it."""
         if deps is None:
             import os
 
@@ -68,11 +69,10 @@ class AgentClient:
             target = resolve_target(
                 stack=stack, profile=profile, region=region, endpoint_url=endpoint_url, env=dict(os.environ)
             )
-            deps = (
-                deps_for(target)
-                if (stack or profile or region or endpoint_url or target.endpoint_url)
-                else build_deps()
-            )
+            explicit = stack or profile or region or endpoint_url or target.endpoint_url
+            # Inside a socialcare Lambda the environment names the resources; anywhere else the stack's
+            # outputs do.
+            deps = build_deps() if os.environ.get("TABLE_NAME") and not explicit else deps_for(target)
         return cls(deps, name, department)
 
     # ---------------------------------------------------------------- reading
