@@ -15,6 +15,8 @@ COMMAND_MODULES = [
     "socialcare.classify.commands",
     "socialcare.ingest.commands",
     "socialcare.agents.commands",
+    "socialcare.dlq",
+    "socialcare.privacy.commands",
 ]
 
 

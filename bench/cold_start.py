@@ -1,0 +1,92 @@
+"""Cold start: import time of each Lambda handler next to a minimal Powertools + pydantic handler,
+each in a fresh interpreter, several runs, median. Target: every handler <= 1.3x the reference."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = int(os.environ.get("BENCH_COLD_RUNS", "7"))
+TARGET = 1.3
+
+REFERENCE = """
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+logger = Logger(service="ref"); tracer = Tracer(service="ref"); metrics = Metrics(namespace="Ref", service="ref")
+class Request(BaseModel):
+    id: str
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict, context: LambdaContext) -> dict:
+    return Request.model_validate(event).model_dump()
+"""
+
+TIMER = """
+import sys, time, importlib.util
+t0 = time.perf_counter()
+spec = importlib.util.spec_from_file_location("handler", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print(time.perf_counter() - t0)
+"""
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        POWERTOOLS_TRACE_DISABLED="true",
+        AWS_DEFAULT_REGION="us-east-1",
+        POWERTOOLS_SERVICE_NAME="bench",
+        PYTHONDONTWRITEBYTECODE="0",
+    )
+    return env
+
+
+def measure(path: Path, runs: int = RUNS) -> float:
+    times = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", TIMER, str(path)],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            cwd=str(path.parent),
+            check=True,
+        )
+        times.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(times)
+
+
+def handlers() -> list[Path]:
+    return sorted((ROOT / "functions").glob("*/handler.py"))
+
+
+def results(runs: int = RUNS) -> dict[str, float]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ref = Path(tmp) / "handler.py"
+        ref.write_text(REFERENCE, encoding="utf-8")
+        measure(ref, 1)  # warm the OS file cache and .pyc files, as a provisioned runtime would be
+        out = {"reference (Powertools + pydantic)": measure(ref, runs)}
+    for path in handlers():
+        measure(path, 1)
+        out[path.parent.name] = measure(path, runs)
+    return out
+
+
+def run() -> None:
+    res = results()
+    ref = res["reference (Powertools + pydantic)"]
+    print(f"import time, median of {RUNS} fresh interpreters (python {sys.version.split()[0]})")
+    print(f"{'handler':38} {'ms':>8} {'x ref':>7}  target <= {TARGET}x")
+    for name, seconds in res.items():
+        ratio = seconds / ref
+        flag = "" if ratio <= TARGET else "  OVER"
+        print(f"{name:38} {seconds * 1000:8.1f} {ratio:7.2f}{flag}")

@@ -1,0 +1,83 @@
+"""`make chaos`: the pipeline under faults loses nothing and does nothing twice.
+
+The default run pushes a few hundred mentions through the same faults; `pytest -m slow tests/chaos`
+pushes 5,000 (SOCIALCARE_CHAOS_MENTIONS to change it).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+
+from tests.chaos.harness import ChaosConfig, Report, run_chaos
+
+
+def _assert_holds(report: Report) -> None:
+    text = "chaos report:\n  " + "\n  ".join(report.lines())
+    print("\n" + text)
+    out = Path(".local-stack")
+    out.mkdir(exist_ok=True)
+    (out / "chaos-report.txt").write_text(text + "\n", encoding="utf-8")
+    assert report.mentions_lost == 0
+    assert report.cases_opened_twice == 0
+    assert report.customer_messages_sent_twice == 0
+    assert report.executions_stuck_no_timer == 0
+    assert report.dead_letters_unaccounted == 0
+    # Every dead letter left is one that can never be a mention, with its reason:
+    assert report.dead_letters["mentions"].get("invalid", 0) == report.poison_bodies
+    assert report.dead_letters["ingest"].get("unparseable", 0) == report.ingest_poison_items
+    assert sum(report.dead_letters["mentions"].values()) == report.poison_bodies
+    assert sum(report.dead_letters["department"].values()) == 0
+    # The faults really happened, and the run did real work.
+    for fault in (
+        "dynamodb_throttled",
+        "router_crash_after_commit",
+        "poller_crash_after_cursor",
+        "queue_failed_mid_page",
+        "platform_429",
+        "platform_5xx",
+        "sqs_duplicate_delivery",
+        "sqs_out_of_order",
+        "poison_bodies",
+    ):
+        assert report.faults[fault] > 0, fault
+    assert report.cases > 0 and report.customer_messages >= report.cases
+    assert report.token_reuse_rejected > 0 and report.token_reuse_accepted == 0
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> None:
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # thousands of EMF lines would bury the report
+    warnings.filterwarnings("ignore")
+    import logging
+
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(600)
+def test_short_chaos_run_loses_nothing_and_does_nothing_twice() -> None:
+    report = run_chaos(
+        ChaosConfig(
+            mentions=400,
+            wave=200,
+            actionable_share=0.08,
+            customers=12,
+            ddb_throttle_every=150,
+            ddb_storm_calls=6,
+            duplicate_share=0.05,
+        )
+    )
+    _assert_holds(report)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+def test_chaos_5000_mentions() -> None:
+    report = run_chaos(ChaosConfig(mentions=int(os.environ.get("SOCIALCARE_CHAOS_MENTIONS", "5000"))))
+    _assert_holds(report)
+    assert report.mentions_stored >= 5000
