@@ -305,7 +305,7 @@ def run_chaos(cfg: ChaosConfig) -> Report:
         )
         session = requests.Session()
         cursor = CrashAfterCursor(DynamoCursorStore(ddb, out["TableName"]), faults, crash_on={3, 17})
-        sink = HalfQueueSink(SqsMentionSink(sqs, out["MentionsQueueUrl"]), faults, fail_on={5, 23})
+        sink = HalfQueueSink(SqsMentionSink(sqs, out["MentionsQueueUrl"]), faults, fail_on={2, 9, 23})
         seen = DynamoSeenIndex(ddb, out["TableName"])
         dlq = SqsDeadLetterSink(sqs, out["IngestDeadLetterQueueUrl"])
         queue = out["MentionsQueueUrl"]
