@@ -209,7 +209,7 @@ def _outputs(args: argparse.Namespace) -> tuple[dict[str, str], Any]:
         env=dict(os.environ),
     )
     session = target.session()
-    outputs, _ = describe(target.client(session, "cloudformation"), target.stack)
+    outputs, _ = describe(target.client(session, "cloudformation"), target.stack_name)
     return outputs, target.client(session, "sqs")
 
 
