@@ -32,8 +32,10 @@ def stack() -> Iterator[LocalStack]:
 
 
 @pytest.fixture
-def x_api() -> Iterator[responses.RequestsMock]:
-    """The X write API: POST /2/tweets answers with a new post id."""
+def x_api(stack: LocalStack) -> Iterator[responses.RequestsMock]:
+    """The X write API: POST /2/tweets answers with a new post id. Started after the stack (moto
+    patches requests too; the innermost mock answers). Every test here that opens an X case uses it,
+    so none reaches a real network."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         counter = iter(range(900_000, 999_999))
 

@@ -127,7 +127,7 @@ def test_api_moves_a_case_through_every_action(stack, deps, open_case, x_api):
     assert claim_ms < 5000
 
 
-def test_api_errors_are_clear_and_change_nothing(stack, deps, open_case):
+def test_api_errors_are_clear_and_change_nothing(stack, deps, open_case, x_api):
     case_id = open_case("@SkylarkAir my suitcase is lost and the baggage desk is closed, please help")
     http(stack, "POST", f"/cases/{case_id}/claim", {"agent": "maria"})
     before = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c)

@@ -106,7 +106,7 @@ def test_cli_works_a_case_through_claim_reply_transfer_handoff_wait_and_resolve(
     assert [e for e in deps.store.events(case_id) if e["type"] == "case.resolved"][0]["actor"] == "li"
 
 
-def test_cli_refusals_are_clear_and_change_nothing(stack, deps, open_case, capsys):
+def test_cli_refusals_are_clear_and_change_nothing(stack, deps, open_case, capsys, x_api):
     case_id = open_case("@SkylarkAir my suitcase is lost and the baggage desk is closed, please help")
     assert cli(capsys, stack, "claim", case_id, "--as", "maria")[0] == 0
     before = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c)

@@ -13,7 +13,7 @@ from tests.integration.conftest import execution, wait_for
 pytestmark = pytest.mark.integration
 
 
-def test_show_gives_the_agent_everything_and_actions_are_idempotent(stack, deps, open_case, send):
+def test_show_gives_the_agent_everything_and_actions_are_idempotent(stack, deps, open_case, send, x_api):
     author = Author(id="u-dana", handle="dana", followers=250_000, verified=True)
     # Given a customer with an earlier case, resolved a month ago (outside the reopen window), and a new one
     earlier = open_case("@SkylarkAir I was charged twice for my booking, please refund me", author=author)
@@ -58,7 +58,7 @@ def test_show_gives_the_agent_everything_and_actions_are_idempotent(stack, deps,
 
 
 def test_wait_customer_resumes_when_the_customer_writes_and_reopen_after_resolve(
-    stack, deps, open_case, send
+    stack, deps, open_case, send, x_api
 ):
     from tests.builders import mention
 

@@ -10,7 +10,7 @@ from socialcare.agents import AgentClient
 pytestmark = pytest.mark.integration
 
 
-def test_worker_pushes_cases_and_leaves_failed_items_for_retry(stack, deps, open_case):
+def test_worker_pushes_cases_and_leaves_failed_items_for_retry(stack, deps, open_case, x_api):
     # Given two baggage cases whose work items wait on the baggage queue
     first = open_case("@SkylarkAir my suitcase is lost and the baggage desk is closed, please help")
     second = open_case("@SkylarkAir my luggage never arrived at the carousel, please help")
