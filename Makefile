@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The Lambda runtime is Python 3.12; fall back to python3 where it is not installed.
 PYTHON ?= $(shell for p in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 2>/dev/null) python3; do $$p -c 'import sys' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: demo test test-all lint checkov bench chaos build deploy clean validate
+.PHONY: demo test test-all lint checkov bench chaos fuzz build deploy clean validate
 
 $(BIN)/socialcare: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,8 +50,13 @@ validate: $(SAM)
 bench: $(BIN)/socialcare
 	$(BIN)/python -m bench
 
+# 5,000 mentions through the whole local pipeline under injected faults (SOCIALCARE_CHAOS_MENTIONS to change).
 chaos: $(BIN)/socialcare
 	$(BIN)/pytest -q -m slow tests/chaos
+
+# Hypothesis at scale on every input boundary: about 115,000 generated inputs (SOCIALCARE_FUZZ_SCALE).
+fuzz: $(BIN)/socialcare
+	$(BIN)/pytest -q -m slow tests/fuzz
 
 build: $(SAM)
 	PATH="$$(dirname $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build
