@@ -150,7 +150,7 @@ def measure() -> dict[str, Any]:
         for service in ("dynamodb", "sqs", "stepfunctions", "events", "sns", "ssm"):
             counter.attach(aws.client(service))
         # non-actionable: praise, each from its own author
-        n = 500
+        n = int(os.environ.get("BENCH_QUIET_MENTIONS", "500"))
         _pipeline(
             stack, server, _posts(n, actionable=False, start_id=2_000_000_000_000_000_000, authors=n), counter
         )
@@ -164,10 +164,11 @@ def measure() -> dict[str, Any]:
             sum(c for (s, o), c in calls.items() if s == "sqs" and o in SENDS) / n, 3
         )
         result["non_actionable_requests"] = round(sum(calls.values()) / n, 3)
+        print(json.dumps({k: v for k, v in result.items()}), flush=True)
         # new cases: actionable, each from its own author
         counter.calls.clear()
         counter.items.clear()
-        m = 50
+        m = int(os.environ.get("BENCH_CASE_MENTIONS", "50"))
         _pipeline(
             stack, server, _posts(m, actionable=True, start_id=2_100_000_000_000_000_000, authors=m), counter
         )
@@ -190,6 +191,7 @@ def measure() -> dict[str, Any]:
             return case_id_for(f"x#{post['id']}")
 
         result["happy_path_state_transitions"] = _transitions(stack, deps, one_case)
+        print(json.dumps({k: result[k] for k in ("new_case_per_mention", "happy_path_state_transitions")}), flush=True)
         # throughput: non-actionable mentions end to end at growing volumes
         throughput = {}
         start_id = 2_300_000_000_000_000_000
@@ -198,6 +200,7 @@ def measure() -> dict[str, Any]:
                 stack, server, _posts(volume, actionable=False, start_id=start_id, authors=volume), None
             )
             throughput[volume] = round(volume / seconds, 1)
+            print(f"throughput {volume}: {throughput[volume]} mentions/s", flush=True)
             start_id += volume + 1
         result["mentions_per_second"] = throughput
         server.stop()
