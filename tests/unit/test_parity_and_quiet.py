@@ -69,3 +69,10 @@ def test_crisis_lexicon_with_the_classifier():
     assert is_crisis_mention(m, _tags("question"), lexicon)
     praise = m.model_copy(update={"text": "the crew killed it today, best flight ever"})
     assert not is_crisis_mention(praise, _tags("praise", "positive"), lexicon)
+
+
+def test_a_place_named_in_the_text_gives_the_region_when_the_platform_gives_none():
+    from socialcare.quiet.crisis import place_in_text
+
+    assert place_in_text("The hurricane just tore through Puerto Alba.", ["uk", "puerto-alba"]) == "puerto-alba"
+    assert place_in_text("my flight to the uk was cancelled", ["uk", "puerto-alba"]) is None

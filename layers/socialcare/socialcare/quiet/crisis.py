@@ -37,12 +37,26 @@ def is_crisis_mention(mention: Mention, tags: Tags, lexicon: list[str]) -> bool:
     return bool(tragedy_words(mention.text, lexicon))
 
 
+def place_in_text(text: str, region_names: list[str]) -> str | None:
+    """A configured place named in the text ("Puerto Alba" for region puerto-alba), for mentions whose
+    platform gives no region. Short codes (us, uk, MX) are too ambiguous to read from free text."""
+    plain = " " + " ".join(_WORD.findall(_plain(text))) + " "
+    for name in region_names:
+        phrase = " ".join(_WORD.findall(_plain(name)))
+        if len(phrase) >= 5 and f" {phrase} " in plain:
+            return name
+    return None
+
+
 def after_mention(mention: Mention, tags: Tags, deps: Deps) -> dict[str, Any] | None:
     settings = deps.config.quiet
-    if not mention.region or not is_crisis_mention(mention, tags, settings.crisis_lexicon):
+    if not is_crisis_mention(mention, tags, settings.crisis_lexicon):
+        return None
+    region = mention.region or place_in_text(mention.text, [r.name for r in deps.config.regions])
+    if not region:
         return None
     try:
-        return _count(mention.region, deps)
+        return _count(region, deps)
     except Exception as exc:  # noqa: BLE001 - routing must not fail on the crisis watch
         logger.exception("crisis watch failed", mention_key=mention.key, error=str(exc))
         return None

@@ -31,7 +31,8 @@ def after_waves(deps: Any, stack: Any, posts: list[dict[str, Any]]) -> dict[str,
     from socialcare.quiet.service import Quiet
 
     done: dict[str, Any] = {}
-    suggestion = deps.store.get({"PK": {"S": "CRISIS#latam"}, "SK": {"S": "SUGGESTED"}})
+    suggestion = next((s for r in ("latam", "puerto-alba") if (s := deps.store.get(
+        {"PK": {"S": f"CRISIS#{r}"}, "SK": {"S": "SUGGESTED"}}))), None)
     done["quiet_suggested"] = bool(suggestion)
     # The on-call operator reads the suggestion and confirms it: a person starts the quiet period.
     Quiet(deps).start("latam", deps.now() + timedelta(hours=12),
