@@ -73,7 +73,9 @@ def test_breach_escalates_tier_by_tier_to_the_escalation_queue(stack, deps, send
     case = wait_for(lambda: (c := deps.store.get_case(case_id)).escalation_tier >= 2 and c, timeout=30)
     # Then each tier is recorded on the case and the last tier lands on the escalation queue
     assert case.breaches >= 2
-    escalations = [e for e in deps.store.events(case_id) if e["type"] == "case.escalated"]
+    # (the tier is recorded on the case a step before its event: wait for both events)
+    escalations = wait_for(lambda: (es := [e for e in deps.store.events(case_id) if e["type"] == "case.escalated"])
+                           and len(es) >= 2 and es)
     assert [int(e["tier"]) for e in escalations][:2] == [1, 2]
     assert escalations[0]["breached_clock"] == "first_response"
     sqs = boto3.client("sqs")
