@@ -255,9 +255,13 @@ def local_stack(parameters: dict[str, str] | None = None, *, stack_name: str | N
         try:
             yield stack
         finally:
-            # Executions still waiting on timers outlive the stack: their late calls find no function.
+            # Executions still waiting on timers outlive the stack: their late calls find no function
+            # and no table, and moto would log each such failure at length.
             for fn in stack.functions.values():
                 lambda_adapter.REGISTRY.pop(fn.name, None)
+            import logging
+
+            logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
             for k, v in env_saved.items():
                 if v is None:
                     os.environ.pop(k, None)
