@@ -57,7 +57,7 @@ class Detector:
             trim[band] = fresh[-(self.s.bucket_cap - 1) :]
             hits.update(k for k, _ in fresh)
         top = [k for k, _ in hits.most_common(self.s.max_candidates)]
-        for key, other in self.index.signatures(top).items():
+        for other in self.index.signatures(top).values():
             sim = self.similar(member, other)
             if sim >= self.s.threshold and other.department == member.department:
                 decision.matches.append(Match(other, sim))

@@ -313,7 +313,7 @@ class Incidents:
         customers: dict[str, Member] = {}
         for m in sorted(self.members(inc.id), key=lambda m: (m.kind != "case", m.at)):
             customers.setdefault(m.customer_key, m)  # a customer's case wins over their loose mentions
-        for customer, member in customers.items():
+        for member in customers.values():
             if self._send_update(inc, member, text, actor=actor):
                 sent += 1
             else:
