@@ -34,12 +34,17 @@ TEXT = st.one_of(
     HOSTILE_TEXT,
 )
 SCALAR = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), TEXT,
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    TEXT,
 )
 JSON = st.recursive(
     SCALAR,
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -71,53 +76,145 @@ def mutated(base: dict[str, Any], paths: list[tuple[str, ...]]) -> st.SearchStra
 
 
 X_POST = {
-    "id": "1900000000000000001", "author_id": "42", "text": "@SkylarkAir bag lost", "created_at": "2026-11-20T10:00:00.000Z",
-    "conversation_id": "1900000000000000001", "lang": "en",
-    "referenced_tweets": [{"type": "replied_to", "id": "1899"}], "note_tweet": {"text": "long form"},
+    "id": "1900000000000000001",
+    "author_id": "42",
+    "text": "@SkylarkAir bag lost",
+    "created_at": "2026-11-20T10:00:00.000Z",
+    "conversation_id": "1900000000000000001",
+    "lang": "en",
+    "referenced_tweets": [{"type": "replied_to", "id": "1899"}],
+    "note_tweet": {"text": "long form"},
 }
-X_PATHS = [("id",), ("author_id",), ("text",), ("created_at",), ("conversation_id",), ("lang",),
-           ("referenced_tweets",), ("note_tweet",), ("note_tweet", "text")]
-X_USERS = {"42": {"username": "traveller", "name": "T", "public_metrics": {"followers_count": 3}, "verified": False}}
+X_PATHS = [
+    ("id",),
+    ("author_id",),
+    ("text",),
+    ("created_at",),
+    ("conversation_id",),
+    ("lang",),
+    ("referenced_tweets",),
+    ("note_tweet",),
+    ("note_tweet", "text"),
+]
+X_USERS = {
+    "42": {"username": "traveller", "name": "T", "public_metrics": {"followers_count": 3}, "verified": False}
+}
 
 MASTODON_STATUS = {
-    "id": "111", "uri": "https://mastodon.example/users/a/statuses/111", "url": "https://mastodon.example/@a/111",
-    "created_at": "2026-11-20T10:00:00.000Z", "content": "<p>@skylark my <b>bag</b> is lost</p>", "spoiler_text": "",
-    "language": "en", "in_reply_to_id": None,
-    "account": {"id": "7", "acct": "a@mastodon.example", "url": "https://mastodon.example/@a", "display_name": "A",
-                "followers_count": 10},
+    "id": "111",
+    "uri": "https://mastodon.example/users/a/statuses/111",
+    "url": "https://mastodon.example/@a/111",
+    "created_at": "2026-11-20T10:00:00.000Z",
+    "content": "<p>@skylark my <b>bag</b> is lost</p>",
+    "spoiler_text": "",
+    "language": "en",
+    "in_reply_to_id": None,
+    "account": {
+        "id": "7",
+        "acct": "a@mastodon.example",
+        "url": "https://mastodon.example/@a",
+        "display_name": "A",
+        "followers_count": 10,
+    },
 }
-MASTODON_PATHS = [("id",), ("uri",), ("url",), ("created_at",), ("content",), ("spoiler_text",), ("language",),
-                  ("in_reply_to_id",), ("account",), ("account", "id"), ("account", "acct"), ("account", "url"),
-                  ("account", "display_name"), ("account", "followers_count")]
+MASTODON_PATHS = [
+    ("id",),
+    ("uri",),
+    ("url",),
+    ("created_at",),
+    ("content",),
+    ("spoiler_text",),
+    ("language",),
+    ("in_reply_to_id",),
+    ("account",),
+    ("account", "id"),
+    ("account", "acct"),
+    ("account", "url"),
+    ("account", "display_name"),
+    ("account", "followers_count"),
+]
 
 BLUESKY_POST = {
-    "uri": "at://did:plc:abc/app.bsky.feed.post/3k", "cid": "bafy",
+    "uri": "at://did:plc:abc/app.bsky.feed.post/3k",
+    "cid": "bafy",
     "author": {"did": "did:plc:abc", "handle": "a.bsky.social", "displayName": "A"},
-    "record": {"text": "@skylark.air help", "createdAt": "2026-11-20T10:00:00.000Z", "langs": ["en"],
-               "reply": {"root": {"uri": "at://did:plc:abc/app.bsky.feed.post/1"}, "parent": {"uri": "at://x/2"}}},
+    "record": {
+        "text": "@skylark.air help",
+        "createdAt": "2026-11-20T10:00:00.000Z",
+        "langs": ["en"],
+        "reply": {"root": {"uri": "at://did:plc:abc/app.bsky.feed.post/1"}, "parent": {"uri": "at://x/2"}},
+    },
 }
-BLUESKY_PATHS = [("uri",), ("author",), ("author", "did"), ("author", "handle"), ("author", "displayName"),
-                 ("record",), ("record", "text"), ("record", "createdAt"), ("record", "langs"), ("record", "reply"),
-                 ("record", "reply", "root")]
+BLUESKY_PATHS = [
+    ("uri",),
+    ("author",),
+    ("author", "did"),
+    ("author", "handle"),
+    ("author", "displayName"),
+    ("record",),
+    ("record", "text"),
+    ("record", "createdAt"),
+    ("record", "langs"),
+    ("record", "reply"),
+    ("record", "reply", "root"),
+]
 
 REDDIT_THING = {
     "kind": "t3",
-    "data": {"name": "t3_abc", "title": "Skylark lost my bag", "selftext": "help", "author": "u1",
-             "author_fullname": "t2_u1", "created_utc": 1763632800.0, "permalink": "/r/travel/comments/abc/x/",
-             "body": "comment", "link_id": "t3_abc", "parent_id": "t3_abc"},
+    "data": {
+        "name": "t3_abc",
+        "title": "Skylark lost my bag",
+        "selftext": "help",
+        "author": "u1",
+        "author_fullname": "t2_u1",
+        "created_utc": 1763632800.0,
+        "permalink": "/r/travel/comments/abc/x/",
+        "body": "comment",
+        "link_id": "t3_abc",
+        "parent_id": "t3_abc",
+    },
 }
-REDDIT_PATHS = [("kind",), ("data",), ("data", "name"), ("data", "title"), ("data", "selftext"), ("data", "author"),
-                ("data", "author_fullname"), ("data", "created_utc"), ("data", "permalink"), ("data", "body"),
-                ("data", "link_id"), ("data", "parent_id")]
+REDDIT_PATHS = [
+    ("kind",),
+    ("data",),
+    ("data", "name"),
+    ("data", "title"),
+    ("data", "selftext"),
+    ("data", "author"),
+    ("data", "author_fullname"),
+    ("data", "created_utc"),
+    ("data", "permalink"),
+    ("data", "body"),
+    ("data", "link_id"),
+    ("data", "parent_id"),
+]
 
 MENTION = {
-    "platform": "x", "id": "1900000000000000001", "author": {"id": "42", "handle": "traveller", "followers": 3},
-    "text": "@SkylarkAir bag lost", "created_at": "2026-11-20T10:00:00Z", "lang": "en",
-    "permalink": "https://x.com/traveller/status/1900000000000000001", "conversation_id": "1",
+    "platform": "x",
+    "id": "1900000000000000001",
+    "author": {"id": "42", "handle": "traveller", "followers": 3},
+    "text": "@SkylarkAir bag lost",
+    "created_at": "2026-11-20T10:00:00Z",
+    "lang": "en",
+    "permalink": "https://x.com/traveller/status/1900000000000000001",
+    "conversation_id": "1",
 }
-MENTION_PATHS = [("platform",), ("id",), ("author",), ("author", "id"), ("author", "handle"), ("author", "followers"),
-                 ("text",), ("created_at",), ("lang",), ("permalink",), ("conversation_id",), ("in_reply_to_id",),
-                 ("rating",), ("region",)]
+MENTION_PATHS = [
+    ("platform",),
+    ("id",),
+    ("author",),
+    ("author", "id"),
+    ("author", "handle"),
+    ("author", "followers"),
+    ("text",),
+    ("created_at",),
+    ("lang",),
+    ("permalink",),
+    ("conversation_id",),
+    ("in_reply_to_id",),
+    ("rating",),
+    ("region",),
+]
 
 
 def queue_bodies() -> st.SearchStrategy[str]:
@@ -129,7 +226,9 @@ def queue_bodies() -> st.SearchStrategy[str]:
         TEXT,
         st.binary(max_size=200).map(lambda b: b.decode("utf-8", errors="surrogateescape")),
         st.integers(min_value=50, max_value=50_000).map(deeply_nested),
-        st.integers(min_value=1, max_value=4).map(lambda n: json.dumps({**MENTION, "text": "x" * (n * 100_000)})),
+        st.integers(min_value=1, max_value=4).map(
+            lambda n: json.dumps({**MENTION, "text": "x" * (n * 100_000)})
+        ),
     )
 
 
@@ -139,15 +238,24 @@ def feed_documents() -> st.SearchStrategy[bytes]:
             f"<item><title>{title}</title><link>{link}</link><guid>{guid}</guid>"
             f"<pubDate>{date}</pubDate><description>{body}</description></item>"
         ),
-        TEXT, st.one_of(TEXT, st.just("javascript:alert(1)"), st.just("https://blog.example/p")), TEXT,
+        TEXT,
+        st.one_of(TEXT, st.just("javascript:alert(1)"), st.just("https://blog.example/p")),
+        TEXT,
         st.one_of(TEXT, st.just("Thu, 20 Nov 2026 10:00:00 GMT")),
-        st.one_of(TEXT, st.just("&lt;script&gt;alert(1)&lt;/script&gt;"), st.just("<![CDATA[<script>x</script>]]>")),
+        st.one_of(
+            TEXT, st.just("&lt;script&gt;alert(1)&lt;/script&gt;"), st.just("<![CDATA[<script>x</script>]]>")
+        ),
     )
     rss = st.lists(item, max_size=3).map(
-        lambda items: ('<?xml version="1.0"?><rss version="2.0"><channel><title>Blog</title><link>https://blog.example</link>'
-                       + "".join(items) + "</channel></rss>").encode("utf-8", errors="surrogatepass")
+        lambda items: (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>Blog</title><link>https://blog.example</link>'
+            + "".join(items)
+            + "</channel></rss>"
+        ).encode("utf-8", errors="surrogatepass")
     )
-    return st.one_of(rss, st.binary(max_size=300), TEXT.map(lambda t: t.encode("utf-8", errors="surrogatepass")))
+    return st.one_of(
+        rss, st.binary(max_size=300), TEXT.map(lambda t: t.encode("utf-8", errors="surrogatepass"))
+    )
 
 
 def config_documents() -> st.SearchStrategy[str]:
@@ -155,7 +263,9 @@ def config_documents() -> st.SearchStrategy[str]:
 
     import yaml
 
-    here = Path(__file__).resolve().parents[2] / "layers" / "socialcare" / "socialcare" / "data" / "brand.yaml"
+    here = (
+        Path(__file__).resolve().parents[2] / "layers" / "socialcare" / "socialcare" / "data" / "brand.yaml"
+    )
     base = yaml.safe_load(here.read_text(encoding="utf-8"))
     top = sorted(base)
 
@@ -173,8 +283,17 @@ def config_documents() -> st.SearchStrategy[str]:
         mutated_config(),
         TEXT,
         JSON.map(lambda d: yaml.safe_dump(d)),
-        st.sampled_from([
-            "a: &a [*a]", "extends: ../../../../etc/passwd", "extends: [1]", "!!python/object/apply:os.system ['id']",
-            "a: " + "[" * 2000 + "]" * 2000, "\ufeffname: x", "{", "- - -", "extends: /dev/null",
-        ]),
+        st.sampled_from(
+            [
+                "a: &a [*a]",
+                "extends: ../../../../etc/passwd",
+                "extends: [1]",
+                "!!python/object/apply:os.system ['id']",
+                "a: " + "[" * 2000 + "]" * 2000,
+                "\ufeffname: x",
+                "{",
+                "- - -",
+                "extends: /dev/null",
+            ]
+        ),
     )

@@ -12,8 +12,6 @@ from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import ValidationError
-
 from socialcare.config import ConfigError, parse_config
 from socialcare.ingest import bluesky, mastodon, reddit, rss, x
 from socialcare.ingest.base import normalise_items

@@ -9,16 +9,16 @@ inputs in all) is the fuzz run at scale.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from socialcare.ingest.sinks import _SQS_INVALID, sqs_safe
 from socialcare.ingest.text import strip_html
+
 from tests.fuzz import strategies as s
 from tests.fuzz import targets
 
@@ -33,7 +33,11 @@ def _boundaries() -> list[tuple[str, Any, Any]]:
     return [
         ("x", s.mutated(s.X_POST, s.X_PATHS), lambda item, _: targets.x_post(item, s.X_USERS)),
         ("x-json", s.JSON, lambda item, _: targets.x_post(item)),
-        ("mastodon", s.mutated(s.MASTODON_STATUS, s.MASTODON_PATHS), lambda item, _: targets.mastodon_status(item)),
+        (
+            "mastodon",
+            s.mutated(s.MASTODON_STATUS, s.MASTODON_PATHS),
+            lambda item, _: targets.mastodon_status(item),
+        ),
         ("bluesky", s.mutated(s.BLUESKY_POST, s.BLUESKY_PATHS), lambda item, _: targets.bluesky_post(item)),
         ("reddit", s.mutated(s.REDDIT_THING, s.REDDIT_PATHS), lambda item, _: targets.reddit_thing(item)),
         ("rss", s.feed_documents(), lambda item, _: targets.feed_document(item)),
@@ -71,8 +75,13 @@ def test_boundary_never_raises_at_scale(name: str, strategy: Any, check: Any, in
 # ------------------------------------------------------------------ specific hostile shapes
 def test_oversized_and_deeply_nested_bodies_are_dead_lettered(intake_env: Any) -> None:
     intake, deps, routed = intake_env
-    for body in (json.dumps({**s.MENTION, "text": "x" * 300_000}), s.deeply_nested(100_000),
-                 "[" * 1_000_000, "\udcff\udcfe not utf-8", ""):
+    for body in (
+        json.dumps({**s.MENTION, "text": "x" * 300_000}),
+        s.deeply_nested(100_000),
+        "[" * 1_000_000,
+        "\udcff\udcfe not utf-8",
+        "",
+    ):
         assert targets.queue_body(body, intake, deps, routed) == "dead"
     reasons = [m["MessageAttributes"]["reason"]["StringValue"] for m in deps.sqs.sent]
     assert all(r.startswith("invalid mention") for r in reasons)
@@ -80,8 +89,12 @@ def test_oversized_and_deeply_nested_bodies_are_dead_lettered(intake_env: Any) -
 
 
 def test_script_and_markup_never_survive_as_markup() -> None:
-    for markup in ("<p>hi<script>alert(1)</script></p>", "<img src=x onerror=alert(1)>hello", "<style>*{}</style>ok",
-                   "<a href='javascript:alert(1)'>link</a>"):
+    for markup in (
+        "<p>hi<script>alert(1)</script></p>",
+        "<img src=x onerror=alert(1)>hello",
+        "<style>*{}</style>ok",
+        "<a href='javascript:alert(1)'>link</a>",
+    ):
         text = strip_html(markup)
         assert "<script" not in text.lower() and "onerror" not in text and "javascript:" not in text
         assert "alert(1)" not in text or markup.startswith("<a")  # link text survives, the href does not
@@ -97,8 +110,10 @@ def test_path_like_ids_stay_keys_not_paths(intake_env: Any) -> None:
         assert re.fullmatch(r"SC-[A-Z2-9]{8}", case_id), case_id
 
 
-@given(text=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=[]), max_size=50)
-       | st.text(alphabet=st.characters(categories=["Cs", "Co", "Cn"]), max_size=10))
+@given(
+    text=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=[]), max_size=50)
+    | st.text(alphabet=st.characters(categories=["Cs", "Co", "Cn"]), max_size=10)
+)
 @settings(max_examples=300, **_COMMON)
 def test_every_queued_body_is_one_sqs_accepts(text: str) -> None:
     from socialcare.models import Mention

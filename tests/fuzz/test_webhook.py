@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from socialcare.ingest import meta
 from socialcare.ingest.sinks import MemoryDeadLetterSink, MemoryMentionSink, MemorySeenIndex
+
 from tests.fuzz import strategies as s
 from tests.fuzz import targets
 
@@ -29,21 +29,49 @@ def _sign(body: bytes, secret: str = SECRET) -> str:
 
 
 def _comment(entry_time: float, cid: str = "c1", text: str = "@skylark where is my bag") -> dict[str, Any]:
-    return {"object": "page", "entry": [{"id": "p1", "time": int(entry_time), "changes": [{"field": "feed", "value": {
-        "item": "comment", "verb": "add", "comment_id": cid, "post_id": "p1_1", "message": text,
-        "from": {"id": "u1", "name": "Jane"}, "created_time": int(entry_time)}}]}]}
+    return {
+        "object": "page",
+        "entry": [
+            {
+                "id": "p1",
+                "time": int(entry_time),
+                "changes": [
+                    {
+                        "field": "feed",
+                        "value": {
+                            "item": "comment",
+                            "verb": "add",
+                            "comment_id": cid,
+                            "post_id": "p1_1",
+                            "message": text,
+                            "from": {"id": "u1", "name": "Jane"},
+                            "created_time": int(entry_time),
+                        },
+                    }
+                ],
+            }
+        ],
+    }
 
 
 BODIES = st.one_of(
     st.binary(max_size=300),
     s.JSON.map(lambda d: json.dumps(d).encode()),
-    st.builds(lambda t, cid, text: json.dumps(_comment(t, cid, text)).encode(),
-              st.floats(min_value=0, max_value=4e9), s.TEXT, s.TEXT),
+    st.builds(
+        lambda t, cid, text: json.dumps(_comment(t, cid, text)).encode(),
+        st.floats(min_value=0, max_value=4e9),
+        s.TEXT,
+        s.TEXT,
+    ),
     st.integers(min_value=10, max_value=30_000).map(lambda n: s.deeply_nested(n).encode()),
     st.text(max_size=100).map(lambda t: t.encode("utf-16")),
 )
-HEADERS = st.one_of(st.none(), s.TEXT, st.just("sha256="), st.text(alphabet="0123456789abcdef", max_size=64).map(
-    lambda h: "sha256=" + h))
+HEADERS = st.one_of(
+    st.none(),
+    s.TEXT,
+    st.just("sha256="),
+    st.text(alphabet="0123456789abcdef", max_size=64).map(lambda h: "sha256=" + h),
+)
 
 
 def _deliver(body: bytes, header: str | None) -> str:

@@ -21,24 +21,55 @@ REDACTED = "[REDACTED]"
 # Keys whose value is secret whatever it looks like (compared lower-case, without - and _).
 _SENSITIVE_KEYS = frozenset(
     {
-        "token", "tasktoken", "accesstoken", "refreshtoken", "bearertoken", "idtoken", "sessiontoken",
-        "accessjwt", "refreshjwt", "secret", "clientsecret", "appsecret", "password", "passwd",
-        "authorization", "apikey", "xapikey", "cookie", "setcookie", "signature", "xhubsignature256",
-        "email", "emailaddress", "phone", "phonenumber", "mobile",
+        "token",
+        "tasktoken",
+        "accesstoken",
+        "refreshtoken",
+        "bearertoken",
+        "idtoken",
+        "sessiontoken",
+        "accessjwt",
+        "refreshjwt",
+        "secret",
+        "clientsecret",
+        "appsecret",
+        "password",
+        "passwd",
+        "authorization",
+        "apikey",
+        "xapikey",
+        "cookie",
+        "setcookie",
+        "signature",
+        "xhubsignature256",
+        "email",
+        "emailaddress",
+        "phone",
+        "phonenumber",
+        "mobile",
     }
 )
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # Authorization header values and "token=..." style pairs.
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=%-]{8,}"), r"\1 " + REDACTED),
-    (re.compile(r"(?i)\b(token|secret|password|api[_-]?key|signature)([\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;]{4,}"),
-     r"\1\2" + REDACTED),
+    (
+        re.compile(
+            r"(?i)\b(token|secret|password|api[_-]?key|signature)([\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;]{4,}"
+        ),
+        r"\1\2" + REDACTED,
+    ),
     # JWTs (three base64url segments, the first a JSON header).
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
     # AWS access key ids.
     (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), REDACTED),
     # E-mail addresses.
-    (re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z][A-Za-z0-9-]+"), REDACTED),
+    (
+        re.compile(
+            r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z][A-Za-z0-9-]+"
+        ),
+        REDACTED,
+    ),
     # Phone numbers: international (+44 20 7946 0958), North American ((415) 555-0100, 415.555.0100)
     # and national trunk-prefixed (07700 900123). Bare digit runs (platform ids) are left alone.
     (re.compile(r"(?<![\w+])\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}(?!\w)"), REDACTED),
@@ -46,8 +77,13 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<!\w)0\d{3,4}[\s-]\d{3}[\s-]?\d{3,4}(?!\w)"), REDACTED),
     # Opaque tokens: long base64-ish runs mixing letters and digits (Step Functions task tokens,
     # platform access tokens). Hex digests and ARNs (which contain ':') do not match.
-    (re.compile(r"(?<![A-Za-z0-9+/=_-])(?=[A-Za-z0-9+/=_-]*[0-9])(?=[A-Za-z0-9+/=_-]*[g-zG-Z])"
-                r"[A-Za-z0-9+/=_-]{40,}"), REDACTED),
+    (
+        re.compile(
+            r"(?<![A-Za-z0-9+/=_-])(?=[A-Za-z0-9+/=_-]*[0-9])(?=[A-Za-z0-9+/=_-]*[g-zG-Z])"
+            r"[A-Za-z0-9+/=_-]{40,}"
+        ),
+        REDACTED,
+    ),
 ]
 
 
@@ -69,7 +105,11 @@ def redact(value: Any, _depth: int = 0) -> Any:
         return redact_text(value)
     if isinstance(value, dict):
         return {
-            k: (REDACTED if _normal_key(k) in _SENSITIVE_KEYS and v not in (None, "") else redact(v, _depth + 1))
+            k: (
+                REDACTED
+                if _normal_key(k) in _SENSITIVE_KEYS and v not in (None, "")
+                else redact(v, _depth + 1)
+            )
             for k, v in value.items()
         }
     if isinstance(value, list | tuple | set):

@@ -7,10 +7,9 @@ import json
 import logging
 import uuid
 
+from aws_lambda_powertools import Logger
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from aws_lambda_powertools import Logger
 from socialcare.observability import REDACTED, RedactingFormatter, logger, redact_text
 
 TASK_TOKEN = "AAAAKgAAAAIAAAAAAAAAAX3k9o2Vw5J1Yy2s7n0dF2nmT1QyZ3xj9aKf8s0R2b4QkLmN0pQrStUv"
@@ -20,7 +19,11 @@ BEARER = "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeidxbYy8lMzF1n9"
 def _capture() -> tuple[Logger, io.StringIO]:
     buf = io.StringIO()
     # A fresh service name each time: Powertools reuses an initialised logger's handler by name.
-    log = Logger(service=f"redaction-{uuid.uuid4().hex}", logger_formatter=RedactingFormatter(), logger_handler=logging.StreamHandler(buf))
+    log = Logger(
+        service=f"redaction-{uuid.uuid4().hex}",
+        logger_formatter=RedactingFormatter(),
+        logger_handler=logging.StreamHandler(buf),
+    )
     return log, buf
 
 
@@ -45,7 +48,14 @@ def test_sensitive_keys_and_values_are_redacted_everywhere() -> None:
     line = buf.getvalue()
     record = json.loads(line)
     # Then no secret or contact detail survives, and the ids that help debugging do
-    for secret in (TASK_TOKEN, BEARER, "abc.def.ghi", "someone@example.com", "7946 0958", "jane.doe@example.co.uk"):
+    for secret in (
+        TASK_TOKEN,
+        BEARER,
+        "abc.def.ghi",
+        "someone@example.com",
+        "7946 0958",
+        "jane.doe@example.co.uk",
+    ):
         assert secret not in line
     assert record["task_token"] == REDACTED
     assert record["nested"]["authorization"] == REDACTED
@@ -70,7 +80,10 @@ def test_ids_timestamps_and_arns_are_kept() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(email=st.emails(), filler=st.text(alphabet=st.characters(codec="ascii", categories=["L", "N", "Zs"]), max_size=40))
+@given(
+    email=st.emails(),
+    filler=st.text(alphabet=st.characters(codec="ascii", categories=["L", "N", "Zs"]), max_size=40),
+)
 def test_no_generated_email_survives(email: str, filler: str) -> None:
     log, buf = _capture()
     log.info(f"{filler} {email} {filler}", contact=email)
@@ -92,7 +105,13 @@ def test_no_generated_phone_number_survives(cc: str, groups: list[int], sep: str
 
 
 @settings(max_examples=300, deadline=None)
-@given(token=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-", min_size=40, max_size=300))
+@given(
+    token=st.text(
+        alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-",
+        min_size=40,
+        max_size=300,
+    )
+)
 def test_no_opaque_token_survives(token: str) -> None:
     log, buf = _capture()
     log.warning("stale token", task_token=token, detail=f"token={token}")

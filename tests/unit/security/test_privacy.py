@@ -10,7 +10,6 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
 from socialcare.models import Author, Case, Clock, Mention, SlaPolicy, Tags, case_id_for
 from socialcare.privacy import PrivacyError, erase_author, export_author, parse_author
 from socialcare.privacy.service import ERASED, erasures, pseudonym
@@ -22,46 +21,108 @@ BOB = Author(id="43", handle="bob", name="Bob")
 
 @pytest.fixture
 def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    for k, v in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for k, v in {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
         ddb.create_table(
-            TableName="t", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "GSI2PK", "GSI2SK")],
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-            GlobalSecondaryIndexes=[{"IndexName": "ByCustomer", "Projection": {"ProjectionType": "ALL"},
-                                     "KeySchema": [{"AttributeName": "GSI2PK", "KeyType": "HASH"},
-                                                   {"AttributeName": "GSI2SK", "KeyType": "RANGE"}]}],
+            TableName="t",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "GSI2PK", "GSI2SK")
+            ],
+            KeySchema=[
+                {"AttributeName": "PK", "KeyType": "HASH"},
+                {"AttributeName": "SK", "KeyType": "RANGE"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "ByCustomer",
+                    "Projection": {"ProjectionType": "ALL"},
+                    "KeySchema": [
+                        {"AttributeName": "GSI2PK", "KeyType": "HASH"},
+                        {"AttributeName": "GSI2SK", "KeyType": "RANGE"},
+                    ],
+                }
+            ],
         )
         yield Store(ddb, "t")
 
 
 def _seed(store: Store, author: Author, mention_id: str, text: str) -> Case:
     now = datetime.now(UTC)
-    m = Mention(platform="x", id=mention_id, author=author, text=text, created_at=now,
-                permalink=f"https://x.com/{author.handle}/status/{mention_id}")
-    sla = SlaPolicy(first_response_s=60, next_update_s=60, resolution_s=600, escalation_tiers_s=[60], stale_after_s=60)
-    case = Case(id=case_id_for(m.key), mention_key=m.key, customer_key=m.customer_key, platform="x", author=author,
-                department="baggage", tags=_tags(), sla=sla, opened_at=now,
-                first_response_due=now + timedelta(seconds=60), resolution_due=now + timedelta(seconds=600),
-                clock=Clock(name="first_response", seconds=60, due_at=now + timedelta(seconds=60)))
+    m = Mention(
+        platform="x",
+        id=mention_id,
+        author=author,
+        text=text,
+        created_at=now,
+        permalink=f"https://x.com/{author.handle}/status/{mention_id}",
+    )
+    sla = SlaPolicy(
+        first_response_s=60, next_update_s=60, resolution_s=600, escalation_tiers_s=[60], stale_after_s=60
+    )
+    case = Case(
+        id=case_id_for(m.key),
+        mention_key=m.key,
+        customer_key=m.customer_key,
+        platform="x",
+        author=author,
+        department="baggage",
+        tags=_tags(),
+        sla=sla,
+        opened_at=now,
+        first_response_due=now + timedelta(seconds=60),
+        resolution_due=now + timedelta(seconds=600),
+        clock=Clock(name="first_response", seconds=60, due_at=now + timedelta(seconds=60)),
+    )
     store.put(store.mention_item(m, None, case.id, 90))
     store.put(store.case_item(case))
-    store.put(store.message_item(case.id, {"direction": "in", "platform": "x", "mention_key": m.key,
-                                           "author": author.handle, "text": text, "permalink": m.permalink}, now, m.key))
-    store.put(store.message_item(case.id, {"direction": "out", "channel": "dm", "author": "agent ann",
-                                           "text": f"Hi {author.name}, send your booking ref"}, now, "req-1-0"))
+    store.put(
+        store.message_item(
+            case.id,
+            {
+                "direction": "in",
+                "platform": "x",
+                "mention_key": m.key,
+                "author": author.handle,
+                "text": text,
+                "permalink": m.permalink,
+            },
+            now,
+            m.key,
+        )
+    )
+    store.put(
+        store.message_item(
+            case.id,
+            {
+                "direction": "out",
+                "channel": "dm",
+                "author": "agent ann",
+                "text": f"Hi {author.name}, send your booking ref",
+            },
+            now,
+            "req-1-0",
+        )
+    )
     return case
 
 
 def _tags() -> Tags:
-    from socialcare.config import load_config
     from socialcare.classify import build_classifier
+    from socialcare.config import load_config
+
     from tests.integration.conftest import FAST_CONFIG
 
-    return build_classifier(load_config(FAST_CONFIG)).classify("@SkylarkAir my bag is lost please help", platform="x", rating=None)
+    return build_classifier(load_config(FAST_CONFIG)).classify(
+        "@SkylarkAir my bag is lost please help", platform="x", rating=None
+    )
 
 
 def _dump(store: Store) -> str:

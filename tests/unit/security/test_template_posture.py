@@ -6,14 +6,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from socialcare.local.template import prepare
 
 ROOT = Path(__file__).resolve().parents[3]
 # APIs with no resource-level permissions (log delivery, PutMetricData, X-Ray): the only "*" resources allowed.
-RESOURCE_STAR_OK = {"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-                    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups", "cloudwatch:PutMetricData", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+RESOURCE_STAR_OK = {
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+    "cloudwatch:PutMetricData",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +52,9 @@ def test_no_wildcard_actions(resources: dict[str, Any]) -> None:
         assert all("*" not in a for a in actions), (role, actions)
 
 
-def test_resources_are_named_except_where_aws_has_no_resource_level_permissions(resources: dict[str, Any]) -> None:
+def test_resources_are_named_except_where_aws_has_no_resource_level_permissions(
+    resources: dict[str, Any],
+) -> None:
     for role, st in _statements(resources):
         targets = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
         if "*" in targets:
@@ -55,7 +66,9 @@ def test_encryption_at_rest_and_recovery(resources: dict[str, Any]) -> None:
     table = resources["Table"]["Properties"]
     assert table["SSESpecification"]["SSEEnabled"] is True
     assert table["SSESpecification"]["SSEType"] == "KMS"
-    assert table["SSESpecification"]["KMSMasterKeyId"]["Fn::If"][0] == "HasKmsKey"  # customer-managed key option
+    assert (
+        table["SSESpecification"]["KMSMasterKeyId"]["Fn::If"][0] == "HasKmsKey"
+    )  # customer-managed key option
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     queues = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
@@ -73,7 +86,10 @@ def test_no_secret_in_function_environment(resources: dict[str, Any]) -> None:
             continue
         env = res["Properties"].get("Environment", {}).get("Variables", {})
         for var in env:
-            assert not any(word in var.upper() for word in ("TOKEN", "SECRET", "PASSWORD", "KEY")), (name, var)
+            assert not any(word in var.upper() for word in ("TOKEN", "SECRET", "PASSWORD", "KEY")), (
+                name,
+                var,
+            )
 
 
 def test_every_checkov_skip_is_justified() -> None:

@@ -12,8 +12,13 @@ import sys
 def _store(args: argparse.Namespace):  # noqa: ANN202 - the Store of the target stack
     from socialcare.agents.connect import deps_for, resolve_target
 
-    target = resolve_target(stack=args.stack, profile=args.profile, region=args.region,
-                            endpoint_url=args.endpoint_url, env=dict(os.environ))
+    target = resolve_target(
+        stack=args.stack,
+        profile=args.profile,
+        region=args.region,
+        endpoint_url=args.endpoint_url,
+        env=dict(os.environ),
+    )
     return deps_for(target).store
 
 
@@ -29,8 +34,10 @@ def _export(args: argparse.Namespace) -> int:
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             fh.write(text)
-        print(f"wrote {len(data['mentions'])} mentions, {len(data['cases'])} cases, "
-              f"{len(data['messages'])} messages to {args.out}")
+        print(
+            f"wrote {len(data['mentions'])} mentions, {len(data['cases'])} cases, "
+            f"{len(data['messages'])} messages to {args.out}"
+        )
     else:
         print(text)
     return 0
@@ -40,8 +47,12 @@ def _erase(args: argparse.Namespace) -> int:
     from socialcare.privacy import PrivacyError, erase_author
 
     try:
-        report = erase_author(_store(args), args.author, requested_by=args.requested_by or getpass.getuser(),
-                              dry_run=args.dry_run)
+        report = erase_author(
+            _store(args),
+            args.author,
+            requested_by=args.requested_by or getpass.getuser(),
+            dry_run=args.dry_run,
+        )
     except PrivacyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -49,16 +60,20 @@ def _erase(args: argparse.Namespace) -> int:
         print(json.dumps(report.as_dict()))
     else:
         verb = "would erase" if args.dry_run else "erased"
-        print(f"{verb}: {report.mentions} mentions, {report.cases} cases, {report.messages} messages, "
-              f"{report.outbound} published replies; recorded as {report.record_key or '-'} ({report.author})")
+        print(
+            f"{verb}: {report.mentions} mentions, {report.cases} cases, {report.messages} messages, "
+            f"{report.outbound} published replies; recorded as {report.record_key or '-'} ({report.author})"
+        )
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     privacy = sub.add_parser("privacy", help="export or erase one person's data")
     psub = privacy.add_subparsers(dest="privacy_command", required=True)
-    for name, helptext, func in (("export", "everything held about one author, as JSON", _export),
-                                 ("erase", "remove or pseudonymise one author's data everywhere, and record it", _erase)):
+    for name, helptext, func in (
+        ("export", "everything held about one author, as JSON", _export),
+        ("erase", "remove or pseudonymise one author's data everywhere, and record it", _erase),
+    ):
         p = psub.add_parser(name, help=helptext)
         p.add_argument("--author", required=True, help="PLATFORM:HANDLE, e.g. x:jane_doe")
         p.add_argument("--stack", default=None)
@@ -68,7 +83,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         if name == "export":
             p.add_argument("--out", default=None, help="write to this file instead of stdout")
         else:
-            p.add_argument("--dry-run", action="store_true", help="count what would be erased; change nothing")
+            p.add_argument(
+                "--dry-run", action="store_true", help="count what would be erased; change nothing"
+            )
             p.add_argument("--requested-by", default=None, help="who asked (kept in the erasure record)")
             p.add_argument("--json", action="store_true")
         p.set_defaults(func=func)

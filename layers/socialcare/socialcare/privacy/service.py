@@ -61,10 +61,15 @@ def pseudonym(platform: str, handle: str, salt: str = "socialcare") -> str:
     return f"erased:{digest[:24]}"
 
 
-def _scan(store: Store, expression: str, values: dict[str, Any], names: dict[str, str] | None = None) -> list[dict]:
+def _scan(
+    store: Store, expression: str, values: dict[str, Any], names: dict[str, str] | None = None
+) -> list[dict]:
     items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": store.table, "FilterExpression": expression,
-                              "ExpressionAttributeValues": values}
+    kwargs: dict[str, Any] = {
+        "TableName": store.table,
+        "FilterExpression": expression,
+        "ExpressionAttributeValues": values,
+    }
     if names:
         kwargs["ExpressionAttributeNames"] = names
     while True:
@@ -79,8 +84,12 @@ def _find(store: Store, platform: str, handle: str) -> dict[str, Any]:
     """Every item that is about this person, raw (DynamoDB JSON)."""
     wanted = handle.lower()
     mentions = [
-        i for i in _scan(store, "begins_with(PK, :p) AND SK = :sk",
-                         {":p": {"S": f"MENTION#{platform}#"}, ":sk": {"S": "MENTION"}})
+        i
+        for i in _scan(
+            store,
+            "begins_with(PK, :p) AND SK = :sk",
+            {":p": {"S": f"MENTION#{platform}#"}, ":sk": {"S": "MENTION"}},
+        )
         if str(from_item(i).get("mention", {}).get("author", {}).get("handle", "")).lower() == wanted
     ]
     customer_keys = {from_item(i).get("customer_key") for i in mentions} - {None}
@@ -90,9 +99,13 @@ def _find(store: Store, platform: str, handle: str) -> dict[str, Any]:
     for item in case_items:
         data = from_item(item)
         sk = data["SK"]
-        if sk == "CASE" and (data.get("customer_key") in customer_keys or
-                             (data.get("platform") == platform and
-                              str(data.get("author", {}).get("handle", "")).lower() == wanted)):
+        if sk == "CASE" and (
+            data.get("customer_key") in customer_keys
+            or (
+                data.get("platform") == platform
+                and str(data.get("author", {}).get("handle", "")).lower() == wanted
+            )
+        ):
             cases.append(item)
     case_pks = {c["PK"]["S"] for c in cases}
     for item in case_items:
@@ -102,7 +115,8 @@ def _find(store: Store, platform: str, handle: str) -> dict[str, Any]:
         if sk.startswith("MSG#"):
             inbound_from_them = data.get("direction") == "in" and (
                 data.get("mention_key") in mention_keys
-                or (data.get("platform") == platform and str(data.get("author", "")).lower() == wanted))
+                or (data.get("platform") == platform and str(data.get("author", "")).lower() == wanted)
+            )
             if inbound_from_them or (theirs and data.get("direction") == "out"):
                 messages.append(item)
         elif sk.startswith("OUTBOUND#") and theirs:
@@ -114,7 +128,17 @@ def export_author(store: Store, ref: str) -> dict[str, Any]:
     """Everything held about the person, as plain JSON (their right of access)."""
     platform, handle = parse_author(ref)
     found = _find(store, platform, handle)
-    strip = {"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "task_token", "workflow_input", "token_fresh"}
+    strip = {
+        "PK",
+        "SK",
+        "GSI1PK",
+        "GSI1SK",
+        "GSI2PK",
+        "GSI2SK",
+        "task_token",
+        "workflow_input",
+        "token_fresh",
+    }
 
     def clean(item: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in from_item(item).items() if k not in strip}
@@ -129,60 +153,94 @@ def export_author(store: Store, ref: str) -> dict[str, Any]:
     }
 
 
-def erase_author(store: Store, ref: str, *, requested_by: str, dry_run: bool = False, salt: str = "socialcare") -> ErasureReport:
+def erase_author(
+    store: Store, ref: str, *, requested_by: str, dry_run: bool = False, salt: str = "socialcare"
+) -> ErasureReport:
     """Removes or pseudonymises the person's data everywhere in the table, and records that it did."""
     platform, handle = parse_author(ref)
     alias = pseudonym(platform, handle, salt)
     found = _find(store, platform, handle)
-    report = ErasureReport(author=alias, mentions=len(found["mentions"]), cases=len(found["cases"]),
-                           messages=len(found["messages"]), outbound=len(found["outbound"]), dry_run=dry_run,
-                           case_ids=sorted(from_item(c)["id"] for c in found["cases"]))
+    report = ErasureReport(
+        author=alias,
+        mentions=len(found["mentions"]),
+        cases=len(found["cases"]),
+        messages=len(found["messages"]),
+        outbound=len(found["outbound"]),
+        dry_run=dry_run,
+        case_ids=sorted(from_item(c)["id"] for c in found["cases"]),
+    )
     if dry_run:
         return report
     now = datetime.now(UTC).isoformat()
     ddb, table = store.ddb, store.table
     for item in found["mentions"]:
         ddb.update_item(
-            TableName=table, Key={"PK": item["PK"], "SK": item["SK"]},
+            TableName=table,
+            Key={"PK": item["PK"], "SK": item["SK"]},
             UpdateExpression="SET erased_at = :now, customer_key = :alias REMOVE mention, tags",
             ExpressionAttributeValues={":now": {"S": now}, ":alias": {"S": alias}},
         )
     for item in found["cases"]:
         ddb.update_item(
-            TableName=table, Key={"PK": item["PK"], "SK": item["SK"]},
+            TableName=table,
+            Key={"PK": item["PK"], "SK": item["SK"]},
             UpdateExpression="SET author = :author, customer_key = :alias, GSI2PK = :gsi, erased_at = :now",
             ExpressionAttributeValues={
                 ":author": {"M": {"id": {"S": alias}, "handle": {"S": ERASED}}},
-                ":alias": {"S": alias}, ":gsi": {"S": f"CUSTOMER#{alias}"}, ":now": {"S": now},
+                ":alias": {"S": alias},
+                ":gsi": {"S": f"CUSTOMER#{alias}"},
+                ":now": {"S": now},
             },
         )
     for item in found["messages"]:
         ddb.update_item(
-            TableName=table, Key={"PK": item["PK"], "SK": item["SK"]},
+            TableName=table,
+            Key={"PK": item["PK"], "SK": item["SK"]},
             UpdateExpression="SET #text = :erased, author = :author, erased_at = :now REMOVE permalink",
             ExpressionAttributeNames={"#text": "text"},
-            ExpressionAttributeValues={":erased": {"S": ERASED}, ":now": {"S": now},
-                                       ":author": {"S": ERASED if from_item(item).get("direction") == "in"
-                                                   else from_item(item).get("author", "")}},
+            ExpressionAttributeValues={
+                ":erased": {"S": ERASED},
+                ":now": {"S": now},
+                ":author": {
+                    "S": ERASED
+                    if from_item(item).get("direction") == "in"
+                    else from_item(item).get("author", "")
+                },
+            },
         )
     for item in found["outbound"]:
         ddb.update_item(
-            TableName=table, Key={"PK": item["PK"], "SK": item["SK"]},
+            TableName=table,
+            Key={"PK": item["PK"], "SK": item["SK"]},
             UpdateExpression="SET erased_at = :now REMOVE #text",
             ExpressionAttributeNames={"#text": "text"},
             ExpressionAttributeValues={":now": {"S": now}},
         )
     record_id = uuid.uuid4().hex
     report.record_key = f"PRIVACY#ERASURE/{now}#{record_id}"
-    store.put(to_item({
-        "PK": "PRIVACY#ERASURE", "SK": f"{now}#{record_id}", "author": alias, "requested_by": requested_by,
-        "at": now, "mentions": report.mentions, "cases": report.cases, "messages": report.messages,
-        "outbound": report.outbound, "case_ids": report.case_ids,
-    }))
+    store.put(
+        to_item(
+            {
+                "PK": "PRIVACY#ERASURE",
+                "SK": f"{now}#{record_id}",
+                "author": alias,
+                "requested_by": requested_by,
+                "at": now,
+                "mentions": report.mentions,
+                "cases": report.cases,
+                "messages": report.messages,
+                "outbound": report.outbound,
+                "case_ids": report.case_ids,
+            }
+        )
+    )
     return report
 
 
 def erasures(store: Store) -> list[dict[str, Any]]:
-    page = store.ddb.query(TableName=store.table, KeyConditionExpression="PK = :pk",
-                           ExpressionAttributeValues={":pk": {"S": "PRIVACY#ERASURE"}})
+    page = store.ddb.query(
+        TableName=store.table,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "PRIVACY#ERASURE"}},
+    )
     return [from_item(i) for i in page.get("Items", [])]
