@@ -50,6 +50,10 @@ _SENSITIVE_KEYS = frozenset(
     }
 )
 
+# Lambda context fields Powertools adds: AWS-generated names and ids, never personal data or secrets
+# (a long function name would otherwise look like an opaque token).
+_TRUSTED_KEYS = frozenset({"functionname", "functionarn", "functionrequestid", "xraytraceid", "service", "level"})
+
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # Authorization header values and "token=..." style pairs.
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=%-]{8,}"), r"\1 " + REDACTED),
@@ -108,6 +112,8 @@ def redact(value: Any, _depth: int = 0) -> Any:
             k: (
                 REDACTED
                 if _normal_key(k) in _SENSITIVE_KEYS and v not in (None, "")
+                else v
+                if _normal_key(k) in _TRUSTED_KEYS and isinstance(v, str)
                 else redact(v, _depth + 1)
             )
             for k, v in value.items()

@@ -117,3 +117,10 @@ def test_no_opaque_token_survives(token: str) -> None:
     log.warning("stale token", task_token=token, detail=f"token={token}")
     out = buf.getvalue()
     assert out and token not in out
+
+
+def test_lambda_context_names_are_kept() -> None:
+    from socialcare.observability import redact
+
+    name = "sc1a2b3c-RouteMentionFunction-AbCdEfGhIjKlMnOp1234567890"
+    assert redact({"function_name": name, "task_token": "x" * 50})["function_name"] == name
