@@ -66,7 +66,7 @@ def _ready_case(case_id: str, deps: Deps) -> Case:
     deadline = time.monotonic() + TOKEN_WAIT_S
     while True:
         case = deps.store.get_case(case_id)
-        if not case.is_open or (case.token_fresh and case.task_token):
+        if not case.is_open or case.stale or (case.token_fresh and case.task_token):
             return case
         if time.monotonic() > deadline:
             raise BusyError(f"case {case_id} workflow is not waiting for an action yet; retry")
@@ -122,6 +122,9 @@ def _plan(case: Case, action: str, deps: Deps, **kw: Any) -> dict[str, Any]:
     dept = case.department
     if kw.get("department") and kw["department"] != case.department:
         raise NotAllowedError(f"case {case.id} is in the {case.department} queue, not {kw['department']}")
+    if case.stale and case.is_open and action != "resolve":
+        # Its workflow ran out of tiers and ended: only closing it (or a reopen) makes sense now.
+        raise NotAllowedError(f"case {case.id} went stale after its last escalation; resolve or reopen it")
     if action == "claim":
         _require_open(case, action)
         if case.owner and case.owner != actor and not kw["force"]:
@@ -235,6 +238,8 @@ def _resume(case: Case, action: str, plan: dict[str, Any], deps: Deps) -> None:
         "queue_url": deps.settings.department_queue_url(plan["department"]),
         "clock": workflow.clock_payload(plan["clock"]),
     }
+    if case.stale:
+        return  # the workflow already ended; there is nothing waiting to resume
     token = case.task_token
     deadline = time.monotonic() + TOKEN_WAIT_S
     while token:
@@ -260,7 +265,7 @@ def reopen(case_id: str, deps: Deps, *, actor: str, reason: str, request_id: str
     if (done := _replay(case_id, request_id, deps)) is not None:
         return done
     case = deps.store.get_case(case_id)
-    if case.is_open:
+    if case.is_open and not case.stale:
         raise NotAllowedError(f"case {case_id} is open; nothing to reopen")
     now = deps.now()
     clock = clocks.first_clock(case.sla, now)
@@ -273,6 +278,7 @@ def reopen(case_id: str, deps: Deps, *, actor: str, reason: str, request_id: str
         "clock": clock.model_dump(mode="json"), "first_response_due": reopened.first_response_due.isoformat(),
         "resolution_due": reopened.resolution_due.isoformat(), "reopen_count": case.reopen_count + 1,
         "execution_name": name, "workflow_input": payload, "escalation_tier": 0, "token_fresh": False,
+        "stale": False,
         "GSI1PK": f"DEPT#{case.department}#OPEN", "GSI1SK": f"{clock.due_at.isoformat()}#{case.id}",
     }
     event = CaseEvent(case_id=case.id, type="case.reopened", at=now, actor=actor, detail={"reason": reason})

@@ -32,8 +32,10 @@ def route_mention(mention: Mention, deps: Deps) -> RouteResult:
     tags = deps.classifier.classify(mention.text, platform=mention.platform, rating=mention.rating)
     now = deps.now()
     existing = _conversation(mention, deps)
-    if existing is not None and existing.is_open:
+    if existing is not None and existing.is_open and not existing.stale:
         return _attach(mention, tags, existing, deps)
+    if existing is not None and existing.stale:
+        return _reopen(mention, tags, existing, deps)  # its workflow ended: the customer's new words restart it
     if existing is not None and existing.resolved_at and (
         now - existing.resolved_at
     ).total_seconds() <= deps.config.reopen_window_s:

@@ -36,7 +36,7 @@ def _local_up(args: argparse.Namespace) -> int:
                          feed_samples=not args.no_samples, wave_every_s=args.wave_every, sla_scale=args.sla_scale)
     log = server.state_path.parent / "local-handlers.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    lambda_adapter.OUTPUT.stream = log.open("a", encoding="utf-8")
+    lambda_adapter.route_function_output(log.open("a", encoding="utf-8"))
     _route_logs(lambda_adapter.OUTPUT.stream)
     state = server.start()
     print(f"local stack {state['stack_name']} up at {state['endpoint_url']} (pid {state['pid']}); "

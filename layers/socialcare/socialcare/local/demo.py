@@ -21,8 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
-WAVE_INTERVAL_S = 3.0
-TAIL_S = 35.0
+WAVE_INTERVAL_S = 2.5
+TAIL_S = 25.0
 
 
 def demo_data_dir() -> Path:
@@ -163,7 +163,7 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
     started = time.monotonic()
     log_dir = Path(".local-stack")
     log_dir.mkdir(exist_ok=True)
-    lambda_adapter.OUTPUT.stream = (log_dir / "demo-handlers.log").open("w", encoding="utf-8")
+    lambda_adapter.route_function_output((log_dir / "demo-handlers.log").open("w", encoding="utf-8"))
     _route_logs(lambda_adapter.OUTPUT.stream)
     posts = load_posts(posts_path)
     waves: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -229,13 +229,22 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
             stats = stack.pump("RouteMentionFunction")
             totals["routed"] += stats.received
 
+        intake = AgentClient(deps, "dispatcher")
+
         def track_new_cases() -> None:
+            """Departments learn of new work from their SQS queues, as a real consumer would."""
             for dept in deps.config.department_names:
-                for case in deps.store.open_cases(dept, limit=1000):
-                    if case.id not in sim.plans:
+                while items := intake.pull_work_items(dept):
+                    for item in items:
+                        case_id = item.get("case_id")
+                        if item.get("kind") != "work_item" or not case_id or item.get("reason") == "transfer":
+                            continue  # transfers are planned by the agent who transferred
+                        if sim.plans.get(case_id):
+                            continue  # already being worked (a reopened case gets a new plan)
+                        case = deps.store.get_case(case_id)
                         # Plans count from when the case opened, on this process's monotonic clock.
                         age = (deps.now() - case.opened_at).total_seconds()
-                        sim.plan(case.id, case.department, time.monotonic() - age)
+                        sim.plan(case_id, case.department, time.monotonic() - age)
 
         _issue6_setup(deps)
         for n, wave in enumerate(wave_ids):
@@ -244,7 +253,7 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
             track_new_cases()
             _progress(
                 f"  wave {n + 1}/{len(wave_ids)}: {len(waves[wave])} posts; queued so far {totals['polled_queued']}, "
-                f"open cases {sum(len(deps.store.open_cases(d, limit=1000)) for d in deps.config.department_names)}, "
+                f"cases planned {len(sim.plans)}, "
                 f"agent actions {sum(sim.done.values())}",
                 quiet=quiet,
             )
@@ -276,7 +285,7 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
         (log_dir / "demo-agent-errors.log").write_text("\n".join(sim.errors) + "\n", encoding="utf-8")
         report["elapsed_s"] = round(time.monotonic() - started, 1)
     lambda_adapter.OUTPUT.stream.close()
-    lambda_adapter.OUTPUT.stream = None
+    lambda_adapter.route_function_output(None)
     if json_output:
         print(json.dumps(report, sort_keys=True))
     else:

@@ -58,7 +58,7 @@ class LocalFunction:
         return getattr(self._module, self.handler.rpartition(".")[2])
 
     def invoke(self, event: dict) -> Any:
-        with _LOCK, _env(self.environment), contextlib.redirect_stdout(OUTPUT.stream or sys.stdout):
+        with _LOCK, _env(self.environment), _inside_function():
             ctx = LambdaContext(function_name=self.name, aws_request_id=str(uuid.uuid4()))
             return self.entry()(event, ctx)
 
@@ -70,6 +70,46 @@ class _Output:
 
 
 OUTPUT = _Output()
+_CALLS = threading.local()
+
+
+@contextlib.contextmanager
+def _inside_function() -> Any:
+    depth = getattr(_CALLS, "depth", 0)
+    _CALLS.depth = depth + 1
+    try:
+        yield
+    finally:
+        _CALLS.depth = depth
+
+
+class _ThreadRoutedStdout:
+    """sys.stdout that sends what a function prints (on whichever thread it runs) to OUTPUT.stream,
+    and everything else (the CLI's own progress) to the terminal. redirect_stdout is process-wide,
+    so it would swallow the progress lines printed by other threads meanwhile."""
+
+    def __init__(self, terminal: Any) -> None:
+        self.terminal = terminal
+
+    def _target(self) -> Any:
+        if OUTPUT.stream is not None and getattr(_CALLS, "depth", 0) > 0:
+            return OUTPUT.stream
+        return self.terminal
+
+    def write(self, text: str) -> int:
+        return self._target().write(text)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.terminal, name)
+
+
+def route_function_output(stream: Any) -> None:
+    OUTPUT.stream = stream
+    if stream is not None and not isinstance(sys.stdout, _ThreadRoutedStdout):
+        sys.stdout = _ThreadRoutedStdout(sys.stdout)
 
 
 class _env:
