@@ -21,8 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
-WAVE_INTERVAL_S = 2.5
-TAIL_S = 25.0
+WAVE_INTERVAL_S = 2.0
+TAIL_S = 15.0
 
 
 def demo_data_dir() -> Path:
