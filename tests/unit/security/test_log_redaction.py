@@ -21,6 +21,7 @@ def _capture() -> tuple[Logger, io.StringIO]:
     # A fresh service name each time: Powertools reuses an initialised logger's handler by name.
     log = Logger(
         service=f"redaction-{uuid.uuid4().hex}",
+        level="DEBUG",  # whatever POWERTOOLS_LOG_LEVEL other tests left set
         logger_formatter=RedactingFormatter(),
         logger_handler=logging.StreamHandler(buf),
     )

@@ -293,6 +293,9 @@ def store_wait(case_id: str, task_token: str, action: dict[str, Any], deps: Deps
     """Called by the workflow each time it starts waiting: the token and clock go on the case."""
     now = deps.now()
     clock = clocks.make_clock(action["clock"]["name"], action["clock"]["seconds"], now)
+    if action["clock"].get("due_at"):
+        # Computed when the action was taken; escalation clocks from the workflow have none.
+        clock = clock.model_copy(update={"due_at": datetime.fromisoformat(action["clock"]["due_at"])})
     for _ in range(20):
         case = deps.store.get_case(case_id)
         if not case.is_open:

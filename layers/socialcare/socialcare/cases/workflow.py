@@ -19,7 +19,11 @@ class StaleTokenError(WorkflowError):
 
 
 def clock_payload(clock: Clock | None) -> dict[str, Any] | None:
-    return None if clock is None else {"name": clock.name, "seconds": clock.seconds}
+    """The wait's timeout in seconds, and the deadline it stands for (the case's own anchor, so queue
+    order and reported due times do not drift with how soon the workflow reaches its wait)."""
+    if clock is None:
+        return None
+    return {"name": clock.name, "seconds": clock.seconds, "due_at": clock.due_at.isoformat()}
 
 
 def execution_input(case: Case, queue_url: str) -> dict[str, Any]:
