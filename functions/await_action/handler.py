@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
-
 from socialcare.cases.actions import store_wait
 from socialcare.cases.deps import default_deps
 from socialcare.observability import logger, metrics, tracer

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from socialcare.observability import logger, metrics, tracer
 from socialcare.quiet.api import app
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-
 from socialcare.local.stack import LocalStack, local_stack
+
 from tests.integration.conftest import FAST_CONFIG
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import boto3
 import pytest
-
 from socialcare.local.stack import LocalStack, local_stack
 
 FAST_CONFIG = str(Path(__file__).resolve().parents[1] / "data" / "brand_fast.yaml")

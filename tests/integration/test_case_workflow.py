@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import boto3
 import pytest
-
 from socialcare.agents import AgentClient, NotAllowedError
 from socialcare.models import CaseStatus, case_id_for
+
 from tests.builders import mention
 from tests.integration.conftest import execution, history, wait_for
 

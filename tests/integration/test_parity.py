@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import boto3
 import pytest
-
 from socialcare.agents import AgentClient
 from socialcare.models import Author, case_id_for
 from socialcare.reports.parity import parity, publish
+
 from tests.builders import mention
 from tests.integration.conftest import wait_for
 

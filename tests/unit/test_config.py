@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from socialcare.config import ConfigError, load_config, parse_config
 from socialcare.settings import settings_from_env
 

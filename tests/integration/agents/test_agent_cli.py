@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import pytest
-import argparse
-
 from socialcare import cli as socialcare_cli
 from socialcare.agents import commands
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from socialcare.agents import AgentClient, NotAllowedError
 from socialcare.models import Author
+
 from tests.integration.conftest import execution, wait_for
 
 pytestmark = pytest.mark.integration

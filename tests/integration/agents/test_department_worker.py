@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from socialcare.agents import AgentClient
 
 from examples.department_worker import ToolRejectedError, Worker
-from socialcare.agents import AgentClient
 
 pytestmark = pytest.mark.integration
 

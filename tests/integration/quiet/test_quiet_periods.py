@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import boto3
 import pytest
-
 from socialcare.models import Author, case_id_for
 from socialcare.outbound import deliver
 from socialcare.quiet.api import app, set_deps
 from socialcare.quiet.service import Quiet, QuietError
+
 from tests.builders import mention
 from tests.integration.conftest import wait_for
 

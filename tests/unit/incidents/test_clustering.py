@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from socialcare.config import IncidentSettings, load_config
 from socialcare.incidents.delivery import RateLimiter
 from socialcare.incidents.detector import Detector

@@ -16,10 +16,11 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 WAVE_INTERVAL_S = 2.0
 TAIL_S = 15.0
@@ -154,10 +155,9 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
     from socialcare.ingest.sinks import DynamoSeenIndex, SqsDeadLetterSink, SqsMentionSink
     from socialcare.ingest.sources import SourceConfig
     from socialcare.ingest.state import DynamoCursorStore
+    from socialcare.local import lambda_adapter
     from socialcare.local.platform_server import PlatformServer
     from socialcare.local.stack import local_stack
-
-    from socialcare.local import lambda_adapter
 
     quiet = json_output
     started = time.monotonic()
@@ -172,7 +172,7 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
     wave_ids = sorted(waves)[: seed_waves or None]
 
     config_path = str(demo_data_dir() / "brand.yaml")
-    _progress(f"socialcare demo: deploying template.yaml into the embedded local stack (moto) ...", quiet=quiet)
+    _progress("socialcare demo: deploying template.yaml into the embedded local stack (moto) ...", quiet=quiet)
     with local_stack({"BrandConfigPath": config_path}, stack_name="socialcare-demo") as stack:
         out = stack.outputs
         deps = build_deps()

@@ -13,10 +13,11 @@ import sys
 import threading
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 _LOCK = threading.RLock()  # handlers share os.environ: one invocation at a time
 

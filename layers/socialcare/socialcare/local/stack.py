@@ -13,10 +13,11 @@ import threading
 import time
 import uuid
 import zipfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 
