@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-WAVE_INTERVAL_S = 2.0
+WAVE_INTERVAL_S = 2.5
 TAIL_S = 15.0
 
 
