@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import time
 from typing import Any, TextIO
@@ -186,3 +187,29 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="route queued mentions through the stack between cycles (slow: a case workflow each)",
     )
     p.set_defaults(func=_poll)
+    register_replay(sub)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from socialcare.agents.connect import deps_for, resolve_target
+    from socialcare.ingest.replay import replay
+    from socialcare.ingest.sinks import SqsMentionSink
+
+    deps = deps_for(resolve_target(stack=args.stack, profile=args.profile, region=args.region,
+                                   endpoint_url=args.endpoint_url, env=dict(os.environ)))
+    with open(args.file, encoding="utf-8", errors="replace") as handle:
+        result = replay(handle, SqsMentionSink(deps.sqs, deps.settings.mentions_queue_url))
+    for number, reason in result.rejected:
+        print(json.dumps({"line": number, "error": reason}))
+    print(json.dumps({"queued": result.queued, "rejected": len(result.rejected)}))
+    return 1 if result.rejected else 0
+
+
+def register_replay(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("replay", help="queue mentions from a JSONL file into a stack's pipeline")
+    parser.add_argument("file", help="JSONL, one Mention per line")
+    parser.add_argument("--stack", default=None, help="stack name (default: the local stack or 'socialcare')")
+    parser.add_argument("--profile", default=None)
+    parser.add_argument("--region", default=None)
+    parser.add_argument("--endpoint-url", default=None)
+    parser.set_defaults(func=_replay)
