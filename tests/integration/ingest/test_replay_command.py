@@ -3,9 +3,9 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from socialcare.cli import main
 from socialcare.models import case_id_for
+
 from tests.builders import mention
 
 pytestmark = pytest.mark.integration

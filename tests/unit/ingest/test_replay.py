@@ -4,6 +4,7 @@ import json
 
 from socialcare.ingest.replay import replay
 from socialcare.ingest.sinks import MemoryMentionSink
+
 from tests.builders import mention
 
 
