@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import threading
 import time
 import uuid
 import zipfile
@@ -172,7 +171,7 @@ class LocalStack:
             for _ in range(max_batches):
                 got = sqs.receive_message(
                     QueueUrl=url, MaxNumberOfMessages=batch_size, AttributeNames=["All"], MessageAttributeNames=["All"],
-                    VisibilityTimeout=0 if False else 30,
+                    VisibilityTimeout=30,
                 ).get("Messages", [])
                 if not got:
                     break
@@ -283,5 +282,3 @@ def _reset_caches() -> None:
 
     reset_deps()
 
-
-_ = threading  # the scheduler (socialcare.local.scheduler) runs pollers on threads
