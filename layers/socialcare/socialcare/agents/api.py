@@ -9,6 +9,7 @@ Errors: 400 invalid request, 404 no such case, 409 refused by the case's state (
 
 from __future__ import annotations
 
+import binascii
 import json
 from typing import Annotated, Any, Literal
 
@@ -24,8 +25,18 @@ from socialcare.store import NotFoundError
 
 TITLE = "socialcare agent API"
 VERSION = "1.0.0"
+MAX_REQUEST_ID = 128
 
-app = APIGatewayHttpResolver(enable_validation=True)
+
+def _json_body(text: str) -> Any:
+    """json.loads, with a document nested past the recursion limit refused like any invalid JSON (422)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text[:100], 0) from None
+
+
+app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=_json_body)
 
 CaseId = Annotated[str, Path(pattern=r"^SC-[A-Z0-9]{8}$", description="the case reference")]
 DeptName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
@@ -39,7 +50,7 @@ class ActionRequest(BaseModel):
     request_id: str | None = Field(
         default=None,
         min_length=1,
-        max_length=128,
+        max_length=MAX_REQUEST_ID,
         description="idempotency key; the same id twice has one effect",
     )
 
@@ -98,7 +109,11 @@ def _client(body: ActionRequest | None = None) -> Any:
 
 
 def _request_id(body: ActionRequest) -> str | None:
-    return body.request_id or app.current_event.headers.get("idempotency-key")
+    header = app.current_event.headers.get("idempotency-key")
+    if not body.request_id and header and len(header) > MAX_REQUEST_ID:
+        # It becomes part of a DynamoDB key: held to the same bound as the request_id field.
+        raise ActionError(f"the Idempotency-Key header is longer than {MAX_REQUEST_ID} characters")
+    return body.request_id or header
 
 
 def _outcome(result: Any) -> ActionOutcome:
@@ -155,6 +170,12 @@ def _refused(exc: NotAllowedError) -> Response:
 @app.exception_handler(ActionError)
 def _invalid(exc: ActionError) -> Response:
     return _error(400, "invalid", f"{exc} (nothing changed)")
+
+
+@app.exception_handler([UnicodeDecodeError, binascii.Error])
+def _unreadable(exc: Exception) -> Response:
+    # A base64 body that is not base64, or bytes that are not UTF-8: the resolver decodes before validating.
+    return _error(400, "invalid", "the request body is not base64-encoded UTF-8 JSON")
 
 
 @app.exception_handler([NotFoundError, ConfigError])
