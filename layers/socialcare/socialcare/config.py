@@ -103,7 +103,7 @@ class IncidentSettings(BaseModel):
     window_s: int = Field(default=6 * 3600, ge=60)
     min_size: int = Field(default=3, ge=2)  # similar cases needed before an incident opens
     max_candidates: int = Field(default=30, ge=1, le=100)
-    bucket_cap: int = Field(default=50, ge=10)
+    bucket_cap: int = Field(default=12, ge=4)  # newest entries per bucket: 12 keeps a bucket within 1 KB
     # Words that say nothing about the problem (brand names, courtesy) on top of the built-in stop words.
     ignore_words: list[str] = Field(default_factory=list)
     # Words that mean the same thing for clustering ("website" -> "app", "crash" -> "broken").

@@ -413,8 +413,9 @@ def after_mention(mention: Mention, tags: Tags, case: Case | None, deps: Deps) -
         service = Incidents(deps)
         if case is not None:
             service.observe(member_for_case(case, mention.text, settings))
-        elif tags.intent.value not in {"noise", "reputation"}:
-            # Someone affected who asked for nothing: they still hear when it is fixed.
+        elif tags.intent.value not in {"noise", "reputation", "praise"}:
+            # Someone affected who asked for nothing: they still hear when it is fixed. Praise, noise
+            # and press report no fault: indexing them would cost 17 writes each and link nobody.
             department = tags.department.value if tags.department.value in deps.config.department_names else deps.config.default_department
             service.observe(member_for_mention(mention, department, settings, deps.now()))
     except Exception as exc:  # noqa: BLE001 - routing must not fail on the incident side
