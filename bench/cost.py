@@ -1,14 +1,19 @@
 """Cost per million mentions from AWS public on-demand prices (us-east-1, arm64), at a stated mix.
 
-Request counts per mention are the ones bench/pipeline.py measures on the local stack (kept here as
-the defaults so the model runs without a stack); durations are conservative estimates for a 512 MB
-arm64 function. Platform API fees are excluded. docs/cost.md explains every line.
+The per-mention and per-case figures are the ones bench/pipeline.py measures on the local stack in the
+same `make bench` run (.bench/pipeline.json): requests by service, DynamoDB request units computed from
+item sizes, state transitions from the execution history. Without that file the figures committed below
+(the last measured run, docs/cost.md) are used. Lambda durations are estimates for a 512 MB arm64
+function; moto cannot measure them. Platform API fees are excluded.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 # USD, us-east-1, public on-demand price pages (checked 2026): Lambda, Step Functions, DynamoDB,
 # SQS, EventBridge, CloudWatch.
@@ -17,73 +22,91 @@ PRICE = {
     "lambda_request": 0.20 / 1e6,
     "sfn_transition": 0.025 / 1e3,
     "ddb_wru": 0.625 / 1e6,  # on-demand write request unit (1 KB)
-    "ddb_rru": 0.125 / 1e6,  # on-demand read request unit (4 KB strongly consistent)
+    "ddb_rru": 0.125 / 1e6,  # on-demand read request unit (4 KB strongly consistent, 8 KB eventually)
     "sqs_request": 0.40 / 1e6,  # per 64 KB chunk
     "eventbridge_event": 1.00 / 1e6,
-    "cw_metric_month": 0.30,  # per custom metric (EMF), first 10,000
+    "cw_metric_month": 0.30,  # per custom metric (EMF), first 10,000, billed only in hours it is sent
     "cw_logs_gb": 0.50,  # ingestion
 }
+
+# Metrics published every hour of a normal month (rare-event metrics such as WebhookSignatureRejected
+# cost nothing in the hours they are not sent): the router's five outcomes, MentionsIngested,
+# SlaBreaches, SlaWarnings, IncidentMatches, and the hourly parity report (2 + 4 bands x 4).
+STEADY_METRICS = 27
 
 
 @dataclass
 class Mix:
     actionable: float = 0.20  # share of mentions that ask for something
     new_case_share: float = 0.25  # of actionable mentions, the share that opens a case (rest attach to one)
+    venting_share: float = 0.30  # of the rest, complaints that ask nothing (indexed for incidents)
     mentions_per_month: float = 1e6
 
 
 @dataclass
-class PerMention:
-    """Requests one mention causes, by kind (measured by bench/pipeline.py; see docs/cost.md)."""
+class Measured:
+    """Units one mention or one case costs, by kind (bench/pipeline.py)."""
 
-    router_ms: float = 40.0  # in-Lambda time per mention (batch of 10 shares the invoke overhead)
+    praise: dict[str, float] = field(default_factory=lambda: {"wru": 1.01, "rru": 0.51, "sqs_sends": 0.1})
+    venting: dict[str, float] = field(default_factory=lambda: {"wru": 18.02, "rru": 14.54, "sqs_sends": 0.1})
+    attached: dict[str, float] = field(default_factory=lambda: {"wru": 6.3, "rru": 11.1, "sqs_sends": 0.1})
+    # a case from opening to resolution: the router, the workflow's waits, claim + reply + resolve
+    case_wru: float = 76.4
+    case_rru: float = 30.1
+    case_sqs_sends: float = 2.1
+    case_events: float = 5.1
+    transitions: float = 6.0
+    await_invocations: float = 2.0
+    # estimates (not measurable on moto)
+    router_ms: float = 40.0
     poller_ms: float = 3.0
     batch: int = 10
-    wru_quiet: float = 1.0  # conditional put of the MENTION item (< 1 KB)
-    rru_quiet: float = (
-        2.5  # poller dedup BatchGet share, thread lookup, customer's recent cases, incident index
-    )
-    wru_incident: float = 2.0  # measured: one BatchWriteItem per mention (incident/crisis index), ~2 items
-    sqs_quiet: float = 0.3  # batched send (1/10), receive (1/10) and delete (1/10)
-    logs_bytes: float = 300.0
-    # a new case
-    wru_case: float = 14.0  # 7-item transaction (2 WRU per transactional item)
-    rru_case: float = 6.0
-    transitions_case: float = 8.0  # measured happy path (bench.pipeline); escalations add 3-4 per tier
-    events_case: float = 6.0  # EventBridge: opened, routed, claimed, replied, resolved (+1)
-    sqs_case: float = 3.0  # work item + pulls
-    lambda_case_invocations: float = 4.0  # await_action per wait + agent API calls
-    lambda_case_ms: float = 150.0
-    wru_actions: float = 18.0  # claim, reply, resolve: each a transaction of 3-4 items, 2 WRU per item
-    # an attached mention
-    wru_attach: float = 6.0  # 3-item transaction
-    rru_attach: float = 4.0
+    agent_calls: float = 3.0  # claim, reply, resolve through the HTTP API
+    case_lambda_ms: float = 150.0
+    log_bytes: float = 300.0
+
+    @classmethod
+    def load(cls, path: Path) -> Measured:
+        if not path.is_file():
+            return cls()
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        case = data["case"]
+        keys = ("wru", "rru", "sqs_sends")
+        return cls(
+            praise={k: data["praise"][k] for k in keys},
+            venting={k: data["venting"][k] for k in keys},
+            attached={k: case["attached_follow_up"][k] for k in keys},
+            case_wru=case["opened"]["wru"] + case["agent_actions"]["wru"],
+            case_rru=case["opened"]["rru"] + case["agent_actions"]["rru"],
+            case_sqs_sends=case["opened"]["sqs_sends"] + case["agent_actions"]["sqs_sends"],
+            case_events=case["opened"]["events"] + case["agent_actions"]["events"],
+            transitions=case["state_transitions"],
+            await_invocations=case["await_invocations"],
+        )
 
 
-def cost_per_million(mix: Mix | None = None, pm: PerMention | None = None) -> dict[str, float]:
-    mix, pm = mix or Mix(), pm or PerMention()
+def cost_per_million(mix: Mix | None = None, m: Measured | None = None) -> dict[str, float]:
+    mix, m = mix or Mix(), m or Measured()
     n = 1e6
     cases = n * mix.actionable * mix.new_case_share
     attached = n * mix.actionable - cases
+    quiet = n - cases - attached
+    venting, praise = quiet * mix.venting_share, quiet * (1 - mix.venting_share)
     gb = 0.5
-    lam = (
-        n * (pm.router_ms + pm.poller_ms) / 1000 * gb
-        + cases * pm.lambda_case_invocations * pm.lambda_case_ms / 1000 * gb
-    ) * PRICE["lambda_gb_s_arm"] + (n / pm.batch + cases * pm.lambda_case_invocations) * PRICE[
-        "lambda_request"
-    ]
-    ddb = (
-        n * (pm.wru_quiet + pm.wru_incident)
-        + cases * (pm.wru_case + pm.wru_actions)
-        + attached * pm.wru_attach
-    ) * PRICE["ddb_wru"] + (n * pm.rru_quiet + cases * pm.rru_case + attached * pm.rru_attach) * PRICE[
-        "ddb_rru"
-    ]
-    sqs = (n * pm.sqs_quiet + cases * pm.sqs_case) * PRICE["sqs_request"]
-    sfn = cases * pm.transitions_case * PRICE["sfn_transition"]
-    events = cases * pm.events_case * PRICE["eventbridge_event"]
-    metrics = 12 * PRICE["cw_metric_month"] * (n / mix.mentions_per_month)  # ~12 custom metrics, one month
-    logs = n * pm.logs_bytes / 1e9 * PRICE["cw_logs_gb"]
+    case_invocations = m.await_invocations + m.agent_calls
+    lam = (n * (m.router_ms + m.poller_ms) / 1000 + cases * case_invocations * m.case_lambda_ms / 1000) * gb * PRICE[
+        "lambda_gb_s_arm"
+    ] + (n / m.batch + cases * case_invocations) * PRICE["lambda_request"]
+    wru = praise * m.praise["wru"] + venting * m.venting["wru"] + attached * m.attached["wru"] + cases * m.case_wru
+    rru = praise * m.praise["rru"] + venting * m.venting["rru"] + attached * m.attached["rru"] + cases * m.case_rru
+    ddb = wru * PRICE["ddb_wru"] + rru * PRICE["ddb_rru"]
+    # every message sent is also received and deleted once (batches of 10 on the mentions queue)
+    sends = sum(k * v["sqs_sends"] for k, v in ((praise, m.praise), (venting, m.venting), (attached, m.attached)))
+    sqs = (3 * sends + cases * 3 * m.case_sqs_sends) * PRICE["sqs_request"]
+    sfn = cases * m.transitions * PRICE["sfn_transition"]
+    events = cases * m.case_events * PRICE["eventbridge_event"]
+    metrics = STEADY_METRICS * PRICE["cw_metric_month"] * (n / mix.mentions_per_month)
+    logs = n * m.log_bytes / 1e9 * PRICE["cw_logs_gb"]
     parts = {
         "Lambda": lam,
         "DynamoDB": ddb,
@@ -98,13 +121,18 @@ def cost_per_million(mix: Mix | None = None, pm: PerMention | None = None) -> di
 
 
 def run() -> None:
+    path = Path(os.environ.get("BENCH_OUT", ".bench")) / "pipeline.json"
+    measured = Measured.load(path)
+    source = str(path) if path.is_file() else "the committed figures (no .bench/pipeline.json)"
+    print(f"per-kind figures from {source}: case {measured.case_wru} WRU, {measured.transitions} transitions; "
+          f"venting {measured.venting['wru']} WRU; praise {measured.praise['wru']} WRU")
     actionable = float(os.environ.get("BENCH_ACTIONABLE", "0.20"))
-    for new_case in (0.25, 0.5, 1.0):
-        mix = Mix(actionable=actionable, new_case_share=new_case)
-        parts = cost_per_million(mix)
-        print(
-            f"{actionable:.0%} actionable, {new_case:.0%} of those open a case "
-            f"({actionable * new_case * 1e6:,.0f} cases per million mentions):"
-        )
-        print("  " + ", ".join(f"{k} ${v:.2f}" for k, v in parts.items()))
-    print("0% actionable (pure listening): total $" + str(cost_per_million(Mix(actionable=0.0))["total"]))
+    rows = [("listening only", Mix(actionable=0.0), 1e6)]
+    rows += [(f"{actionable:.0%} actionable, {s:.0%} of those open a case", Mix(actionable=actionable, new_case_share=s),
+              1e6) for s in (0.05, 0.25, 1.0)]
+    rows += [(f"{actionable:.0%} actionable, 25% open a case, 10 M mentions a month",
+              Mix(actionable=actionable, new_case_share=0.25, mentions_per_month=1e7), 1e7)]
+    for label, mix, _ in rows:
+        parts = cost_per_million(mix, measured)
+        cases = 1e6 * mix.actionable * mix.new_case_share
+        print(f"{label} ({cases:,.0f} cases per million): " + ", ".join(f"{k} ${v:.2f}" for k, v in parts.items()))

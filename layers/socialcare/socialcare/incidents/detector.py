@@ -43,7 +43,9 @@ class Detector:
             return 0.0
         return cosine(a.words, b.words)
 
-    def observe(self, member: Member) -> Decision:
+    def observe(self, member: Member, *, index_self: bool = True) -> Decision:
+        """Find the member's matches and decide. index_self=False only looks: the member joins an
+        incident its matches already belong to, but is not written into the buckets (17 write units)."""
         decision = Decision(member)
         if len(member.words) < self.s.min_shared_words:
             return decision  # too little said to compare ("help!!"): never clustered
@@ -61,8 +63,9 @@ class Detector:
             sim = self.similar(member, other)
             if sim >= self.s.threshold and other.department == member.department:
                 decision.matches.append(Match(other, sim))
-        self.index.add(member, bands, trim, ttl_s=self.s.window_s + 86400)
-        decision.indexed = True
+        if index_self:
+            self.index.add(member, bands, trim, ttl_s=self.s.window_s + 86400)
+            decision.indexed = True
         return self._decide(decision)
 
     def _decide(self, decision: Decision) -> Decision:

@@ -114,9 +114,9 @@ class Incidents:
         return sorted((i for i in found if not department or i.department == department), key=lambda i: i.opened_at)
 
     # ------------------------------------------------------------------ detection
-    def observe(self, member: Member) -> Decision:
+    def observe(self, member: Member, *, index_self: bool = True) -> Decision:
         """Index a new member and apply what the detector decides. A fixed number of requests."""
-        decision = Detector(self.index, self.settings).observe(member)
+        decision = Detector(self.index, self.settings).observe(member, index_self=index_self)
         if decision.link_to:
             target = self._follow(decision.link_to)
             self.link(target, [member, *decision.open_with])
@@ -415,9 +415,10 @@ def after_mention(mention: Mention, tags: Tags, case: Case | None, deps: Deps) -
             service.observe(member_for_case(case, mention.text, settings))
         elif tags.intent.value not in {"noise", "reputation", "praise"}:
             # Someone affected who asked for nothing: they still hear when it is fixed. Praise, noise
-            # and press report no fault: indexing them would cost 17 writes each and link nobody.
+            # and press report no fault and are skipped. A mention only looks (it joins an incident its
+            # matches belong to, and incidents open from cases): indexing it would cost 17 write units.
             department = tags.department.value if tags.department.value in deps.config.department_names else deps.config.default_department
-            service.observe(member_for_mention(mention, department, settings, deps.now()))
+            service.observe(member_for_mention(mention, department, settings, deps.now()), index_self=False)
     except Exception as exc:  # noqa: BLE001 - routing must not fail on the incident side
         logger.exception("incident detection failed", mention_key=mention.key, error=str(exc))
         metrics.add_metric(name="IncidentDetectionErrors", unit="Count", value=1)
