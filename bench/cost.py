@@ -29,10 +29,14 @@ PRICE = {
     "cw_logs_gb": 0.50,  # ingestion
 }
 
-# Metrics published every hour of a normal month (rare-event metrics such as WebhookSignatureRejected
-# cost nothing in the hours they are not sent): the router's five outcomes, MentionsIngested,
-# SlaBreaches, SlaWarnings, IncidentMatches, and the hourly parity report (2 + 4 bands x 4).
-STEADY_METRICS = 27
+# Metrics published every hour of a normal month (custom metrics are billed per hour they are sent, so
+# rare-event metrics such as WebhookSignatureRejected cost almost nothing): the router's five outcomes,
+# MentionsIngested, SlaBreaches, SlaWarnings, IncidentMatches; plus the daily parity report's 18
+# metrics, sent in one hour of each 24.
+STEADY_METRICS = 9 + 18 / 24
+# The daily parity report scans the table (eventually consistent, 0.5 unit per 4 KB): 30 scans a month
+# of a table of about 1 KB per mention kept (raw text expires after the brand's retention).
+PARITY_SCANS_PER_MONTH = 30
 
 
 @dataclass
@@ -99,7 +103,9 @@ def cost_per_million(mix: Mix | None = None, m: Measured | None = None) -> dict[
     ] + (n / m.batch + cases * case_invocations) * PRICE["lambda_request"]
     wru = praise * m.praise["wru"] + venting * m.venting["wru"] + attached * m.attached["wru"] + cases * m.case_wru
     rru = praise * m.praise["rru"] + venting * m.venting["rru"] + attached * m.attached["rru"] + cases * m.case_rru
-    ddb = wru * PRICE["ddb_wru"] + rru * PRICE["ddb_rru"]
+    table_bytes = mix.mentions_per_month * 1024  # about a month of mentions kept, ~1 KB each
+    scan_rru = PARITY_SCANS_PER_MONTH * table_bytes / 4096 * 0.5 * (n / mix.mentions_per_month)
+    ddb = wru * PRICE["ddb_wru"] + (rru + scan_rru) * PRICE["ddb_rru"]
     # every message sent is also received and deleted once (batches of 10 on the mentions queue)
     sends = sum(k * v["sqs_sends"] for k, v in ((praise, m.praise), (venting, m.venting), (attached, m.attached)))
     sqs = (3 * sends + cases * 3 * m.case_sqs_sends) * PRICE["sqs_request"]
