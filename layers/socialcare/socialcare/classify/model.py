@@ -22,7 +22,7 @@ import sys
 import zlib
 from array import array
 from dataclasses import dataclass
-from operator import add
+from operator import add, mul
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,6 +32,11 @@ from socialcare.classify.features import char_words, tokens, word_features, word
 MAGIC = b"SOCIALCARE-MODEL\n"
 FORMAT = 1
 _CACHE_LIMIT = 50_000
+# Packed rows: 40 bits per class column hold a sum of up to 2**24 int16 weights without overflow
+# (a post has at most a few thousand features), so columns never carry into each other.
+_FIELD = 40
+_HALF = 1 << (_FIELD - 1)
+_MASK = (1 << _FIELD) - 1
 
 
 @dataclass(frozen=True)
@@ -85,8 +90,10 @@ class Model:
         self._word_weights = word_weights
         self._char_index = dict(zip(char_vocab, range(len(char_vocab)), strict=True))
         self._char_weights = char_weights
-        self._word_cache: dict[str, tuple[tuple[int, ...] | None, int]] = {}
-        self._row_cache: dict[str, tuple[int, ...]] = {}
+        self._word_cache: dict[str, tuple[int, int, bool]] = {}
+        self._row_cache: dict[str, int] = {}
+        self._shifts = [j * _FIELD for j in range(self.width)]
+        self._half = sum(_HALF << s for s in self._shifts)
         # Stacked heads: a head may also read another head's probabilities, as features named
         # "P:<source>=<class>" (e.g. intent reads sentiment: praise is rarely negative).
         self._stack: dict[str, list[tuple[str, list[float]]]] = {}
@@ -103,6 +110,8 @@ class Model:
                     row = word_weights[i * self.width : (i + 1) * self.width]
                     terms.append((c, [v * sc for v, sc in zip(row[lo:hi], scales[lo:hi], strict=True)]))
             self._stack[dep] = [(src, [])] + terms
+        self._bias = [b for h in heads for b in h.bias]
+        self._plan = [(h.name, h.offset, h.offset + h.width, h.classes, self._stack.get(h.name)) for h in heads]
 
     # ---- inference -------------------------------------------------------------------------
 
@@ -112,70 +121,70 @@ class Model:
                 return h
         return None
 
-    def _word_row(self, feature: str) -> tuple[int, ...] | None:
-        """One word feature's weights across all classes; rows are materialised on first use."""
-        i = self._word_index.get(feature)
-        if i is None:
-            return None
+    def _pack(self, rows: list) -> int:
+        """Weight rows (one value per class column) summed and packed into one integer, a field of
+        ``_FIELD`` bits per column: summing rows is then one C-level ``sum`` of integers."""
         k = self.width
-        row = tuple(self._word_weights[i * k : (i + 1) * k])
+        vals = [0] * k
+        for row in rows:
+            vals = list(map(add, vals, row))
+        return sum(v << s for v, s in zip(vals, self._shifts, strict=True)) if any(vals) else 0
+
+    def _word_row(self, feature: str) -> int:
+        """One word feature's packed weights (0 for a feature the model does not know), cached."""
+        i = self._word_index.get(feature)
+        k = self.width
+        row = 0 if i is None else self._pack([self._word_weights[i * k : (i + 1) * k]])
         if len(self._row_cache) >= _CACHE_LIMIT:
             self._row_cache.clear()
         self._row_cache[feature] = row
         return row
 
-    def _word_chars(self, word: str) -> tuple[tuple[int, ...] | None, int]:
-        """Summed char n-gram weights of one word (cached) and how many n-grams it has."""
+    def _word_chars(self, word: str) -> tuple[int, int, bool]:
+        """One word's summed, packed char n-gram weights, its number of n-grams and whether the
+        model knows the word itself; cached."""
         grams = word_grams(word)
         idx, w, k = self._char_index, self._char_weights, self.width
-        rows = [w[i * k : (i + 1) * k] for i in map(idx.get, grams) if i is not None]
-        vec = tuple(map(sum, zip(*rows, strict=True))) if rows else None
+        packed = self._pack([w[i * k : (i + 1) * k] for i in map(idx.get, grams) if i is not None])
         if len(self._word_cache) >= _CACHE_LIMIT:
             self._word_cache.clear()
-        result = (vec, len(grams))
+        result = (packed, len(grams), word in self._word_index)
         self._word_cache[word] = result
         return result
+
+    def _unpack(self, total: int, scale: float) -> list[float]:
+        # Adding half a field to every column makes each field non-negative, so plain shifts and
+        # masks read the signed column sums back.
+        t = total + self._half
+        mask, half = _MASK, _HALF
+        return [(((t >> s) & mask) - half) * scale for s in self._shifts]
 
     def scores(self, text: str) -> tuple[list[float], float, list[str]]:
         """Raw class scores for every head, the share of words the model knows (0..1), and the
         text's words (lower-cased tokens of letters only)."""
         toks = tokens(text)
         feats = word_features(toks)
-        cache, lookup = self._row_cache, self._word_row
-        rows = []
-        for f in feats:
-            row = cache.get(f)
-            if row is None:
-                row = lookup(f)
-                if row is None:
-                    continue
-            rows.append(row)
-        k = self.width
-        if rows:
-            s = 1.0 / math.sqrt(len(feats))
-            total = [v * s for v in map(sum, zip(*rows, strict=True))]
-        else:
-            total = [0.0] * k
+        cache = self._row_cache
+        rows = list(map(cache.get, feats))
+        if None in rows:
+            lookup = self._word_row
+            rows = [lookup(f) if r is None else r for f, r in zip(feats, rows, strict=True)]
+        total = self._unpack(sum(rows), 1.0 / math.sqrt(len(feats)))
         words = char_words(toks)
         known = 0
         if words:
-            n_grams = 0
-            vecs = []
-            word_cache, index = self._word_cache, self._word_index
-            for wd in words:
-                hit = word_cache.get(wd)
-                vec, n = hit if hit is not None else self._word_chars(wd)
-                n_grams += n
-                if vec is not None:
-                    vecs.append(vec)
-                if wd in index:
-                    known += 1
-            if vecs:
-                s = 1.0 / math.sqrt(n_grams)
-                total = [t + v * s for t, v in zip(total, map(sum, zip(*vecs, strict=True)), strict=True)]
+            word_cache = self._word_cache
+            hits = list(map(word_cache.get, words))
+            if None in hits:
+                chars = self._word_chars
+                hits = [chars(wd) if h is None else h for wd, h in zip(words, hits, strict=True)]
+            packed, n_grams, known_flags = zip(*hits, strict=True)
+            known = sum(known_flags)
+            char_total = self._unpack(sum(packed), 1.0 / math.sqrt(sum(n_grams)))
+            total = list(map(add, total, char_total))
         coverage = known / len(words) if words else 0.0
         letters_only = [wd for wd in words if wd.isalpha() and wd != "httpurl"]
-        return [t * sc for t, sc in zip(total, self.scales, strict=True)], coverage, letters_only
+        return list(map(mul, total, self.scales)), coverage, letters_only
 
     def predict(self, text: str) -> tuple[dict[str, Prediction], float]:
         out, coverage, _ = self.predict_all(text)
@@ -185,11 +194,11 @@ class Model:
         """Per head the best class, its probability and all probabilities; the share of known words;
         and the text's words."""
         raw, coverage, words = self.scores(text)
+        logits_all = list(map(add, raw, self._bias))
         out: dict[str, Prediction] = {}
         exp = math.exp
-        for h in self.heads:
-            logits = list(map(add, raw[h.offset : h.offset + h.width], h.bias))
-            stack = self._stack.get(h.name)
+        for name, lo, hi, classes, stack in self._plan:
+            logits = logits_all[lo:hi]
             if stack:
                 probs_in = out[stack[0][0]].probabilities
                 for c, row in stack[1:]:
@@ -197,10 +206,9 @@ class Model:
                     logits = [v + p * r for v, r in zip(logits, row, strict=True)]
             top = max(logits)
             exps = [exp(v - top) for v in logits]
-            z = sum(exps)
-            probs = {c: e / z for c, e in zip(h.classes, exps, strict=True)}
-            best = max(probs, key=probs.__getitem__)
-            out[h.name] = Prediction(best, probs[best], probs)
+            inv = 1.0 / sum(exps)
+            best = exps.index(max(exps))
+            out[name] = Prediction(classes[best], exps[best] * inv, dict(zip(classes, [e * inv for e in exps])))
         return out, coverage, words
 
 
