@@ -63,9 +63,17 @@ _CLAUSE_END = frozenset({".", ",", "!", "?", ";", ":", "!!", "??", "?!", "!?"})
 def clean(text: str) -> str:
     """Lower-cased text without markup, with links as one token and long letter runs shortened."""
     text = (text or "")[:MAX_CHARS]
-    text = html.unescape(_TAG_RE.sub(" ", text))
-    text = _URL_RE.sub(" httpurl ", text)
-    return _REPEAT_RE.sub(r"\1\1", text.lower().replace("’", "'"))
+    # Each pass runs only when its trigger character is there: most posts have no markup or entity.
+    if "<" in text:
+        text = _TAG_RE.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    low = text.lower()
+    if "http" in low or "www." in low:
+        low = _URL_RE.sub(" httpurl ", text).lower()
+    if "’" in low:
+        low = low.replace("’", "'")
+    return _REPEAT_RE.sub(r"\1\1", low)
 
 
 def tokens(text: str) -> list[str]:

@@ -208,7 +208,8 @@ class Model:
             exps = [exp(v - top) for v in logits]
             inv = 1.0 / sum(exps)
             best = exps.index(max(exps))
-            out[name] = Prediction(classes[best], exps[best] * inv, dict(zip(classes, [e * inv for e in exps])))
+            probs = dict(zip(classes, [e * inv for e in exps], strict=True))
+            out[name] = Prediction(classes[best], exps[best] * inv, probs)
         return out, coverage, words
 
 
