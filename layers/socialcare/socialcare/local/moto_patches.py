@@ -8,6 +8,13 @@
 2. Step Functions: moto parses the whole ASL definition with ANTLR on every execution start. The
    parsed program is an immutable evaluator (each execution's state lives in its Environment), so
    one parse per definition serves every execution.
+3. DynamoDB Query: moto sorts the whole table (Python-level key comparisons) before filtering by
+   the partition key, on the table and on every index: O(n log n) per query, which made the router
+   slow down as a run's table grew. Here a query only looks at its partition (table) or at the items
+   whose index key attributes match (index), and moto sorts just those.
+4. SQS ReceiveMessage: moto recomputes every queue attribute, counting all messages, for each
+   message it returns (to read the retention period): O(n^2) per batch on a deep queue. Here the
+   retention period is read from the queue directly.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ def install() -> None:
     _serialise_dynamodb()
     _patch_transactions()
     _cache_asl_parser()
+    _narrow_queries()
+    _cheap_retention_check()
 
 
 def _serialise_dynamodb() -> None:
@@ -126,3 +135,64 @@ def _cache_asl_parser() -> None:
 
     parser_cls.parse = staticmethod(parse)  # type: ignore[method-assign]
     parser_cls._socialcare_cached = True  # type: ignore[attr-defined]
+
+
+_QUERY = threading.local()
+
+
+def _narrow_queries() -> None:
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table, "_socialcare_narrow", False):
+        return
+    original_query, original_all_items = Table.query, Table.all_items
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        conditions = kwargs.get("hash_key_conditions") or []
+        _QUERY.narrow = (index_name, hash_key, conditions)
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _QUERY.narrow = None
+
+    def all_items(self: Any) -> Any:
+        narrow = getattr(_QUERY, "narrow", None)
+        if narrow is None:
+            return original_all_items(self)
+        index_name, hash_key, conditions = narrow
+        if not index_name:
+            found = self.items.get(hash_key)
+            if found is None:
+                return []
+            return list(found.values()) if self.range_key_attr else [found]
+        if not conditions:
+            return original_all_items(self)
+        rows = (r for part in self.items.values() for r in (part.values() if self.range_key_attr else [part]))
+        def matches(row: Any) -> bool:
+            for name, value in conditions:
+                found = row.attrs.get(name)
+                if found is None or found != value:
+                    return False
+            return True
+
+        return [r for r in rows if matches(r)]
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+    Table._socialcare_narrow = True  # type: ignore[attr-defined]
+
+
+def _cheap_retention_check() -> None:
+    from moto.core.utils import unix_time
+    from moto.sqs.models import SQSBackend
+
+    if getattr(SQSBackend, "_socialcare_retention", False):
+        return
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return retention + message.sent_timestamp / 1000 > unix_time()
+
+    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
+    SQSBackend._socialcare_retention = True  # type: ignore[attr-defined]

@@ -167,7 +167,10 @@ class LocalStack:
         stats = PumpStats()
         for queue_id in spec.sqs_sources:
             url = self.queue_urls[queue_id]
-            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            arns = self.__dict__.setdefault("_queue_arns", {})  # an ARN never changes: ask once
+            if url not in arns:
+                arns[url] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            arn = arns[url]
             for _ in range(max_batches):
                 got = sqs.receive_message(
                     QueueUrl=url, MaxNumberOfMessages=batch_size, AttributeNames=["All"], MessageAttributeNames=["All"],
