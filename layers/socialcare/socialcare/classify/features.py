@@ -63,6 +63,10 @@ _CLAUSE_END = frozenset({".", ",", "!", "?", ";", ":", "!!", "??", "?!", "!?"})
 def clean(text: str) -> str:
     """Lower-cased text without markup, with links as one token and long letter runs shortened."""
     text = (text or "")[:MAX_CHARS]
+    # The public airline data set had "cancel" and "late" replaced inside words ("Cancelled Flightled",
+    # "Late Flightr"); undone, the model learns those words as real posts spell them.
+    if "d Flight" in text or "e Flight" in text:
+        text = text.replace("Cancelled Flight", "cancel").replace("Late Flight", "late")
     # Each pass runs only when its trigger character is there: most posts have no markup or entity.
     if "<" in text:
         text = _TAG_RE.sub(" ", text)
