@@ -86,3 +86,30 @@ def test_tuned_offsets_are_stored_in_the_model() -> None:
     offsets = model.meta["bias_offsets"]["sentiment"]
     assert set(offsets) == {"negative", "neutral", "positive"}
     assert all(-1.5 <= v <= 1.5 for v in offsets.values())
+
+
+def test_nb_ensemble_folds_into_the_artifact_exactly() -> None:
+    # Given a head that averages the multinomial and NB one-vs-rest fits
+    from socialcare.classify.train import HeadParams, featurise, fit_head
+
+    records = tiny_records()
+    docs = [featurise(r["text"]) for r in records]
+    labels = [r["sentiment"] for r in records]
+    fitted = fit_head("sentiment", docs, labels, HeadParams(c=5.0, nb=True))
+    params = TrainParams(heads={"sentiment": HeadParams(c=5.0, nb=True)}, stack={})
+    model = loads(train(records, params, labels=("sentiment",)))
+    # When the artifact scores the training texts
+    # Then its probabilities are the training-time ensemble's, up to int16 quantisation
+    for doc_probs, record in zip(fitted.proba(docs), records, strict=True):
+        preds, _ = model.predict(record["text"])
+        for c, p in zip(fitted.classes, doc_probs, strict=True):
+            assert preds["sentiment"].probabilities[c] == pytest.approx(p, abs=1e-3)
+
+
+def test_the_data_sets_word_replacement_is_undone() -> None:
+    # Given the airline data set's "cancel" -> "Cancelled Flight", "late" -> "Late Flight" replacement
+    from socialcare.classify.features import clean
+
+    # When cleaned, Then the words read as real posts spell them; ordinary text is left alone
+    assert clean("Cancelled Flightled again, Late Flightr, reLate Flightd") == "cancelled again, later, related"
+    assert clean("my late flight was cancelled") == "my late flight was cancelled"
