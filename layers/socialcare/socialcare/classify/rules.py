@@ -48,8 +48,15 @@ _POSITIVE = {
 
 def normalise(text: str) -> str:
     """Lower-cased text without markup or links, the form every matcher sees."""
-    text = html.unescape(_TAG_RE.sub(" ", text or ""))
-    return " ".join(_URL_RE.sub(" ", text).lower().split())
+    text = text or ""
+    # Passes run only when their trigger is there (this is on the classify hot path).
+    if "<" in text:
+        text = _TAG_RE.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    if "http" in text:
+        text = _URL_RE.sub(" ", text)
+    return " ".join(text.lower().split())
 
 
 def _hits(text: str, words: set[str], phrases: list[str]) -> int:
