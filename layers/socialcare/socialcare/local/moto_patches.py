@@ -15,6 +15,9 @@
 4. SQS ReceiveMessage: moto recomputes every queue attribute, counting all messages, for each
    message it returns (to read the retention period): O(n^2) per batch on a deep queue. Here the
    retention period is read from the queue directly.
+5. Step Functions service tasks: moto builds a new boto3 client for every task state it runs, and
+   parses every JSONPath with a fresh yacc parser. One client per (region, service) and one parse
+   per path serve them all (clients are thread-safe; parsed paths are immutable).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ def install() -> None:
     _cache_asl_parser()
     _narrow_queries()
     _cheap_retention_check()
+    _reuse_task_clients()
 
 
 def _serialise_dynamodb() -> None:
@@ -196,3 +200,49 @@ def _cheap_retention_check() -> None:
 
     SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
     SQSBackend._socialcare_retention = True  # type: ignore[attr-defined]
+
+
+_TASK_CLIENT_MODULES = (
+    "moto.stepfunctions.parser.asl.utils.boto_client",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sqs",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sns",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_events",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk",
+)
+
+
+def _reuse_task_clients() -> None:
+    import importlib
+
+    from moto.stepfunctions.parser.asl.utils import boto_client, json_path
+
+    if getattr(boto_client, "_socialcare_cached", False):
+        return
+    original = boto_client.boto_client_for
+    clients: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        # moto's own function ignores the credentials (every local client uses the same fake keys).
+        with lock:
+            if (region, service) not in clients:
+                clients[(region, service)] = original(region, service)
+            return clients[(region, service)]
+
+    for name in _TASK_CLIENT_MODULES:
+        module = importlib.import_module(name)
+        if hasattr(module, "boto_client_for"):
+            module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
+    parse, parsed = json_path.parse, {}
+
+    def cached_parse(path: str) -> Any:
+        with lock:
+            if path not in parsed:
+                parsed[path] = parse(path)
+            return parsed[path]
+
+    json_path.parse = cached_parse  # type: ignore[assignment]
+    boto_client._socialcare_cached = True  # type: ignore[attr-defined]
