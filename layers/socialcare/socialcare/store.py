@@ -147,7 +147,9 @@ class Store:
         except ClientError as exc:
             raise StoreError(str(exc)) from exc
 
-    def update_case(self, case_id: str, expected_version: int, fields: dict[str, Any], *, extra: list | None = None) -> None:
+    def update_case(
+        self, case_id: str, expected_version: int, fields: dict[str, Any], *, extra: list | None = None
+    ) -> None:
         """Optimistic update: SET/REMOVE the fields and bump the version if nobody else did first."""
         op = self.case_update_op(case_id, expected_version, fields)
         self.transact([op, *(extra or [])])

@@ -74,7 +74,8 @@ def _show(args: argparse.Namespace) -> int:
     v = _client(args).show(args.case)
     reach = f"{v.author.followers} followers" if v.author.followers is not None else "reach unknown"
     lines = [
-        f"{v.case_id}  [{v.status}]  department {v.department}  owner {v.owner or '(unclaimed)'}  priority p{v.priority}",
+        f"{v.case_id}  [{v.status}]  department {v.department}  owner {v.owner or '(unclaimed)'}  "
+        f"priority p{v.priority}",
         f"customer @{v.author.handle} on {v.author.platform} ({reach}{', verified' if v.author.verified else ''}; "
         "information only - reach never changes priority)",
         "tags: " + ", ".join(f"{k}={t['value']}" for k, t in v.tags.items() if isinstance(t, dict)),

@@ -277,7 +277,8 @@ def reopen(case_id: str, deps: Deps, *, actor: str, reason: str, request_id: str
     now = deps.now()
     clock = clocks.first_clock(case.sla, now)
     name = f"{case.id}-r{case.reopen_count + 1}"
-    reopened = case.model_copy(update={"clock": clock, "first_response_due": now + timedelta(seconds=case.sla.first_response_s),
+    reopened = case.model_copy(update={"clock": clock,
+                                       "first_response_due": now + timedelta(seconds=case.sla.first_response_s),
                                        "resolution_due": now + timedelta(seconds=case.sla.resolution_s)})
     payload = workflow.execution_input(reopened, deps.settings.department_queue_url(case.department))
     fields = {
@@ -395,7 +396,8 @@ def fire_sla_warning(body: dict[str, Any], deps: Deps) -> str:
     event = CaseEvent(case_id=case.id, type="case.sla_warning", at=now, detail={
         "clock": clock.name, "due_at": due_at.isoformat(), "seconds_left": round((due_at - now).total_seconds(), 1),
         "fraction": deps.config.sla_warning_fraction, "owner": case.owner})
-    marker = to_item({"PK": f"CASE#{case.id}", "SK": f"WARNING#{clock.name}#{due_at.isoformat()}", "at": now.isoformat()})
+    marker = to_item({"PK": f"CASE#{case.id}", "SK": f"WARNING#{clock.name}#{due_at.isoformat()}",
+                      "at": now.isoformat()})
     try:
         deps.store.transact([
             {"Put": {"Item": marker, "ConditionExpression": "attribute_not_exists(PK)"}},

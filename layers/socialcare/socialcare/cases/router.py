@@ -125,7 +125,9 @@ def _open(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
     queue_url = deps.settings.department_queue_url(department)
     case = case.model_copy(update={"workflow_input": workflow.execution_input(case, queue_url)})
     opened = [
-        CaseEvent(case_id=case_id, type="case.opened", at=now, detail={"mention_key": mention.key, "platform": mention.platform, "intent": tags.intent.value, "priority": case.priority}),
+        CaseEvent(case_id=case_id, type="case.opened", at=now,
+                  detail={"mention_key": mention.key, "platform": mention.platform, "intent": tags.intent.value,
+                          "priority": case.priority}),
         CaseEvent(case_id=case_id, type="case.routed", at=now, detail={"department": department}),
     ]
     store = deps.store
@@ -133,7 +135,8 @@ def _open(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
         _mention_put(mention, tags, case_id, deps),
         {"Put": {"Item": store.case_item(case), "ConditionExpression": "attribute_not_exists(PK)"}},
         {"Put": {"Item": store.thread_item(case.thread_key, case_id)}},
-        {"Put": {"Item": store.message_item(case_id, _customer_message(mention, deps), mention.created_at, mention.key)}},
+        {"Put": {"Item": store.message_item(case_id, _customer_message(mention, deps), mention.created_at,
+                                            mention.key)}},
         *({"Put": {"Item": store.event_item(e)}} for e in opened),
     ]
     try:
@@ -151,7 +154,8 @@ def _attach(mention: Mention, tags: Tags, case: Case, deps: Deps) -> RouteResult
     store = deps.store
     ops = [
         _mention_put(mention, tags, case.id, deps),
-        {"Put": {"Item": store.message_item(case.id, _customer_message(mention, deps), mention.created_at, mention.key)}},
+        {"Put": {"Item": store.message_item(case.id, _customer_message(mention, deps), mention.created_at,
+                                            mention.key)}},
     ]
     if mention.thread_key:
         ops.append({"Put": {"Item": store.thread_item(mention.thread_key, case.id)}})
@@ -171,7 +175,8 @@ def _reopen(mention: Mention, tags: Tags, case: Case, deps: Deps) -> RouteResult
         store.transact(
             [
                 _mention_put(mention, tags, case.id, deps),
-                {"Put": {"Item": store.message_item(case.id, _customer_message(mention, deps), mention.created_at, mention.key)}},
+                {"Put": {"Item": store.message_item(case.id, _customer_message(mention, deps), mention.created_at,
+                                                    mention.key)}},
             ]
         )
     except ConflictError:

@@ -80,7 +80,8 @@ class OutboundDelivery:
         writer = writer_for(message.platform, account, outbound_delivery.HTTP_SESSION) if account else None
         if account is None or writer is None or not writer.supports(message.channel):
             return self.drafts.send(message)
-        in_reply_to = message.in_reply_to.split("#", 1)[1] if message.in_reply_to and "#" in message.in_reply_to else None
+        in_reply_to = (message.in_reply_to.split("#", 1)[1]
+                       if message.in_reply_to and "#" in message.in_reply_to else None)
         try:
             external = writer.publish(OutboundMessage(text=message.text, channel=message.channel,
                                                       idempotency_key=message.idempotency_key,

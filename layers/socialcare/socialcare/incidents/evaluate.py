@@ -47,7 +47,8 @@ def replay(rows: list[dict], settings: IncidentSettings) -> dict[str, str]:
     for n, row in enumerate(sorted(rows, key=lambda r: r["at"])):
         member = Member(
             key=f"case#{row['id']}", kind="case", department=row["department"],
-            words=words(row["text"], settings.ignore_words, settings.synonyms), at=datetime.fromisoformat(row["at"]).timestamp(),
+            words=words(row["text"], settings.ignore_words, settings.synonyms),
+            at=datetime.fromisoformat(row["at"]).timestamp(),
             customer_key=f"x#{row['id']}", platform="x", case_id=row["id"],
         )
         decision = detector.observe(member)

@@ -9,6 +9,7 @@ Keys (single table):
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -41,7 +42,8 @@ def _key(incident_id: str, sk: str = "INCIDENT") -> dict[str, Any]:
 
 def member_for_case(case: Case, text: str, settings: IncidentSettings) -> Member:
     return Member(
-        key=f"case#{case.id}", kind="case", department=case.department, words=words(text, settings.ignore_words, settings.synonyms),
+        key=f"case#{case.id}", kind="case", department=case.department,
+        words=words(text, settings.ignore_words, settings.synonyms),
         at=case.opened_at.timestamp(), customer_key=case.customer_key, platform=case.platform, case_id=case.id,
         mention_key=case.mention_key, region=case.region,
     )
@@ -50,7 +52,8 @@ def member_for_case(case: Case, text: str, settings: IncidentSettings) -> Member
 def member_for_mention(mention: Mention, department: str, settings: IncidentSettings, at: datetime) -> Member:
     return Member(
         key=f"mention#{mention.key}", kind="mention", department=department,
-        words=words(mention.text, settings.ignore_words, settings.synonyms), at=at.timestamp(), customer_key=mention.customer_key,
+        words=words(mention.text, settings.ignore_words, settings.synonyms), at=at.timestamp(),
+        customer_key=mention.customer_key,
         platform=mention.platform, mention_key=mention.key, region=mention.region,
     )
 
@@ -133,7 +136,9 @@ class Incidents:
             incident_id = incident.merged_into
         return incident_id
 
-    def open(self, members: list[Member], *, actor: str = "system", title: str | None = None, seed: str = "") -> Incident:
+    def open(
+        self, members: list[Member], *, actor: str = "system", title: str | None = None, seed: str = ""
+    ) -> Incident:
         first = min(members, key=lambda m: m.at)
         cases = [m for m in members if m.kind == "case"]
         department = (cases[0] if cases else first).department
@@ -164,7 +169,8 @@ class Incidents:
         store = self.deps.store
         for member in members:
             now = self.deps.now()
-            new_customer = store.put_new(to_item({"PK": f"INCIDENT#{incident_id}", "SK": f"CUSTOMER#{member.customer_key}",
+            new_customer = store.put_new(to_item({"PK": f"INCIDENT#{incident_id}",
+                                                  "SK": f"CUSTOMER#{member.customer_key}",
                                                   "platform": member.platform, "at": iso(now)}))
             data = {**member.to_data(), "incident_id": incident_id, "linked_at": iso(now), "linked_by": actor,
                     "PK": f"INCIDENT#{incident_id}", "SK": f"MEMBER#{member.key}"}
@@ -232,7 +238,8 @@ class Incidents:
             self._update(inc, {"window_start": now, "window_count": 0, "baseline_per_s": baseline})
             return False
         usual = inc.baseline_per_s * s.spike_window_s
-        if inc.window_count >= s.spike_min and inc.window_count >= s.spike_factor * usual and inc.spiked_window != inc.window_start:
+        if (inc.window_count >= s.spike_min and inc.window_count >= s.spike_factor * usual
+                and inc.spiked_window != inc.window_start):
             try:
                 self._update(inc, {"spiked_window": inc.window_start})
             except ConflictError:
@@ -259,7 +266,8 @@ class Incidents:
                 raise IncidentError(f"incident {inc.id} is {inc.status}; only open incidents merge")
         moving = self.members(source_id)
         self.link(target_id, moving, actor=actor, count_match=False)
-        self._update(source, {"status": IncidentStatus.MERGED.value, "merged_into": target_id, "GSI1PK": None, "GSI1SK": None})
+        self._update(source, {"status": IncidentStatus.MERGED.value, "merged_into": target_id,
+                              "GSI1PK": None, "GSI1SK": None})
         self._emit("incident.merged", source_id, source.department, actor=actor, into=target_id, members=len(moving))
         return self.get(target_id)
 
@@ -342,10 +350,8 @@ class Incidents:
             return False
         channel = "public"
         if member.case_id:
-            try:
+            with contextlib.suppress(NotFoundError):
                 channel = store.get_case(member.case_id).handoff_channel or "public"
-            except NotFoundError:
-                pass
         if existing is None:
             claim = {"PK": f"INCIDENT#{inc.id}", "SK": f"UPDATE#{member.customer_key}", "status": "sending",
                      "platform": member.platform, "channel": channel, "case_id": member.case_id}
@@ -393,7 +399,9 @@ class Incidents:
             return False
 
     # ------------------------------------------------------------------ events
-    def _emit(self, detail_type: str, incident_id: str, department: str, *, actor: str = "system", **detail: Any) -> None:
+    def _emit(
+        self, detail_type: str, incident_id: str, department: str, *, actor: str = "system", **detail: Any
+    ) -> None:
         entry = {"EventBusName": self.deps.settings.event_bus_name, "Source": SOURCE, "DetailType": detail_type,
                  "Detail": json.dumps({"schema_version": "1", "incident_id": incident_id, "department": department,
                                        "actor": actor, "at": datetime.now(UTC).isoformat(), **detail}, default=str)}
@@ -417,7 +425,8 @@ def after_mention(mention: Mention, tags: Tags, case: Case | None, deps: Deps) -
             # Someone affected who asked for nothing: they still hear when it is fixed. Praise, noise
             # and press report no fault and are skipped. A mention only looks (it joins an incident its
             # matches belong to, and incidents open from cases): indexing it would cost 17 write units.
-            department = tags.department.value if tags.department.value in deps.config.department_names else deps.config.default_department
+            department = (tags.department.value if tags.department.value in deps.config.department_names
+                          else deps.config.default_department)
             service.observe(member_for_mention(mention, department, settings, deps.now()), index_self=False)
     except Exception as exc:  # noqa: BLE001 - routing must not fail on the incident side
         logger.exception("incident detection failed", mention_key=mention.key, error=str(exc))

@@ -19,7 +19,22 @@ _WORD = re.compile(r"[a-z][a-z'\-]*[a-z]|[a-z]")
 _MERSENNE = (1 << 61) - 1
 
 STOP_WORDS = frozenset(
-    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "cannot", "could", "did", "do", "does", "doing", "down", "during", "each", "either", "every", "few", "for", "from", "further", "get", "gets", "got", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "same", "she", "should", "so", "some", "still", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yet", "im", "ive", "id", "dont", "didnt", "doesnt", "isnt", "wasnt", "cant", "wont", "couldnt", "shouldnt", "youre", "theyre", "thats", "whats", "theres", "anyone", "everyone", "someone", "anybody", "nobody", "one", "two", "three", "again", "already", "even", "ever", "really", "right", "now", "today", "tonight", "tomorrow", "morning", "evening", "minutes", "minute", "hours", "hour", "time", "times", "since", "like", "literally", "actually", "honestly", "seriously", "guys", "ok", "okay", "yes", "oh", "lol", "ugh", "wow"]
+    [
+        "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at",
+        "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "cannot", "could",
+        "did", "do", "does", "doing", "down", "during", "each", "either", "every", "few", "for", "from", "further",
+        "get", "gets", "got", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i",
+        "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor",
+        "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "same",
+        "she", "should", "so", "some", "still", "such", "than", "that", "the", "their", "them", "then", "there",
+        "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were",
+        "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your",
+        "yours", "yet", "im", "ive", "id", "dont", "didnt", "doesnt", "isnt", "wasnt", "cant", "wont", "couldnt",
+        "shouldnt", "youre", "theyre", "thats", "whats", "theres", "anyone", "everyone", "someone", "anybody", "nobody",
+        "one", "two", "three", "again", "already", "even", "ever", "really", "right", "now", "today", "tonight",
+        "tomorrow", "morning", "evening", "minutes", "minute", "hours", "hour", "time", "times", "since", "like",
+        "literally", "actually", "honestly", "seriously", "guys", "ok", "okay", "yes", "oh", "lol", "ugh", "wow",
+    ]
 )
 
 # Crude suffix stripping: enough to meet "delayed"/"delays"/"delay" in one word, no dictionary.

@@ -61,7 +61,9 @@ def _local_down(args: argparse.Namespace) -> int:
 def register_local(sub: argparse._SubParsersAction) -> None:
     local = sub.add_parser("local", help="keep a local stack running on loopback for other terminals")
     lsub = local.add_subparsers(dest="local_command", required=True)
-    up = lsub.add_parser("up", help="start moto's server, deploy template.yaml, feed sample mentions; runs until `local down`")
+    up = lsub.add_parser(
+        "up", help="start moto's server, deploy template.yaml, feed sample mentions; runs until `local down`"
+    )
     up.add_argument("--stack", default="socialcare", help="stack name (default socialcare)")
     up.add_argument("--port", type=int, default=0, help="loopback port for moto (default: a free one)")
     up.add_argument("--config", default=None, help="brand configuration (default: the demo's seconds-scale brand)")

@@ -113,7 +113,8 @@ class AgentSim:
                              request_id=f"demo-{case_id}-reply")
             elif step == "handoff":
                 client.handoff(case_id, persona["handoff"], "Hi, it's the team from Skylark Air. Could you send "
-                               "your booking reference here so we can sort this out?", request_id=f"demo-{case_id}-handoff")
+                               "your booking reference here so we can sort this out?",
+                               request_id=f"demo-{case_id}-handoff")
             elif step == "transfer":
                 client.transfer(case_id, persona["transfer_to"], "Customer needs compensation handled.",
                                 request_id=f"demo-{case_id}-transfer")
@@ -178,10 +179,11 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
         deps = build_deps()
         ssm = boto3.client("ssm")
         ssm.put_parameter(Name="/socialcare-demo/x-bearer", Value="demo-bearer-token", Type="SecureString")
-        server = PlatformServer([], token="demo-bearer-token").start()
+        server = PlatformServer([], token="demo-bearer-token").start()  # noqa: S106 - fake loopback-server token
         source = SourceConfig(
             id="demo-x-search", platform="x", query="@SkylarkAir OR to:SkylarkAir", base_url=server.base_url,
-            secret="ssm:/socialcare-demo/x-bearer", backfill_s=7 * 86400, page_size=100,
+            secret="ssm:/socialcare-demo/x-bearer",  # noqa: S106 - moto SSM parameter name, not a secret value
+            backfill_s=7 * 86400, page_size=100,
         )
         ddb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
         session = requests.Session()
@@ -189,7 +191,8 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
         sink = SqsMentionSink(sqs, out["MentionsQueueUrl"])
         seen = DynamoSeenIndex(ddb, out["TableName"])
         dlq = SqsDeadLetterSink(sqs, out["IngestDeadLetterQueueUrl"])
-        _progress(f"  stack up in {time.monotonic() - started:.1f}s; X API v2 loopback server at {server.base_url}", quiet=quiet)
+        _progress(f"  stack up in {time.monotonic() - started:.1f}s; X API v2 loopback server at {server.base_url}",
+                  quiet=quiet)
 
         sla = deps.config.sla
         clients: dict[str, Any] = {}
@@ -355,10 +358,13 @@ def build_report(deps: Any, out: dict[str, str], posts: list[dict[str, Any]], to
     sqs = boto3.client("sqs")
 
     def depth(url: str) -> int:
-        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )
         return sum(int(v) for v in attrs["Attributes"].values())
 
-    dlq = sum(depth(out[k]) for k in ("MentionsDeadLetterQueueUrl", "IngestDeadLetterQueueUrl", "DepartmentDeadLetterQueueUrl"))
+    dlq = sum(depth(out[k]) for k in ("MentionsDeadLetterQueueUrl", "IngestDeadLetterQueueUrl",
+                                      "DepartmentDeadLetterQueueUrl"))
     by_dept: dict[str, dict[str, Any]] = {}
     event_counts: Counter = Counter()
     for case in cases:
@@ -371,7 +377,8 @@ def build_report(deps: Any, out: dict[str, str], posts: list[dict[str, Any]], to
             if c.get("first_responded_at"):
                 from datetime import datetime
 
-                firsts.append((datetime.fromisoformat(c["first_responded_at"]) - datetime.fromisoformat(c["opened_at"])).total_seconds())
+                firsts.append((datetime.fromisoformat(c["first_responded_at"])
+                               - datetime.fromisoformat(c["opened_at"])).total_seconds())
         breached = [c for c in mine if c.get("breaches", 0) > 0]
         by_dept[dept] = {
             "cases": len(mine),
@@ -386,7 +393,8 @@ def build_report(deps: Any, out: dict[str, str], posts: list[dict[str, Any]], to
         "mentions_served": len(posts),
         "mentions_ingested": len(stored_keys),
         "duplicates_dropped": totals["poll_duplicates"] + len(redelivered),
-        "duplicates_opened_case": totals["redelivered_opened_case"] + (len(cases) - len({c["mention_key"] for c in cases})),
+        "duplicates_opened_case": (totals["redelivered_opened_case"]
+                                   + (len(cases) - len({c["mention_key"] for c in cases}))),
         "redelivered": len(redelivered),
         "cases_opened": len(cases),
         "cases_resolved": sum(1 for c in cases if c["status"] == "resolved"),
@@ -404,7 +412,8 @@ def build_report(deps: Any, out: dict[str, str], posts: list[dict[str, Any]], to
 
 def print_report(report: dict[str, Any]) -> None:
     print()
-    print(f"{'department':<15}{'cases':>6}{'resolved':>9}{'1st resp p50':>14}{'SLA met':>9}{'breaches':>9}{'escalations':>12}")
+    print(f"{'department':<15}{'cases':>6}{'resolved':>9}{'1st resp p50':>14}"
+          f"{'SLA met':>9}{'breaches':>9}{'escalations':>12}")
     for dept, row in report["by_department"].items():
         p50 = "-" if row["first_response_p50_s"] is None else f"{row['first_response_p50_s']:.1f}s"
         met = "-" if row["sla_met_pct"] is None else f"{row['sla_met_pct']:.0f}%"

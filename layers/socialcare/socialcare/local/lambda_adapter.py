@@ -138,7 +138,9 @@ def register(fn: LocalFunction) -> None:
     REGISTRY[fn.name] = fn
 
 
-def _invoke(self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any) -> bytes:
+def _invoke(
+    self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+) -> bytes:
     name = function_name.split(":function:")[-1].split(":")[0]
     fn = REGISTRY.get(name)
     if fn is None:
@@ -149,7 +151,8 @@ def _invoke(self: Any, function_name: str, qualifier: str | None, body: Any, hea
     except Exception as exc:  # noqa: BLE001 - a Lambda's unhandled error becomes its error payload
         response_headers["x-amz-function-error"] = "Unhandled"
         return json.dumps(
-            {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": traceback.format_exc().splitlines()[-5:]}
+            {"errorType": type(exc).__name__, "errorMessage": str(exc),
+             "stackTrace": traceback.format_exc().splitlines()[-5:]}
         ).encode()
     return json.dumps(result).encode()
 

@@ -78,7 +78,8 @@ class LocalStack:
             if res["Type"] in {"AWS::Lambda::Function", "AWS::Lambda::LayerVersion"}:
                 s3.put_object(Bucket=bucket, Key=f"{logical_id}.zip", Body=code)
         for logical_id in tpl.state_machines:
-            s3.put_object(Bucket=bucket, Key=f"{logical_id}.json", Body=b'{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}')
+            s3.put_object(Bucket=bucket, Key=f"{logical_id}.json",
+                          Body=b'{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}')
 
         cfn = self.client("cloudformation")
         cfn.create_stack(
@@ -169,7 +170,9 @@ class LocalStack:
             url = self.queue_urls[queue_id]
             arns = self.__dict__.setdefault("_queue_arns", {})  # an ARN never changes: ask once
             if url not in arns:
-                arns[url] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+                arns[url] = sqs.get_queue_attributes(
+                    QueueUrl=url, AttributeNames=["QueueArn"]
+                )["Attributes"]["QueueArn"]
             arn = arns[url]
             for _ in range(max_batches):
                 got = sqs.receive_message(
@@ -186,11 +189,14 @@ class LocalStack:
                 ok = [m for m in got if m["MessageId"] not in failed]
                 if ok:
                     sqs.delete_message_batch(
-                        QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(ok)]
+                        QueueUrl=url,
+                        Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(ok)],
                     )
                 for m in got:
                     if m["MessageId"] in failed:
-                        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+                        sqs.change_message_visibility(
+                            QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                        )
         return stats
 
     def invoke(self, function_id: str, event: dict) -> Any:

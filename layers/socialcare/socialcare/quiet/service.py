@@ -151,7 +151,8 @@ class Quiet:
         period = self.holding(message.kind, message.region)
         if period is not None:
             item = {"PK": "HELD", "SK": f"MSG#{message.idempotency_key}", "status": "held", "quiet_id": period.id,
-                    "held_at": self.deps.now().isoformat(), **{k: v for k, v in message.__dict__.items() if v is not None}}
+                    "held_at": self.deps.now().isoformat(),
+                    **{k: v for k, v in message.__dict__.items() if v is not None}}
             self.store.put_new(to_item(item))
             metrics.add_metric(name="QuietHeldMessages", unit="Count", value=1)
             return "held", period.id
@@ -181,7 +182,8 @@ class Quiet:
                                kind=post.kind, region=post.region)
             period = self.holding(post.kind, post.region)
             if period is not None:
-                if self._set("POSTS", f"POST#{post.id}", {"status": "held", "quiet_id": period.id}, expect_status="scheduled"):
+                if self._set("POSTS", f"POST#{post.id}", {"status": "held", "quiet_id": period.id},
+                             expect_status="scheduled"):
                     counts["held"] += 1
                     metrics.add_metric(name="QuietHeldPosts", unit="Count", value=1)
                 continue

@@ -82,7 +82,8 @@ def metric_data(report: dict[str, Any]) -> list[dict[str, Any]]:
     for dim, rows in (("Band", report["bands"]), ("Channel", report["channels"])):
         for name, row in rows.items():
             dims = [{"Name": dim, "Value": name}]
-            data.append({"MetricName": "ParityCases", "Dimensions": dims, "Value": float(row["cases"]), "Unit": "Count"})
+            data.append({"MetricName": "ParityCases", "Dimensions": dims, "Value": float(row["cases"]),
+                         "Unit": "Count"})
             for metric, field, unit in (("ParitySlaMetPct", "sla_met_pct", "Percent"),
                                         ("ParityFirstResponseP50Seconds", "first_response_p50_s", "Seconds"),
                                         ("ParityResolutionP50Seconds", "resolution_p50_s", "Seconds")):
@@ -110,5 +111,6 @@ def format_table(report: dict[str, Any]) -> str:
             lines.append(f"  {name:<14}{r['cases']:>7}{fmt(r['sla_met_pct'], '%'):>9}"
                          f"{fmt(r['first_response_p50_s'], 's'):>14}{fmt(r['resolution_p50_s'], 's'):>16}")
     flag = "ALARM" if report["alarm"] else "ok"
-    lines.append(f"largest SLA gap between bands: {report['gap_pct']:.1f} points (limit {report['max_gap_pct']:.1f}) {flag}")
+    lines.append(f"largest SLA gap between bands: {report['gap_pct']:.1f} points "
+                 f"(limit {report['max_gap_pct']:.1f}) {flag}")
     return "\n".join(lines)
