@@ -302,3 +302,16 @@ def test_reddit_wrong_client_secret_marks_the_source_unhealthy() -> None:
         again = h.poll()
     # Then the source is unhealthy and skipped
     assert result.errors == 1 and not h.store.load(h.source.id).healthy and again.skipped == "unhealthy"
+
+
+@pytest.mark.parametrize("created", [1e12, 1e300, -1e15, "nan", "Infinity", "not-a-number"])
+def test_reddit_timestamp_out_of_any_calendar_is_dead_lettered_not_raised(created: object) -> None:
+    # Found by `make fuzz`: datetime.fromtimestamp(1e12) raises OSError (EOVERFLOW) on Linux.
+    from socialcare.ingest import reddit
+    from socialcare.ingest.base import normalise_items
+
+    good = {"kind": "t3", "data": {"name": "t3_ok", "title": "bag lost", "author": "u1", "created_utc": 1.7e9}}
+    bad = {"kind": "t3", "data": {"name": "t3_bad", "title": "bag lost", "author": "u2", "created_utc": created}}
+    mentions, dead = normalise_items([bad, good], lambda t: reddit.mention_from_thing(t, source="t"))
+    assert [m.id for m in mentions] == ["t3_ok"]
+    assert len(dead) == 1 and "schema mismatch" in dead[0].reason and dead[0].raw == bad

@@ -14,13 +14,13 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from socialcare.ingest.base import DeadItem, normalise_items
 from socialcare.ingest.secrets import secret_fields
 from socialcare.ingest.sinks import DeadLetterSink, MentionSink, SeenIndex
-from socialcare.ingest.text import clip
+from socialcare.ingest.text import clip, from_epoch
 from socialcare.models import Author, Mention
 
 SIGNATURE_HEADER = "x-hub-signature-256"
@@ -76,7 +76,7 @@ def challenge_answer(params: dict[str, str], verify_token: str) -> str | None:
 
 def _time(value: Any) -> datetime:
     if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
-        return datetime.fromtimestamp(int(value), UTC)
+        return from_epoch(int(value))
     return datetime.fromisoformat(str(value).replace("Z", "+00:00").replace("+0000", "+00:00"))
 
 

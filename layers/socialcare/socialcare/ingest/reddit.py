@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -17,7 +16,7 @@ import requests
 from socialcare.ingest.base import DeadItem, Page, descending_run, normalise_items
 from socialcare.ingest.errors import AuthError, MalformedPageError, RateLimitedError
 from socialcare.ingest.http import FALLBACK_RETRY_S, Http, json_body, parse_rate_limit
-from socialcare.ingest.text import clip
+from socialcare.ingest.text import clip, from_epoch
 from socialcare.models import Author, Mention
 
 PAGE_LIMIT = 100
@@ -59,7 +58,7 @@ def mention_from_thing(
         id=data["name"],
         author=Author(id=data.get("author_fullname") or author, handle=author),
         text=clip(text),
-        created_at=datetime.fromtimestamp(float(data["created_utc"]), UTC),
+        created_at=from_epoch(data["created_utc"]),
         # Only a site path: "permalink": ".evil.example/x" must not become https://www.reddit.com.evil.example/x.
         permalink=(
             f"https://www.reddit.com{data['permalink']}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 _BLOCK = {"p", "br", "div", "li", "blockquote", "tr", "h1", "h2", "h3", "h4", "h5", "h6"}
@@ -53,3 +54,13 @@ def strip_html(markup: str | None) -> str:
 
 def clip(text: str, limit: int = 40_000) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def from_epoch(value: object) -> datetime:
+    """A platform's epoch seconds as an aware datetime. Out of range is a ValueError: the C library
+    answers with OverflowError or OSError (EOVERFLOW) depending on the platform."""
+    seconds = float(value)  # type: ignore[arg-type]
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError) as exc:
+        raise ValueError(f"timestamp out of range: {str(value)[:40]}") from exc
