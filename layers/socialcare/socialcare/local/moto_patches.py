@@ -12,9 +12,9 @@
    the partition key, on the table and on every index: O(n log n) per query, which made the router
    slow down as a run's table grew. Here a query only looks at its partition (table) or at the items
    whose index key attributes match (index), and moto sorts just those.
-4. SQS ReceiveMessage: moto recomputes every queue attribute, counting all messages, for each
-   message it returns (to read the retention period): O(n^2) per batch on a deep queue. Here the
-   retention period is read from the queue directly.
+4. SQS ReceiveMessage and SendMessage: moto recomputes every queue attribute, counting all
+   messages, for each message it returns or takes (to read one setting): O(n^2) on a deep queue.
+   Here the retention period and content-based deduplication are read from the queue directly.
 5. Step Functions service tasks: moto builds a new boto3 client for every task state it runs, and
    parses every JSONPath with a fresh yacc parser. One client per (region, service) and one parse
    per path serve them all (clients are thread-safe; parsed paths are immutable).
@@ -172,19 +172,101 @@ def _narrow_queries() -> None:
             return list(found.values()) if self.range_key_attr else [found]
         if not conditions:
             return original_all_items(self)
-        rows = (r for part in self.items.values() for r in (part.values() if self.range_key_attr else [part]))
-        def matches(row: Any) -> bool:
-            for name, value in conditions:
-                found = row.attrs.get(name)
-                if found is None or found != value:
-                    return False
-            return True
-
-        return [r for r in rows if matches(r)]
+        keys: set[Any] | None = None
+        for name, value in conditions:
+            found = _AttributeIndex.of(self).keys(name, value)
+            keys = found if keys is None else keys & found
+        return [r for r in (_lookup(self, key) for key in keys or ()) if r is not None]
 
     Table.query = query  # type: ignore[method-assign]
     Table.all_items = all_items  # type: ignore[method-assign]
     Table._socialcare_narrow = True  # type: ignore[attr-defined]
+    _track_writes()
+
+
+def _lookup(table: Any, key: tuple[Any, Any]) -> Any:
+    part = table.items.get(key[0])
+    if part is None:
+        return None
+    return part.get(key[1]) if table.range_key_attr else part
+
+
+class _AttributeIndex:
+    """value -> item keys for the attributes that index queries name, kept per moto Table. Writes
+    only mark their key dirty (see _track_writes); a query re-reads the dirty items first."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.by_attr: dict[str, dict[Any, set[tuple[Any, Any]]]] = {}
+        self.values: dict[tuple[Any, Any], dict[str, Any]] = {}  # key -> its indexed attribute values
+        self.dirty: set[tuple[Any, Any]] = set()
+
+    @classmethod
+    def of(cls, table: Any) -> _AttributeIndex:
+        index = table.__dict__.get("_socialcare_index")
+        if index is None:
+            index = table.__dict__["_socialcare_index"] = cls(table)
+        return index
+
+    def keys(self, name: str, value: Any) -> set[tuple[Any, Any]]:
+        if name not in self.by_attr:
+            self.by_attr[name] = {}
+            for part in self.table.items.values():
+                for item in part.values() if self.table.range_key_attr else [part]:
+                    self._add(self._key(item), name, item.attrs.get(name))
+        self._refresh()
+        return set(self.by_attr[name].get(value, ()))
+
+    def touch(self, key: tuple[Any, Any]) -> None:
+        self.dirty.add(key)
+
+    def _key(self, item: Any) -> tuple[Any, Any]:
+        return (item.hash_key, item.range_key if self.table.range_key_attr else None)
+
+    def _add(self, key: tuple[Any, Any], name: str, value: Any) -> None:
+        if value is None:
+            return
+        self.by_attr[name].setdefault(value, set()).add(key)
+        self.values.setdefault(key, {})[name] = value
+
+    def _refresh(self) -> None:
+        while self.dirty:
+            key = self.dirty.pop()
+            for name, old in self.values.pop(key, {}).items():
+                self.by_attr[name].get(old, set()).discard(key)
+            item = _lookup(self.table, key)
+            if item is not None:
+                for name in self.by_attr:
+                    self._add(key, name, item.attrs.get(name))
+
+
+def _track_writes() -> None:
+    """Every item write of the backend (put, update, delete; batch and transaction writes go through
+    them) marks its key for the attribute index of its table, if one exists yet."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    def tracking(method: Any, arg_name: str) -> Any:
+        def wrapper(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, table_name, *args, **kwargs)
+            finally:
+                try:
+                    table = self.get_table(table_name)  # a name or an ARN
+                except Exception:  # noqa: BLE001 - no such table: the write itself has raised already
+                    table = None
+                index = table.__dict__.get("_socialcare_index") if table is not None else None
+                attrs = args[0] if args else kwargs.get(arg_name)
+                if index is not None and attrs:
+                    hash_key = DynamoType(attrs[table.hash_key_attr])
+                    range_key = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+                    index.touch((hash_key, range_key))
+
+        return wrapper
+
+    DynamoDBBackend.put_item = tracking(DynamoDBBackend.put_item, "item_attrs")  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = tracking(DynamoDBBackend.update_item, "key")  # type: ignore[method-assign]
+    DynamoDBBackend.delete_item = tracking(DynamoDBBackend.delete_item, "key")  # type: ignore[method-assign]
 
 
 def _cheap_retention_check() -> None:
@@ -200,6 +282,36 @@ def _cheap_retention_check() -> None:
 
     SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
     SQSBackend._socialcare_retention = True  # type: ignore[attr-defined]
+    _cheap_send()
+
+
+_SENDING = threading.local()
+
+
+def _cheap_send() -> None:
+    """While a message is sent, Queue.attributes (read for one flag) returns just that flag."""
+    from moto.sqs.models import Queue, SQSBackend
+
+    full = Queue.attributes
+
+    def attributes(self: Any) -> dict[str, Any]:
+        if getattr(_SENDING, "depth", 0):
+            return {"ContentBasedDeduplication": str(bool(self.content_based_deduplication)).lower()}
+        return full.fget(self)  # type: ignore[attr-defined]
+
+    def sending(method: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            _SENDING.depth = getattr(_SENDING, "depth", 0) + 1
+            try:
+                return method(*args, **kwargs)
+            finally:
+                _SENDING.depth -= 1
+
+        return wrapper
+
+    Queue.attributes = property(attributes)  # type: ignore[method-assign,assignment]
+    SQSBackend.send_message = sending(SQSBackend.send_message)  # type: ignore[method-assign]
+    Queue.add_message = sending(Queue.add_message)  # type: ignore[method-assign]
 
 
 _TASK_CLIENT_MODULES = (
