@@ -51,14 +51,14 @@ class Mix:
 class Measured:
     """Units one mention or one case costs, by kind (bench/pipeline.py)."""
 
-    praise: dict[str, float] = field(default_factory=lambda: {"wru": 1.01, "rru": 0.51, "sqs_sends": 0.1})
-    venting: dict[str, float] = field(default_factory=lambda: {"wru": 18.02, "rru": 14.54, "sqs_sends": 0.1})
-    attached: dict[str, float] = field(default_factory=lambda: {"wru": 6.3, "rru": 11.1, "sqs_sends": 0.1})
+    praise: dict[str, float] = field(default_factory=lambda: {"wru": 1.01, "rru": 0.5, "sqs_sends": 0.1})
+    venting: dict[str, float] = field(default_factory=lambda: {"wru": 1.02, "rru": 1.0, "sqs_sends": 0.1})
+    attached: dict[str, float] = field(default_factory=lambda: {"wru": 6.17, "rru": 8.53, "sqs_sends": 0.1})
     # a case from opening to resolution: the router, the workflow's waits, claim + reply + resolve
-    case_wru: float = 76.4
-    case_rru: float = 30.1
+    case_wru: float = 76.25
+    case_rru: float = 30.68
     case_sqs_sends: float = 2.1
-    case_events: float = 5.1
+    case_events: float = 5.05
     transitions: float = 6.0
     await_invocations: float = 2.0
     # estimates (not measurable on moto)
