@@ -54,7 +54,7 @@ bench: $(BIN)/socialcare
 chaos: $(BIN)/socialcare
 	$(BIN)/pytest -q -m slow tests/chaos
 
-# Hypothesis at scale on every input boundary: about 127,000 generated inputs (SOCIALCARE_FUZZ_SCALE).
+# Hypothesis at scale on every input boundary: about 135,000 generated inputs (SOCIALCARE_FUZZ_SCALE).
 fuzz: $(BIN)/socialcare
 	$(BIN)/pytest -q -m slow tests/fuzz
 

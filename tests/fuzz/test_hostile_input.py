@@ -3,7 +3,7 @@ error or a dead-letter entry with a reason; never an unhandled exception.
 
 The default run uses a few hundred examples per boundary; `pytest -m slow tests/fuzz` (SOCIALCARE_FUZZ_SCALE
 examples per boundary, default 16,000; fewer for the costly config and feed parsers; with the agent API's
-20,000 in tests/fuzz/test_agent_api.py, about 127,000 inputs in all) is the fuzz run at scale.
+20,000 in tests/fuzz/test_agent_api.py, about 135,000 inputs in all) is the fuzz run at scale.
 """
 
 from __future__ import annotations
