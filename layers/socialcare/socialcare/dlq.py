@@ -197,17 +197,9 @@ def redrive(
 
 # ------------------------------------------------------------------------------------ CLI
 def _outputs(args: argparse.Namespace) -> tuple[dict[str, str], Any]:
-    import os
+    from socialcare.agents.connect import describe, target_from_args
 
-    from socialcare.agents.connect import describe, resolve_target
-
-    target = resolve_target(
-        stack=args.stack,
-        profile=args.profile,
-        region=args.region,
-        endpoint_url=args.endpoint_url,
-        env=dict(os.environ),
-    )
+    target = target_from_args(args)
     session = target.session()
     outputs, _ = describe(target.client(session, "cloudformation"), target.stack_name)
     return outputs, target.client(session, "sqs")

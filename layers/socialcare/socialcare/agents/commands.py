@@ -18,16 +18,10 @@ from pydantic import BaseModel
 
 
 def _client(args: argparse.Namespace) -> Any:
-    from socialcare.agents.connect import deps_for, resolve_target
+    from socialcare.agents.connect import deps_for, target_from_args
     from socialcare.agents.sdk import AgentClient
 
-    target = resolve_target(
-        stack=args.stack,
-        profile=args.profile,
-        region=args.region,
-        endpoint_url=args.endpoint_url,
-        env=dict(os.environ),
-    )
+    target = target_from_args(args)
     name = (
         getattr(args, "as_name", None)
         or os.environ.get("SOCIALCARE_AGENT")

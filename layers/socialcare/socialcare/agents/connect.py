@@ -95,6 +95,15 @@ def resolve_target(
     )
 
 
+
+def target_from_args(args: Any) -> Target:
+    """The stack a CLI command names (--stack/--profile/--region/--endpoint-url), else the local one."""
+    import os
+
+    return resolve_target(stack=args.stack, profile=args.profile, region=args.region,
+                          endpoint_url=args.endpoint_url, env=dict(os.environ))
+
+
 _OUTPUT_FIELDS = {
     "TableName": "table_name",
     "MentionsQueueUrl": "mentions_queue_url",

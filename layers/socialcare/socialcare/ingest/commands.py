@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import time
 from typing import Any, TextIO
@@ -191,12 +190,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from socialcare.agents.connect import deps_for, resolve_target
+    from socialcare.agents.connect import deps_for, target_from_args
     from socialcare.ingest.replay import replay
     from socialcare.ingest.sinks import SqsMentionSink
 
-    deps = deps_for(resolve_target(stack=args.stack, profile=args.profile, region=args.region,
-                                   endpoint_url=args.endpoint_url, env=dict(os.environ)))
+    deps = deps_for(target_from_args(args))
     with open(args.file, encoding="utf-8", errors="replace") as handle:
         result = replay(handle, SqsMentionSink(deps.sqs, deps.settings.mentions_queue_url))
     for number, reason in result.rejected:

@@ -5,20 +5,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import sys
 
 
 def _store(args: argparse.Namespace):  # noqa: ANN202 - the Store of the target stack
-    from socialcare.agents.connect import deps_for, resolve_target
+    from socialcare.agents.connect import deps_for, target_from_args
 
-    target = resolve_target(
-        stack=args.stack,
-        profile=args.profile,
-        region=args.region,
-        endpoint_url=args.endpoint_url,
-        env=dict(os.environ),
-    )
+    target = target_from_args(args)
     return deps_for(target).store
 
 
