@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The Lambda runtime is Python 3.12; fall back to python3 where it is not installed.
 PYTHON ?= $(shell for p in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 2>/dev/null) python3; do $$p -c 'import sys' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: demo test test-all lint checkov bench chaos fuzz build deploy clean validate
+.PHONY: demo test test-all test-artifact lint checkov bench chaos fuzz build deploy clean validate
 
 $(BIN)/socialcare: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,8 +58,15 @@ chaos: $(BIN)/socialcare
 fuzz: $(BIN)/socialcare
 	$(BIN)/pytest -q -m slow tests/fuzz
 
+# The layer is built by layers/socialcare/Makefile (runtime code + requirements.txt, generated from pyproject).
 build: $(SAM)
 	PATH="$$(dirname $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build
+
+# What `sam build` produced, each function in a fresh Python 3.12 holding only its build directory, the
+# layer and the Lambda runtime's boto3, driving the real state machine on the local stack (tests/artifact).
+test-artifact: $(BIN)/socialcare build
+	$(BIN)/python infra/layer_requirements.py --check
+	$(BIN)/pytest -q -m artifact tests/artifact
 
 deploy: $(SAM)
 	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided

@@ -61,6 +61,7 @@ class LocalStack:
     functions: dict[str, lambda_adapter.LocalFunction] = field(default_factory=dict)
     template: LocalTemplate | None = None
     queue_urls: dict[str, str] = field(default_factory=dict)
+    artifacts: Any = None  # socialcare.local.artifact.Artifacts: run what `sam build` produced instead
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION)
@@ -128,7 +129,12 @@ class LocalStack:
             name = physical[logical_id]
             env = {var: outputs[f"LocalEnv{logical_id}0{key}"] for key, var in spec.env_keys.items()}
             env.update(AWS_LAMBDA_FUNCTION_NAME=name, POWERTOOLS_TRACE_DISABLED="true", AWS_REGION=REGION)
-            fn = lambda_adapter.LocalFunction(name=name, code_dir=spec.code_dir, handler=spec.handler, environment=env)
+            if self.artifacts is not None:
+                fn = self.artifacts.function(logical_id, name, spec.handler, env)
+            else:
+                fn = lambda_adapter.LocalFunction(
+                    name=name, code_dir=spec.code_dir, handler=spec.handler, environment=env
+                )
             lambda_adapter.register(fn)
             self.functions[logical_id] = fn
 
