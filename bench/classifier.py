@@ -27,10 +27,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASET = Path(
-    os.environ.get("AIRLINE_DATASET", ROOT.parent / "shared" / "datasets" / "airline_tweets_train.jsonl")
-)
+DATASET = Path(os.environ.get("AIRLINE_DATASET", ROOT.parent / "shared" / "datasets" / "airline_tweets_train.jsonl"))
 GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.jsonl"
+ROUTING = ROOT / "tests" / "data" / "routing" / "mentions.jsonl"
+SAMPLE_BRANDS = {
+    "Nimbus Mobile": ROOT / "examples" / "brands" / "nimbus_mobile.yaml",
+    "Pixel Shop": ROOT / "examples" / "brands" / "pixel_shop.yaml",
+    "Harbor Bank": ROOT / "examples" / "brands" / "harbor_bank.yaml",
+}
 LABELS = ("sentiment", "department")
 
 
@@ -140,10 +144,51 @@ def _speed_builtin(texts: list[str]) -> tuple[float, float]:
     return _median_best_of(model.predict, sample), _median_best_of(clf.classify, sample)
 
 
+def _routing() -> None:
+    """Day-one routing: the shipped model on brands it was never trained for, departments decided from
+    each brand's configuration alone, scored on hand-written mentions labelled with their department."""
+    from socialcare.classify import build_classifier
+    from socialcare.classify.metrics import report
+    from socialcare.config import load_config
+
+    rows = _rows(ROUTING)
+    print(f"zero-shot routing ({len(rows)} hand-written mentions, no labelled data for these brands):")
+    print(f"  {'brand':16}{'n':>5}{'accuracy':>10}{'macro-F1':>10}{'µs/mention':>12}   (target accuracy >= 0.75)")
+    for name, path in SAMPLE_BRANDS.items():
+        clf = build_classifier(load_config(str(path)))
+        sub = [r for r in rows if r["brand"] == name]
+        rep = report(
+            "department", [r["department"] for r in sub], [clf.classify(r["text"]).department.value for r in sub]
+        )
+        us = _median_best_of(clf.classify, [r["text"] for r in sub])
+        print(f"  {name:16}{len(sub):>5}{rep.accuracy:>10.4f}{rep.macro_f1:>10.4f}{us:>12.1f}")
+        by_lang: dict[str, list[dict[str, Any]]] = {}
+        for r in sub:
+            by_lang.setdefault(r["lang"], []).append(r)
+        cells = []
+        for lang, lr in sorted(by_lang.items()):
+            hit = sum(clf.classify(r["text"]).department.value == r["department"] for r in lr)
+            cells.append(f"{lang} {hit}/{len(lr)}")
+        print(f"  {'':16}per language: " + ", ".join(cells))
+    if DATASET.is_file():
+        from socialcare.classify.routing import ZeroShotRouter
+        from socialcare.settings import Settings
+
+        router = ZeroShotRouter(load_config(Settings().config_path))
+        air = [r for r in _rows(DATASET) if r["department"]]
+        rep = report("department", [r["department"] for r in air], [router.route(r["text"])[0] for r in air])
+        print(
+            f"  airline tweets, the sample airline's configuration only (no trained head): accuracy "
+            f"{rep.accuracy:.4f}, macro-F1 {rep.macro_f1:.4f} (n={len(air)}; the trained head: see below)"
+        )
+    print()
+
+
 def run() -> None:
     from socialcare.classify.metrics import binary_f1, report
     from socialcare.classify.trained import resolve_model_path
 
+    _routing()
     if not DATASET.is_file():
         print(f"airline data set not found at {DATASET}; set AIRLINE_DATASET to run this section")
         return
@@ -163,9 +208,7 @@ def run() -> None:
     )
     ref_path = Path(tempfile.gettempdir()) / "socialcare-bench-ref.pkl"
     ref_path.write_bytes(pickle.dumps((ref, ref_dept)))
-    ref_us = _median_best_of(
-        lambda t: (ref.predict_proba([t]), ref_dept.predict_proba([t])), texts[2000:4000]
-    )
+    ref_us = _median_best_of(lambda t: (ref.predict_proba([t]), ref_dept.predict_proba([t])), texts[2000:4000])
 
     builtin_load = _load_time(
         "import time; t=time.perf_counter(); from socialcare.classify.trained import load_model; "
@@ -194,22 +237,13 @@ def run() -> None:
             print(f"{k + ' ' + metric + f' (n={len(idx)})':34}" + "".join(f"{v:>18.4f}" for v in cells))
     print(f"{'µs per mention (median best-of-3)':34}{bare_us:>18.1f}{'':>18}{ref_us:>18.1f}{'':>18}")
     print(f"{'  built-in incl. rules + Tags':34}{full_us:>18.1f}")
-    print(
-        f"{'model size (MB)':34}{artifact.stat().st_size / 1e6:>18.2f}{'':>18}"
-        f"{ref_path.stat().st_size / 1e6:>18.2f}"
-    )
+    print(f"{'model size (MB)':34}{artifact.stat().st_size / 1e6:>18.2f}{'':>18}{ref_path.stat().st_size / 1e6:>18.2f}")
     print(f"{'import + load (ms, best of 5)':34}{builtin_load * 1e3:>18.1f}{'':>18}{ref_load * 1e3:>18.1f}")
     print(f"{'load average (1, 5, 15 min)':34}" + "".join(f"{v:>6.2f}" for v in os.getloadavg()))
     print(f"{'  built-in cold start, whole port':34}{builtin_cold * 1e3:>18.1f}")
-    print(
-        "targets (held-out): sentiment acc >= 0.83, macro-F1 >= 0.78; "
-        "department acc >= 0.74, macro-F1 >= 0.66;"
-    )
+    print("targets (held-out): sentiment acc >= 0.83, macro-F1 >= 0.78; department acc >= 0.74, macro-F1 >= 0.66;")
     print("                    <= 100 µs per mention; <= 5 MB; import + load <= 150 ms")
-    print(
-        "the reference's speed, size and load cover sentiment + department, "
-        "with scikit-learn already imported"
-    )
+    print("the reference's speed, size and load cover sentiment + department, with scikit-learn already imported")
 
     if GOLDEN.is_file():
         from socialcare.classify import build_classifier
@@ -229,10 +263,5 @@ def run() -> None:
             "   (target accuracy >= 0.85)"
         )
         print(f"  actionable F1 (yes) {binary_f1(act_truth, act_pred):.4f}   (target >= 0.9)")
-        print(
-            f"  urgency accuracy {result['urgency'].accuracy:.4f}  macro-F1 {result['urgency'].macro_f1:.4f}"
-        )
-        print(
-            f"  sentiment accuracy {result['sentiment'].accuracy:.4f}  "
-            f"macro-F1 {result['sentiment'].macro_f1:.4f}"
-        )
+        print(f"  urgency accuracy {result['urgency'].accuracy:.4f}  macro-F1 {result['urgency'].macro_f1:.4f}")
+        print(f"  sentiment accuracy {result['sentiment'].accuracy:.4f}  macro-F1 {result['sentiment'].macro_f1:.4f}")

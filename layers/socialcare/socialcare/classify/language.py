@@ -24,7 +24,7 @@ _SCRIPTS: tuple[tuple[int, int, str], ...] = (
     (0x4E00, 0x9FFF, "zh"),
 )
 
-_STOPWORDS: dict[str, frozenset[str]] = {
+STOPWORDS: dict[str, frozenset[str]] = {
     "en": frozenset(
         [
             "the",
@@ -293,7 +293,7 @@ _STOPWORDS: dict[str, frozenset[str]] = {
 
 
 _STOP_INDEX: dict[str, tuple[str, ...]] = {}
-for _lang, _words in _STOPWORDS.items():
+for _lang, _words in STOPWORDS.items():
     for _w in _words:
         _STOP_INDEX[_w] = (*_STOP_INDEX.get(_w, ()), _lang)
 
@@ -328,7 +328,7 @@ def detect(text: str, words: list[str] | None = None) -> tuple[str, float]:
         words = _WORD_RE.findall(_SKIP_RE.sub(" ", raw).lower())
     if not words:
         return "und", 0.0
-    scores = dict.fromkeys(_STOPWORDS, 0)
+    scores = dict.fromkeys(STOPWORDS, 0)
     index = _STOP_INDEX
     for w in words:
         for lang in index.get(w, ()):

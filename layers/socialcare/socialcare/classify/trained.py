@@ -1,7 +1,9 @@
 """The default back end: the trained model artifact, with the brand's rules on top.
 
 The model gives each label a probability; the brand configuration has the last word where it needs
-certainty (its regex rules, a department the model does not know, a 1-2 star review).
+certainty (its regex rules, a 1-2 star review). Departments come from the model's department head
+when it was trained on this brand's departments, else from the configuration's descriptions,
+keywords and examples (``routing``), so any brand can use the shipped model on day one.
 """
 
 from __future__ import annotations
@@ -91,16 +93,15 @@ class ModelClassifier:
         self.model = model
         self._fallback = RuleClassifier(config)
         self._rules = [(re.compile(r.pattern, re.IGNORECASE), r) for r in config.rules]
-        departments = set(config.department_names)
+        # The trained department head routes only for the brand it was trained for (the same
+        # departments); any other brand is routed from its own configuration on day one.
         head = model.head("department")
-        if head is not None:
-            unknown = sorted(set(head.classes) - departments)
-            if unknown:
-                raise ClassifierError(
-                    f"model {model.source} predicts departments {unknown} that the brand configuration "
-                    f"of {config.brand!r} does not have (known: {sorted(departments)}); "
-                    "retrain it for this brand"
-                )
+        self.trained_departments = head is not None and set(head.classes) == set(config.department_names)
+        self._router = None
+        if not self.trained_departments:
+            from socialcare.classify.routing import ZeroShotRouter
+
+            self._router = ZeroShotRouter(config)
         for name, allowed in (("intent", _INTENTS), ("urgency", _URGENCIES), ("actionable", {"yes", "no"})):
             h = model.head(name)
             if h is not None and not set(h.classes) <= allowed:
@@ -156,7 +157,10 @@ class ModelClassifier:
             tags["sentiment"] = _scored("neutral", 0.3)
 
         p = get("department")
-        if p is not None and has_words:
+        if self._router is not None and has_words:
+            dept, conf, _ = self._router.route(text, words)
+            tags["department"] = _scored(dept, conf)
+        elif p is not None and has_words:
             tags["department"] = _scored(p.label, p.confidence * trust)
         elif has_words:
             tags["department"] = rule_tags().department.model_dump()
