@@ -26,3 +26,20 @@ def mention(text: str = "My bag is lost and nobody at the desk can help, please 
     }
     fields.update(kw)
     return Mention(**fields)
+
+
+def meta_delivery_sent_at(payload: dict[str, Any], now: float) -> dict[str, Any]:
+    """A recorded Meta webhook delivery re-timed as if sent at `now` (entry `time` and change
+    `created_time` keep their offsets), so handlers that read the real clock accept it on any date."""
+    sent = max(entry["time"] for entry in payload["entry"])
+    shift = int(now) - sent
+
+    def moved(entry: dict[str, Any]) -> dict[str, Any]:
+        changes = [
+            {**c, "value": {**c["value"], "created_time": c["value"]["created_time"] + shift}}
+            if "created_time" in c.get("value", {}) else c
+            for c in entry.get("changes", [])
+        ]
+        return {**entry, "time": entry["time"] + shift, "changes": changes}
+
+    return {**payload, "entry": [moved(e) for e in payload["entry"]]}

@@ -25,6 +25,8 @@ from socialcare.local.platform_server import PlatformServer, sample_posts
 from socialcare.local.stack import LocalStack, local_stack
 from socialcare.models import Author, Mention
 
+from tests.builders import meta_delivery_sent_at
+
 pytestmark = pytest.mark.integration
 TOKEN = "integration-token"  # noqa: S105 - loopback only
 FINGERPRINT = "0123abcd"  # a secret fingerprint, not a secret
@@ -289,9 +291,10 @@ def test_meta_webhook_answers_the_challenge_and_rejects_bad_signatures(deployed:
     )
     assert (ok["statusCode"], ok["body"]) == (200, "42") and wrong["statusCode"] == 403
     # When a delivery arrives unsigned, then signed
-    payload = (
-        Path(__file__).resolve().parents[2] / "data" / "fixtures" / "meta" / "page_comment.json"
-    ).read_text()
+    recorded = json.loads(
+        (Path(__file__).resolve().parents[2] / "data" / "fixtures" / "meta" / "page_comment.json").read_text()
+    )
+    payload = json.dumps(meta_delivery_sent_at(recorded, time.time()))
     unsigned = deployed.invoke(
         "MetaWebhookFunction", _api_event("POST", body=payload, headers={"x-hub-signature-256": "sha256=00"})
     )

@@ -21,6 +21,8 @@ from tests.unit.ingest.helpers import TOKEN, Harness, fixture_json, fixture_text
 
 APP_SECRET = "meta-app-secret"  # noqa: S105 - test value
 SECRET_REF = "secretsmanager:socialcare/test"  # noqa: S105 - a reference
+# The recorded deliveries are accepted on the clock of the minute they were sent, whatever today's date.
+RECORDED_AT = 1795345100 + 60
 
 
 def sign(body: bytes, secret: str = APP_SECRET) -> str:
@@ -53,8 +55,8 @@ def test_page_comments_become_threaded_mentions_and_bad_changes_are_dead_lettere
     sink, seen, dead = MemoryMentionSink(), MemorySeenIndex(), MemoryDeadLetterSink()
     body = fixture_text("meta/page_comment.json").encode()
     # When it is accepted twice (Meta retries deliveries)
-    first = meta.accept_delivery(body, sink=sink, seen=seen, dead_letters=dead)
-    again = meta.accept_delivery(body, sink=sink, seen=seen, dead_letters=dead)
+    first = meta.accept_delivery(body, sink=sink, seen=seen, dead_letters=dead, now=RECORDED_AT)
+    again = meta.accept_delivery(body, sink=sink, seen=seen, dead_letters=dead, now=RECORDED_AT)
     # Then the comments are queued once, the reply threads under its parent, the reaction is ignored
     assert (first.queued, first.ignored, first.dead_lettered) == (2, 1, 1)
     assert (again.queued, again.duplicates) == (0, 2)
@@ -68,7 +70,8 @@ def test_page_comments_become_threaded_mentions_and_bad_changes_are_dead_lettere
 def test_instagram_comment_and_unreadable_delivery() -> None:
     sink, seen, dead = MemoryMentionSink(), MemorySeenIndex(), MemoryDeadLetterSink()
     meta.accept_delivery(
-        fixture_text("meta/instagram_comment.json").encode(), sink=sink, seen=seen, dead_letters=dead
+        fixture_text("meta/instagram_comment.json").encode(), sink=sink, seen=seen, dead_letters=dead,
+        now=RECORDED_AT,
     )
     bad = meta.accept_delivery(b"{not json", sink=sink, seen=seen, dead_letters=dead)
     assert sink.mentions[0].platform == "instagram" and sink.mentions[0].author.handle == "wanderlust.jo"
