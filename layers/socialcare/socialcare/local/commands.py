@@ -9,7 +9,7 @@ def _demo(args: argparse.Namespace) -> int:
     from socialcare.local.demo import run
 
     report = run(json_output=args.json)
-    return 0 if report["lost_mentions"] == 0 else 1
+    return 1 if report["failure"] else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -18,6 +18,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,14 @@ def demo_data_dir() -> Path:
     return Path(str(resources.files("socialcare") / "data" / "demo"))
 
 
-def load_posts(path: Path | None = None) -> list[dict[str, Any]]:
+def load_posts(path: Path | None = None, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The sample posts, oldest first, timestamped relative to `now` (default: the clock when they are
+    served): the newest was written at `now`, the others keep their recorded order and spacing."""
+    from socialcare.local.platform_server import as_of
+
     path = path or demo_data_dir() / "mentions.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    posts = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return as_of(posts, now or datetime.now(UTC))
 
 
 # How each department's simulated agents behave. Delays are fractions of the first-response SLA.
@@ -249,7 +255,8 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
                         age = (deps.now() - case.opened_at).total_seconds()
                         sim.plan(case_id, case.department, time.monotonic() - age)
 
-        _issue6_setup(deps)
+        _schedule_brand_posts(deps)
+        first_poll_at = datetime.now(UTC)
         for n, wave in enumerate(wave_ids):
             server.add_posts(waves[wave])
             poll_and_route()
@@ -262,7 +269,7 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
             )
             time.sleep(WAVE_INTERVAL_S)
 
-        _issue6_after_waves(deps, stack, posts, quiet)
+        _operator_handles_the_crisis(deps, stack, posts, quiet)
         # Redeliveries: the same mentions arrive again (an SQS retry, a re-poll after a crash).
         redelivered = posts[:: max(1, len(posts) // 12)][:12]
         cases_before = len(deps.store.scan_prefix("CASE#", "CASE"))
@@ -284,7 +291,8 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
             w.join(timeout=5)
         server.stop()
         report = build_report(deps, out, posts, totals, sim, redelivered)
-        report.update(_issue6_report(deps))
+        report.update(_crisis_report(deps))
+        report["failure"] = why_incomplete(report, posts, totals, first_poll_at, source.backfill_s)
         (log_dir / "demo-agent-errors.log").write_text("\n".join(sim.errors) + "\n", encoding="utf-8")
         report["elapsed_s"] = round(time.monotonic() - started, 1)
     lambda_adapter.OUTPUT.stream.close()
@@ -293,6 +301,8 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
         print(json.dumps(report, sort_keys=True))
     else:
         print_report(report)
+    if report["failure"]:
+        print(f"demo incomplete: {report['failure']}", file=sys.stderr)
     return report
 
 
@@ -308,30 +318,52 @@ def _route_logs(stream: Any) -> None:
             handler.setStream(stream)
 
 
-def _issue6_setup(deps: Any) -> None:
+def _schedule_brand_posts(deps: Any) -> None:
     """Scheduled brand posts, one of them promotional and aimed at the region a crisis will hit."""
-    from socialcare.reports import demo as issue6
+    from socialcare.reports import demo as crisis
 
-    issue6.setup(deps)
+    crisis.setup(deps)
 
 
-def _issue6_after_waves(deps: Any, stack: Any, posts: list[dict[str, Any]], quiet: bool) -> None:
+def _operator_handles_the_crisis(deps: Any, stack: Any, posts: list[dict[str, Any]], quiet: bool) -> None:
     """The operator confirms the quiet period, posts are published or held, the outage incident resolved."""
-    from socialcare.reports import demo as issue6
+    from socialcare.reports import demo as crisis
 
-    done = issue6.after_waves(deps, stack, posts)
-    resolved = done.get("resolved") or {}
+    done = crisis.after_waves(deps, stack, posts)
+    resolved = done.get("resolved")
+    incident = (f"incident {resolved['incident_id']}: {done['detected_members']} detected, "
+                f"{done['linked_by_agent']} linked by the agent, one update to {resolved['customers']} customers"
+                if resolved else "no incident detected")
     _progress(f"  quiet period for latam (suggested: {done['quiet_suggested']}); scheduled posts {done['published']}; "
-              f"incident {resolved.get('incident_id')}: {done.get('detected_members')} detected, "
-              f"{done.get('linked_by_agent')} linked by the agent, one update to {resolved.get('customers')} customers",
-              quiet=quiet)
+              f"{incident}", quiet=quiet)
 
 
-def _issue6_report(deps: Any) -> dict[str, Any]:
+def _crisis_report(deps: Any) -> dict[str, Any]:
     """incidents, incident_updates_sent, quiet_held_posts and parity (per follower band) for --json."""
-    from socialcare.reports import demo as issue6
+    from socialcare.reports import demo as crisis
 
-    return issue6.report(deps)
+    return crisis.report(deps)
+
+
+def why_incomplete(report: dict[str, Any], posts: list[dict[str, Any]], totals: Counter, first_poll_at: datetime,
+                   backfill_s: int) -> str | None:
+    """One line saying why served mentions did not all arrive, or None when every one did and nothing
+    was lost or dead-lettered. The likeliest cause is named first."""
+    missing = report["mentions_served"] - report["mentions_ingested"]
+    if missing <= 0 and not report["lost_mentions"] and not report["dlq_messages"]:
+        return None
+    floor = first_poll_at.timestamp() - backfill_s
+    stale = sum(1 for p in posts if p["created_at"].timestamp() < floor)
+    if stale:
+        window = f"{backfill_s // 86400}-day" if backfill_s % 86400 == 0 else f"{backfill_s}-second"
+        return f"{stale} posts are older than the source's {window} backfill window"
+    if totals["poll_errors"]:
+        return (f"{missing} of {report['mentions_served']} mentions not ingested: the X connector failed "
+                f"{totals['poll_errors']} times (see .local-stack/demo-handlers.log)")
+    if report["dlq_messages"]:
+        return f"{report['dlq_messages']} messages went to the dead-letter queues (see .local-stack/demo-handlers.log)"
+    return (f"{max(missing, report['lost_mentions'])} of {report['mentions_served']} served mentions never reached "
+            f"the mentions table (see .local-stack/demo-handlers.log)")
 
 
 def _running(stack: Any, out: dict[str, str]) -> int:
@@ -375,8 +407,6 @@ def build_report(deps: Any, out: dict[str, str], posts: list[dict[str, Any]], to
         firsts = []
         for c in mine:
             if c.get("first_responded_at"):
-                from datetime import datetime
-
                 firsts.append((datetime.fromisoformat(c["first_responded_at"])
                                - datetime.fromisoformat(c["opened_at"])).total_seconds())
         breached = [c for c in mine if c.get("breaches", 0) > 0]

@@ -126,6 +126,17 @@ def sample_posts(
     return posts
 
 
+def as_of(posts: Iterable[Post], newest: datetime) -> list[Post]:
+    """The posts moved in time so the newest one was written at `newest`, order and spacing kept: sample
+    data recorded on one day then always falls inside a source's backfill window, whatever the date."""
+    posts = list(posts)
+    if not posts:
+        return posts
+    shift = newest - max(_dt(p["created_at"]) for p in posts)
+    shift -= timedelta(microseconds=shift.microseconds)  # whole seconds: times keep their recorded precision
+    return [{**p, "created_at": _dt(p["created_at"]) + shift} for p in posts]
+
+
 class PlatformServer:
     """ThreadingHTTPServer on 127.0.0.1 (port 0) serving posts in each platform's real response shape."""
 

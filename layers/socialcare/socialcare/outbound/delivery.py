@@ -54,7 +54,7 @@ def _key(case_id: str, idempotency_key: str) -> dict[str, Any]:
 def hold_reason(deps: Deps, case: Case, kind: str, channel: str) -> str | None:
     """Why this message must not go out now, or None. The single place for holds (quiet periods for
     the case's region hold acknowledgements and other automatic messages); agent replies are not held."""
-    from socialcare.quiet.guard import quiet_hold  # quiet periods (issue 6)
+    from socialcare.quiet.guard import quiet_hold
 
     return quiet_hold(deps, case, kind)
 
