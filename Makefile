@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The Lambda runtime is Python 3.12; fall back to python3 where it is not installed.
 PYTHON ?= $(shell for p in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 2>/dev/null) python3; do $$p -c 'import sys' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: demo test test-all test-artifact lint checkov bench chaos fuzz build deploy clean validate
+.PHONY: demo test test-all test-artifact test-browser browser-deps console-screenshots lint checkov bench chaos fuzz build deploy clean validate
 
 $(BIN)/socialcare: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,24 @@ test: $(BIN)/socialcare
 
 test-all: $(BIN)/socialcare
 	$(BIN)/pytest -q -m ''
+
+# The web console in Debian's headless Chromium against a real `socialcare local up` (about 70 s).
+# Chromium and its driver come from apt (never a browser download); selenium from the browser extra.
+browser-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && \
+	  $$SUDO apt-get install -y --no-install-recommends chromium chromium-driver; }
+
+$(VENV)/.browser-extra: $(BIN)/socialcare pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev,browser]'
+	@touch $@
+
+test-browser: browser-deps $(VENV)/.browser-extra
+	$(BIN)/pytest -q -m browser tests/browser
+
+# The screenshots in docs/console.md: the browser scenario, saving each page.
+console-screenshots: browser-deps $(VENV)/.browser-extra
+	SOCIALCARE_SCREENSHOTS=docs/console $(BIN)/pytest -q -m browser tests/browser
 
 # SAM CLI pins an older boto3: it lives in its own virtual environment.
 SAM := .sam-venv/bin/sam

@@ -29,6 +29,8 @@ class Settings(BaseModel):
     config_path: str = Field(default_factory=_default_config_path)
     departments: list[str] = Field(default_factory=list)
     sla_scale: float = Field(default=1.0, gt=0)
+    # "mentions=URL,ingest=URL,department=URL": only the console's ops overview counts and redrives them.
+    dead_letter_queues: dict[str, str] = Field(default_factory=dict)
 
     def department_queue_url(self, department: str) -> str:
         base = self.mentions_queue_url.rsplit("/", 1)[0]
@@ -47,6 +49,7 @@ _ENV = {
     "config_path": "BRAND_CONFIG_PATH",
     "departments": "DEPARTMENTS",
     "sla_scale": "SLA_SCALE",
+    "dead_letter_queues": "DEAD_LETTER_QUEUES",
 }
 
 
@@ -56,7 +59,12 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
     for field, var in _ENV.items():
         if env.get(var):
             raw = env[var]
-            values[field] = [d.strip() for d in raw.split(",") if d.strip()] if field == "departments" else raw
+            if field == "departments":
+                values[field] = [d.strip() for d in raw.split(",") if d.strip()]
+            elif field == "dead_letter_queues":
+                values[field] = dict(p.strip().split("=", 1) for p in raw.split(",") if "=" in p)
+            else:
+                values[field] = raw
     return Settings.model_validate(values)
 
 

@@ -1,7 +1,7 @@
 """Keeps template.yaml's per-department resources in step with the brand configuration.
 
-Each department needs its own SQS work queue and alarm. CloudFormation's Fn::ForEach could loop
-over a parameter, but `sam build` cannot process it (aws-sam-cli issue 5647), so the resources are
+Each department needs its own SQS work queue, alarm and web-console Cognito group.
+CloudFormation's Fn::ForEach could loop over a parameter, but `sam build` cannot process it (aws-sam-cli issue 5647), so the resources are
 written out explicitly between markers and regenerated here: adding a department is an entry in the
 brand configuration, `socialcare template sync`, and a deploy. A unit test fails when they drift.
 """
@@ -56,6 +56,12 @@ def render(departments: list[str]) -> str:
       ComparisonOperator: GreaterThanThreshold
       TreatMissingData: notBreaching
       AlarmActions: [!Ref AlarmTopic]
+  Dept{name}ConsoleGroup:
+    Type: AWS::Cognito::UserPoolGroup
+    Properties:
+      GroupName: {dept}
+      Description: Sees and works the {dept} cases in the web console.
+      UserPoolId: !Ref ConsoleUserPool
 '''
         )
     return "".join(blocks)

@@ -2,8 +2,9 @@
 
 Built on the Powertools APIGatewayHttpResolver with pydantic request and response models; the
 OpenAPI document (docs/openapi.json) is generated from this module by `openapi_document()`.
-Errors: 400 invalid request, 404 no such case, 409 refused by the case's state (nothing changed),
-503 the workflow was busy (retry the same request_id). Every action is idempotent on request_id
+Errors: 400 invalid request, 403 a console user outside the case's department, 404 no such case,
+409 refused by the case's state or changed since the caller read it (nothing changed), 503 the
+workflow was busy (retry the same request_id). Every action is idempotent on request_id
 (or the Idempotency-Key header) and recorded with the agent's name.
 """
 
@@ -14,10 +15,11 @@ import json
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, Field
 
-from socialcare.agents.views import ActionOutcome, CaseView, QueueView
+from socialcare.agents.auth import ForbiddenError, Principal, principal_from_event
+from socialcare.agents.views import ActionOutcome, CaseView, QueueView, WhoAmI
 from socialcare.cases.actions import ActionError, BusyError, NotAllowedError
 from socialcare.config import ConfigError
 from socialcare.observability import logger
@@ -53,6 +55,12 @@ class ActionRequest(BaseModel):
         max_length=MAX_REQUEST_ID,
         description="idempotency key; the same id twice has one effect",
     )
+    if_state: str | None = Field(
+        default=None,
+        max_length=32,
+        description="the case's state_tag the caller read: refused (409) if someone has since changed its "
+        "status, owner or department",
+    )
 
 
 class ClaimRequest(ActionRequest):
@@ -82,7 +90,7 @@ class ReopenRequest(ActionRequest):
 
 
 class ErrorBody(BaseModel):
-    error: Literal["refused", "not_found", "busy", "invalid"]
+    error: Literal["refused", "not_found", "busy", "invalid", "forbidden"]
     message: str
 
 
@@ -94,18 +102,54 @@ def set_deps(deps: Any) -> None:
     _DEPS[:] = [deps]
 
 
-def _client(body: ActionRequest | None = None) -> Any:
-    from socialcare.agents.sdk import AgentClient
+def _deps() -> Any:
     from socialcare.cases.deps import default_deps
 
-    deps = _DEPS[0] if _DEPS else default_deps()
+    return _DEPS[0] if _DEPS else default_deps()
+
+
+def _principal() -> Principal:
+    return principal_from_event(app.current_event.raw_event)
+
+
+def _client(body: ActionRequest | None = None, case_id: str | None = None) -> Any:
+    from socialcare.agents.sdk import AgentClient
+
+    deps = _deps()
     if body is None:
         return AgentClient(deps, "api")
+    who = _principal()
+    if who.person:
+        # A console user acts as themselves, for a department they belong to, on the case they saw.
+        if body.agent != who.name:
+            raise ForbiddenError(f"signed in as {who.name}, not {body.agent}")
+        case = deps.store.get_case(case_id)
+        who.require_department(body.department or case.department)
+        body.department = body.department or case.department
+    if body.if_state is not None:
+        _check_state(deps, case_id, body)
     # The signed caller (an IAM principal, e.g. the CRM's role) is logged beside the agent it acts for.
     iam = (app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}).get("iam") or {}
     logger.info("agent api action", agent=body.agent, department=body.department,
                 principal=iam.get("userArn"), route=app.current_event.raw_event.get("routeKey"))
     return AgentClient(deps, body.agent, department=body.department)
+
+
+def _check_state(deps: Any, case_id: str, body: ActionRequest) -> None:
+    """Two people on one case: the second sees a conflict instead of silently acting on a state it never
+    saw. A retry of a request that already took effect is a replay, not a conflict. The workflow's own
+    bookkeeping (a new task token) changes the case's version, not its state tag."""
+    from socialcare.agents.sdk import state_tag
+
+    rid = _request_id(body)
+    if rid and deps.store.get({"PK": {"S": f"CASE#{case_id}"}, "SK": {"S": f"ACTION#{rid}"}}) is not None:
+        return
+    case = deps.store.get_case(case_id)
+    if state_tag(case) != body.if_state:
+        raise NotAllowedError(
+            f"case {case_id} changed since you read it (now {case.status}, owner {case.owner or 'nobody'}); "
+            "reload it and decide again"
+        )
 
 
 def _request_id(body: ActionRequest) -> str | None:
@@ -145,6 +189,7 @@ def _err(description: str) -> dict[str, Any]:
 
 _ERRORS = {
     400: _err("The request does not fit the case (e.g. unknown department); nothing changed"),
+    403: _err("A console user outside this department (or not in the ops group); nothing changed"),
     404: _err("No such case or department"),
     409: _err("Refused by the case's state; nothing changed"),
     503: _err("The workflow was busy; retry with the same request_id"),
@@ -178,6 +223,11 @@ def _unreadable(exc: Exception) -> Response:
     return _error(400, "invalid", "the request body is not base64-encoded UTF-8 JSON")
 
 
+@app.exception_handler(ForbiddenError)
+def _forbidden(exc: ForbiddenError) -> Response:
+    return _error(403, "forbidden", str(exc))
+
+
 @app.exception_handler([NotFoundError, ConfigError])
 def _not_found(exc: Exception) -> Response:
     return _error(404, "not_found", str(exc))
@@ -189,8 +239,30 @@ def _not_found(exc: Exception) -> Response:
     tags=["queue"],
     responses={200: _ok(QueueView, "The queue"), **_ERRORS},
 )
-def get_queue(department: DeptName) -> QueueView:
-    return _client().work_queue(department)
+def get_queue(
+    department: DeptName,
+    limit: Annotated[int, Query(ge=1, le=1000, description="at most this many cases, nearest due first")] = 100,
+) -> QueueView:
+    if not _principal().may_see(department):
+        raise ForbiddenError(f"not in the {department} department")
+    return _client().work_queue(department, limit=limit)
+
+
+@app.get(
+    "/me",
+    summary="Who the caller is: name, departments and whether they are in the ops group",
+    tags=["queue"],
+    responses={200: _ok(WhoAmI, "The caller")},
+)
+def whoami() -> WhoAmI:
+    who = _principal()
+    known = list(_deps().config.department_names)
+    return WhoAmI(
+        name=who.name,
+        departments=[d for d in known if d in who.departments] if who.person else known,
+        ops=who.ops,
+        known_departments=known,
+    )
 
 
 @app.get(
@@ -200,12 +272,15 @@ def get_queue(department: DeptName) -> QueueView:
     responses={200: _ok(CaseView, "The case"), **_ERRORS},
 )
 def get_case(case_id: CaseId) -> CaseView:
-    return _client().show(case_id)
+    view = _client().show(case_id)
+    if not _principal().may_see(view.department):
+        raise ForbiddenError(f"case {case_id} is in the {view.department} queue")
+    return view
 
 
 @app.post("/cases/<case_id>/claim", summary="Own the case", tags=["actions"], responses=_ACTION_RESPONSES)
 def claim(case_id: CaseId, body: ClaimRequest) -> ActionOutcome:
-    return _outcome(_client(body).claim(case_id, force=body.force, request_id=_request_id(body)))
+    return _outcome(_client(body, case_id).claim(case_id, force=body.force, request_id=_request_id(body)))
 
 
 @app.post(
@@ -215,7 +290,7 @@ def claim(case_id: CaseId, body: ClaimRequest) -> ActionOutcome:
     responses=_ACTION_RESPONSES,
 )
 def reply(case_id: CaseId, body: ReplyRequest) -> ActionOutcome:
-    return _outcome(_client(body).reply(case_id, body.text, request_id=_request_id(body)))
+    return _outcome(_client(body, case_id).reply(case_id, body.text, request_id=_request_id(body)))
 
 
 @app.post(
@@ -225,7 +300,7 @@ def reply(case_id: CaseId, body: ReplyRequest) -> ActionOutcome:
     responses=_ACTION_RESPONSES,
 )
 def handoff(case_id: CaseId, body: HandoffRequest) -> ActionOutcome:
-    return _outcome(_client(body).handoff(case_id, body.to, body.text, request_id=_request_id(body)))
+    return _outcome(_client(body, case_id).handoff(case_id, body.to, body.text, request_id=_request_id(body)))
 
 
 @app.post(
@@ -235,7 +310,7 @@ def handoff(case_id: CaseId, body: HandoffRequest) -> ActionOutcome:
     responses=_ACTION_RESPONSES,
 )
 def transfer(case_id: CaseId, body: TransferRequest) -> ActionOutcome:
-    return _outcome(_client(body).transfer(case_id, body.to, body.note, request_id=_request_id(body)))
+    return _outcome(_client(body, case_id).transfer(case_id, body.to, body.note, request_id=_request_id(body)))
 
 
 @app.post(
@@ -245,19 +320,19 @@ def transfer(case_id: CaseId, body: TransferRequest) -> ActionOutcome:
     responses=_ACTION_RESPONSES,
 )
 def wait_customer(case_id: CaseId, body: ActionRequest) -> ActionOutcome:
-    return _outcome(_client(body).wait_customer(case_id, request_id=_request_id(body)))
+    return _outcome(_client(body, case_id).wait_customer(case_id, request_id=_request_id(body)))
 
 
 @app.post("/cases/<case_id>/resolve", summary="Close the case", tags=["actions"], responses=_ACTION_RESPONSES)
 def resolve(case_id: CaseId, body: ResolveRequest) -> ActionOutcome:
-    return _outcome(_client(body).resolve(case_id, body.note, request_id=_request_id(body)))
+    return _outcome(_client(body, case_id).resolve(case_id, body.note, request_id=_request_id(body)))
 
 
 @app.post(
     "/cases/<case_id>/reopen", summary="Reopen a resolved case", tags=["actions"], responses=_ACTION_RESPONSES
 )
 def reopen(case_id: CaseId, body: ReopenRequest) -> ActionOutcome:
-    return _outcome(_client(body).reopen(case_id, body.reason, request_id=_request_id(body)))
+    return _outcome(_client(body, case_id).reopen(case_id, body.reason, request_id=_request_id(body)))
 
 
 def openapi_document() -> dict[str, Any]:

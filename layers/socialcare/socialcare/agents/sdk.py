@@ -102,12 +102,32 @@ class AgentClient:
     def work_queue(self, department: str, *, limit: int = 100) -> views.QueueView:
         """The department's open cases by SLA due time, plus how many notices wait in its SQS queue
         (counted, not consumed)."""
+        self.deps.config.department(department)
         now = self.deps.now()
+        cases = self.deps.store.open_cases(department, limit=limit)
+        summaries = self._summaries(cases)
         items = []
-        for item in self.queue(department, limit=limit):
-            left = (item.due_at - now).total_seconds() if item.due_at else None
+        for case in cases:
+            due = case.clock.due_at if case.clock else None
+            left = (due - now).total_seconds() if due else None
             items.append(
-                views.WorkItemView(seconds_left=None if left is None else round(left, 1), **item.__dict__)
+                views.WorkItemView(
+                    case_id=case.id,
+                    department=case.department,
+                    priority=case.priority,
+                    status=case.status,
+                    owner=case.owner,
+                    clock=case.clock.name if case.clock else None,
+                    due_at=due,
+                    seconds_left=None if left is None else round(left, 1),
+                    summary=summaries.get(case.mention_key, ""),
+                    platform=case.platform,
+                    language=case.tags.language.value if case.tags.language else None,
+                    escalation_tier=case.escalation_tier,
+                    breaches=case.breaches,
+                    incident_id=case.incident_id,
+                    followers=case.author.followers,
+                )
             )
         attrs = self.deps.sqs.get_queue_attributes(
             QueueUrl=self.deps.settings.department_queue_url(department),
@@ -175,7 +195,44 @@ class AgentClient:
             handoff_channel=case.handoff_channel,
             departments_history=case.departments_history,
             escalation_tier=case.escalation_tier,
+            state_tag=state_tag(case),
+            incident_id=case.incident_id,
+            opened_at=case.opened_at,
+            history=[
+                views.EventView(
+                    at=str(e.get("at", "")),
+                    type=str(e.get("type", "")),
+                    actor=str(e.get("actor", "system")),
+                    note=(e.get("detail") or {}).get("note") or (e.get("detail") or {}).get("reason"),
+                    detail=e.get("detail") or {},
+                )
+                for e in self.deps.store.events(case_id)
+            ],
         )
+
+    def _summaries(self, cases: list[Case]) -> dict[str, str]:
+        """The opening mention's text per case, read 100 at a time (BatchGetItem), not one query per case."""
+        from socialcare.store import from_item
+
+        summaries: dict[str, str] = {}
+        keys = list(dict.fromkeys(c.mention_key for c in cases))
+        for start in range(0, len(keys), 100):
+            request = {
+                self.deps.store.table: {
+                    "Keys": [{"PK": {"S": f"MENTION#{k}"}, "SK": {"S": "MENTION"}} for k in keys[start : start + 100]],
+                    "ProjectionExpression": "PK, mention.#t",
+                    "ExpressionAttributeNames": {"#t": "text"},
+                }
+            }
+            for _ in range(10):
+                got = self.deps.store.ddb.batch_get_item(RequestItems=request)
+                for item in got.get("Responses", {}).get(self.deps.store.table, []):
+                    data = from_item(item)
+                    summaries[data["PK"].removeprefix("MENTION#")] = str(data.get("mention", {}).get("text", ""))[:140]
+                request = got.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        return summaries
 
     def _opening_message(self, case_id: str) -> dict[str, Any] | None:
         """The conversation's first message (the customer's opening mention): one small read."""
@@ -243,6 +300,14 @@ class AgentClient:
                     f"case {case_id} is in the {case.department} queue, not {self.department}"
                 )
         return actions.reopen(case_id, self.deps, actor=self.name, reason=reason, request_id=request_id)
+
+
+def state_tag(case: Case) -> str:
+    """What a person acting on a case has decided on: its status, owner, department and channel."""
+    import hashlib
+
+    seen = f"{case.status}|{case.owner or ''}|{case.department}|{case.handoff_channel or ''}|{case.reopen_count}"
+    return hashlib.sha256(seen.encode()).hexdigest()[:16]
 
 
 def clock_views(case: Case, now: datetime) -> list[views.ClockView]:

@@ -59,12 +59,33 @@ class WorkItemView(BaseModel):
     due_at: datetime | None = None
     seconds_left: float | None = None
     summary: str = ""
+    platform: str | None = None
+    language: str | None = None
+    escalation_tier: int = 0
+    breaches: int = 0
+    incident_id: str | None = None
+    followers: int | None = Field(default=None, description="information only: never orders or filters")
 
 
 class QueueView(BaseModel):
     department: str
     waiting_notices: int = Field(description="work-item notices waiting in the department's SQS queue")
     cases: list[WorkItemView]
+
+
+class EventView(BaseModel):
+    at: str
+    type: str
+    actor: str
+    note: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class WhoAmI(BaseModel):
+    name: str | None = Field(description="the signed-in person; null for an IAM-signed machine client")
+    departments: list[str] = Field(description="departments whose cases the caller sees and acts on")
+    ops: bool
+    known_departments: list[str]
 
 
 class CaseView(BaseModel):
@@ -82,6 +103,10 @@ class CaseView(BaseModel):
     handoff_channel: str | None = None
     departments_history: list[str] = Field(default_factory=list)
     escalation_tier: int = 0
+    state_tag: str = Field(default="", description="send back as if_state to refuse acting on a changed case")
+    incident_id: str | None = None
+    opened_at: datetime | None = None
+    history: list[EventView] = Field(default_factory=list, description="who did what and when, oldest first")
 
 
 class ActionOutcome(BaseModel):

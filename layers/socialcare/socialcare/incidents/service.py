@@ -213,6 +213,17 @@ class Incidents:
             members.append(member)
         return self.link(inc.id, members, actor=actor, count_match=False)
 
+    def unlink_case(self, incident_id: str, case_id: str, *, actor: str) -> int:
+        """An agent takes back a case linked by mistake: it will not get the incident's update."""
+        inc = self.get(self._follow(incident_id))
+        if inc.status != IncidentStatus.OPEN:
+            raise IncidentError(f"incident {inc.id} is {inc.status}")
+        members = [m for m in self.members(inc.id) if m.case_id == case_id]
+        for member in members:
+            self._unlink(inc, member)
+            self._emit("incident.unlinked", inc.id, inc.department, actor=actor, member=member.key, case_id=case_id)
+        return len(members)
+
     def _set_case_incident(self, case_id: str, incident_id: str | None) -> None:
         for _ in range(20):
             try:

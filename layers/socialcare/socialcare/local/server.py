@@ -40,6 +40,9 @@ class LocalServer:
     config_path: str | None = None
     feed_samples: bool = True
     sla_scale: float = 1.0
+    console_port: int = 0
+    publish_every_s: float = 10.0
+    serve_console: bool = True
     root: Path = field(default_factory=project_root)
     stack: LocalStack | None = None
     stats: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -47,6 +50,7 @@ class LocalServer:
     _threads: list[threading.Thread] = field(default_factory=list)
     _moto: Any = None
     _platform: Any = None
+    _console: Any = None
 
     @property
     def endpoint_url(self) -> str:
@@ -86,6 +90,12 @@ class LocalServer:
         get_settings.cache_clear()
         reset_deps()
         self._start_scheduler()
+        if self.serve_console:
+            from socialcare.local.console import ConsoleServer
+
+            names = list(self.stack.outputs.get("Departments", "").split(","))
+            self._console = ConsoleServer(self.stack, [n.strip() for n in names if n.strip()],
+                                          port=self.console_port).start()
         self._write_state()
         return self.state()
 
@@ -97,6 +107,7 @@ class LocalServer:
             "pid": os.getpid(),
             "outputs": self.stack.outputs if self.stack else {},
             "platform_url": self._platform.base_url if self._platform else None,
+            "console_url": self._console.url if self._console else None,
             "started_at": time.time(),
         }
 
@@ -119,6 +130,8 @@ class LocalServer:
         self._stop.set()
         for t in self._threads:
             t.join(timeout=10)
+        if self._console is not None:
+            self._console.stop()
         if self._platform is not None:
             self._platform.stop()
         if self._moto is not None:
@@ -194,7 +207,7 @@ class LocalServer:
                     source, session, cursor, sink, Deadline(30), seen=seen, dead_letters=dlq
                 ).queued
 
-        next_wave = 0.0
+        next_wave = next_publish = 0.0
         while not self._stop.is_set():
             try:
                 if poll is not None:
@@ -206,6 +219,11 @@ class LocalServer:
                 self.stats["routed"] += self.stack.pump("RouteMentionFunction").received
                 if "WarnSlaFunction" in self.stack.functions:
                     self.stats["sla_warning_checks"] += self.stack.pump("WarnSlaFunction").received
+                if "PublishPostsFunction" in self.stack.functions and time.monotonic() >= next_publish:
+                    # Its schedule (rate 5 minutes in AWS), faster here so a scheduled post shows up while watched.
+                    self.stack.invoke("PublishPostsFunction", self.stack.scheduled_event("PublishPostsFunction"))
+                    self.stats["post_publish_runs"] += 1
+                    next_publish = time.monotonic() + self.publish_every_s
             except Exception as exc:  # noqa: BLE001 - a scheduler keeps its schedule; the error is counted
                 self.stats["errors"] += 1
                 self.stats[f"error:{type(exc).__name__}"] += 1

@@ -4,6 +4,7 @@ transform (samtranslator). No second description of the resources."""
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ def prepare(root: Path, overrides: dict[str, str], bucket: str) -> LocalTemplate
     sam = load_sam(root / "template.yaml")
     params = parameter_values(sam, overrides)
     sam = copy.deepcopy(sam)
+    _without_console_edge(sam)
 
     functions: dict[str, FunctionSpec] = {}
     machines: dict[str, dict[str, Any]] = {}
@@ -112,6 +114,43 @@ def prepare(root: Path, overrides: dict[str, str], bucket: str) -> LocalTemplate
 
     cfn = transform(sam, params, _NoManagedPolicies())
     return LocalTemplate(cfn=cfn, functions=functions, state_machines=machines, alarms=alarms)
+
+
+# The console's sign-in and delivery edge in AWS (Cognito, CloudFront, the bucket, the JWT-authorised
+# API): locally `socialcare local up` serves the files, signs people in and calls ConsoleApiFunction.
+CONSOLE_EDGE_TYPES = {"AWS::Cognito::UserPool", "AWS::Cognito::UserPoolDomain", "AWS::Cognito::UserPoolClient",
+                      "AWS::Cognito::UserPoolGroup", "AWS::CloudFront::Distribution",
+                      "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::ResponseHeadersPolicy"}
+CONSOLE_EDGE_IDS = {"ConsoleBucket", "ConsoleBucketPolicy", "ConsoleHttpApi", "ConsoleApiAccessLogs"}
+
+
+def _without_console_edge(sam: dict[str, Any]) -> None:
+    resources = sam["Resources"]
+    gone = {k for k, r in resources.items() if r["Type"] in CONSOLE_EDGE_TYPES or k in CONSOLE_EDGE_IDS}
+    for logical_id in gone:
+        del resources[logical_id]
+    for res in resources.values():
+        events = res.get("Properties", {}).get("Events") or {}
+        for name, event in list(events.items()):
+            if (event.get("Properties") or {}).get("ApiId") == {"Ref": "ConsoleHttpApi"}:
+                del events[name]
+
+    def names(node: Any) -> set[str]:
+        if isinstance(node, dict):
+            found = {node["Ref"]} if "Ref" in node else set()
+            if "Fn::GetAtt" in node:
+                att = node["Fn::GetAtt"]
+                found.add(att[0] if isinstance(att, list) else str(att).split(".")[0])
+            if "Fn::Sub" in node:
+                sub = node["Fn::Sub"]
+                text = sub if isinstance(sub, str) else sub[0]
+                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)\}", text)}
+            return found.union(*(names(v) for v in node.values()))
+        if isinstance(node, list):
+            return set().union(*(names(v) for v in node)) if node else set()
+        return set()
+
+    sam["Outputs"] = {k: v for k, v in sam.get("Outputs", {}).items() if not names(v) & gone}
 
 
 def _moto_compatible(sam: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:

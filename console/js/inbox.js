@@ -1,0 +1,112 @@
+// The department inbox: open cases by SLA due time (the server's order, never re-sorted), live
+// countdowns, tier and breach markers, filters. New cases arrive by polling every 5 s: the console's
+// API is API Gateway's HTTP API, which has no push channel, and a WebSocket API would add a second API,
+// a connection table and fan-out code for a gain of at most 5 s on clocks measured in minutes.
+import { h, clear, countdown, say } from './dom.js';
+import { api, session } from './api.js';
+
+const POLL_MS = 5000;
+const FILTERS = [
+  ['mine', 'Mine'], ['unclaimed', 'Unclaimed'], ['breached', 'Breached'], ['waiting', 'Waiting for customer'], ['incident', 'Linked to an incident'],
+];
+
+export function inboxPage(main, me, department, onLeave) {
+  const dept = department || me.departments[0];
+  clear(main);
+  if (!dept) { main.append(h('p', {}, 'You are in no department; ask for a department group.')); return; }
+  const state = { cases: [], known: null, filters: new Set(), channel: '', language: '' };
+  const picker = h('select', { id: 'inbox-department' }, ...me.departments.map((d) => h('option', { value: d, selected: d === dept }, d)));
+  picker.addEventListener('change', () => { location.hash = `#/inbox/${picker.value}`; });
+  const channel = h('select', { id: 'filter-channel' }, h('option', { value: '' }, 'any'));
+  const language = h('select', { id: 'filter-language' }, h('option', { value: '' }, 'any'));
+  channel.addEventListener('change', () => { state.channel = channel.value; render(); });
+  language.addEventListener('change', () => { state.language = language.value; render(); });
+  const checks = FILTERS.map(([key, label]) => {
+    const box = h('input', { type: 'checkbox', id: `filter-${key}`, value: key });
+    box.addEventListener('change', () => { if (box.checked) state.filters.add(key); else state.filters.delete(key); render(); });
+    return h('label', { for: `filter-${key}` }, box, ' ', label);
+  });
+  const count = h('span', { id: 'inbox-count', class: 'muted' });
+  const body = h('tbody', { id: 'inbox-rows' });
+  main.append(
+    h('h1', {}, 'Inbox ', h('label', { for: 'inbox-department', class: 'muted' }, 'department'), ' ', picker),
+    h('fieldset', { class: 'filters' }, h('legend', {}, 'Filters'), ...checks,
+      h('label', { for: 'filter-channel' }, 'Channel ', channel), h('label', { for: 'filter-language' }, 'Language ', language), count),
+    h('div', { class: 'scroll' }, h('table', { class: 'inbox' },
+      h('caption', {}, 'Open cases, the next SLA deadline first. Followers are shown for information only: they never order or filter this list.'),
+      h('thead', {}, h('tr', {}, ...['Due', 'Case', 'Markers', 'Status', 'Owner', 'Channel', 'Lang', 'Followers', 'Opening message'].map((t) => h('th', { scope: 'col' }, t)))),
+      body)));
+
+  function keep(c) {
+    const f = state.filters;
+    const me_ = session().agent;
+    if (f.has('mine') && c.owner !== me_) return false;
+    if (f.has('unclaimed') && c.owner) return false;
+    if (f.has('breached') && !(c.breaches > 0 || (c.seconds_left !== null && c.seconds_left < 0))) return false;
+    if (f.has('waiting') && c.status !== 'waiting_customer') return false;
+    if (f.has('incident') && !c.incident_id) return false;
+    if (state.channel && c.platform !== state.channel) return false;
+    if (state.language && c.language !== state.language) return false;
+    return true;
+  }
+
+  function options(select, values) {
+    const current = select.value;
+    const wanted = ['', ...[...new Set(values.filter(Boolean))].sort()];
+    if ([...select.options].map((o) => o.value).join() === wanted.join()) return;
+    clear(select);
+    for (const v of wanted) select.append(h('option', { value: v, selected: v === current }, v || 'any'));
+  }
+
+  function render() {
+    const shown = state.cases.filter(keep);
+    clear(body);
+    for (const c of shown) {
+      const markers = [
+        c.escalation_tier ? h('span', { class: 'badge bad', title: 'escalation tier' }, `tier ${c.escalation_tier}`) : null,
+        c.breaches || (c.seconds_left !== null && c.seconds_left < 0) ? h('span', { class: 'badge bad' }, 'breached') : null,
+        c.incident_id ? h('span', { class: 'badge' }, c.incident_id) : null,
+        c.isNew ? h('span', { class: 'badge new' }, 'new') : null,
+        h('span', { class: 'badge', title: 'priority' }, `p${c.priority}`),
+      ];
+      body.append(h('tr', { dataset: { case: c.case_id } },
+        h('td', {}, countdown(c.seconds_left, c.clock ? c.clock.replace('_', ' ') : '')),
+        h('td', {}, h('a', { href: `#/case/${c.case_id}` }, c.case_id)),
+        h('td', {}, ...markers),
+        h('td', {}, c.status.replace('_', ' ')),
+        h('td', {}, c.owner || 'unclaimed'),
+        h('td', {}, c.platform || ''),
+        h('td', {}, c.language || ''),
+        h('td', {}, c.followers === null || c.followers === undefined ? '–' : String(c.followers)),
+        h('td', { class: 'summary text' }, c.summary)));
+    }
+    count.textContent = `${shown.length} of ${state.cases.length} open`;
+  }
+
+  let timer = null;
+  let alive = true;
+  async function load() {
+    try {
+      const started = performance.now();
+      const view = await api('GET', `/departments/${encodeURIComponent(dept)}/queue?limit=1000`);
+      if (!alive) return;
+      const before = state.known;
+      state.known = new Set(view.cases.map((c) => c.case_id));
+      const fresh = before ? view.cases.filter((c) => !before.has(c.case_id)) : [];
+      for (const c of view.cases) c.isNew = before ? !before.has(c.case_id) : false;
+      state.cases = view.cases;
+      options(channel, view.cases.map((c) => c.platform));
+      options(language, view.cases.map((c) => c.language));
+      render();
+      main.dataset.loadedMs = String(Math.round(performance.now() - started));
+      main.dataset.ready = 'inbox';
+      if (fresh.length) say(`${fresh.length} new case${fresh.length > 1 ? 's' : ''} in ${dept}`);
+    } catch (err) {
+      say('');
+      document.getElementById('alert').textContent = err.explained || String(err);
+    }
+    if (alive) timer = setTimeout(load, POLL_MS);
+  }
+  onLeave(() => { alive = false; clearTimeout(timer); });
+  load();
+}
