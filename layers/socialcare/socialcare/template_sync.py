@@ -1,9 +1,10 @@
 """Keeps template.yaml's per-department resources in step with the brand configuration.
 
 Each department needs its own SQS work queue, alarm and web-console Cognito group.
-CloudFormation's Fn::ForEach could loop over a parameter, but `sam build` cannot process it (aws-sam-cli issue 5647), so the resources are
-written out explicitly between markers and regenerated here: adding a department is an entry in the
-brand configuration, `socialcare template sync`, and a deploy. A unit test fails when they drift.
+CloudFormation's Fn::ForEach could loop over a parameter, but `sam build` cannot process it
+(aws-sam-cli issue 5647), so the resources are written out explicitly between markers and
+regenerated here: adding a department is an entry in the brand configuration, `socialcare template
+sync`, and a deploy. A unit test fails when they drift.
 """
 
 from __future__ import annotations
