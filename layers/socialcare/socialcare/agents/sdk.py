@@ -104,29 +104,30 @@ class AgentClient:
         (counted, not consumed)."""
         self.deps.config.department(department)
         now = self.deps.now()
-        cases = self.deps.store.open_cases(department, limit=limit)
-        summaries = self._summaries(cases)
+        rows = self._queue_rows(department, limit)
+        summaries = self._summaries([r["mention_key"] for r in rows])
         items = []
-        for case in cases:
-            due = case.clock.due_at if case.clock else None
+        for row in rows:
+            clock = row.get("clock") or None
+            due = datetime.fromisoformat(clock["due_at"]) if clock else None
             left = (due - now).total_seconds() if due else None
             items.append(
                 views.WorkItemView(
-                    case_id=case.id,
-                    department=case.department,
-                    priority=case.priority,
-                    status=case.status,
-                    owner=case.owner,
-                    clock=case.clock.name if case.clock else None,
+                    case_id=row["id"],
+                    department=row["department"],
+                    priority=int(row.get("priority", 3)),
+                    status=row["status"],
+                    owner=row.get("owner"),
+                    clock=clock["name"] if clock else None,
                     due_at=due,
                     seconds_left=None if left is None else round(left, 1),
-                    summary=summaries.get(case.mention_key, ""),
-                    platform=case.platform,
-                    language=case.tags.language.value if case.tags.language else None,
-                    escalation_tier=case.escalation_tier,
-                    breaches=case.breaches,
-                    incident_id=case.incident_id,
-                    followers=case.author.followers,
+                    summary=summaries.get(row["mention_key"], ""),
+                    platform=row.get("platform"),
+                    language=((row.get("tags") or {}).get("language") or {}).get("value"),
+                    escalation_tier=int(row.get("escalation_tier") or 0),
+                    breaches=int(row.get("breaches") or 0),
+                    incident_id=row.get("incident_id"),
+                    followers=(row.get("author") or {}).get("followers"),
                 )
             )
         attrs = self.deps.sqs.get_queue_attributes(
@@ -210,12 +211,38 @@ class AgentClient:
             ],
         )
 
-    def _summaries(self, cases: list[Case]) -> dict[str, str]:
+    def _queue_rows(self, department: str, limit: int) -> list[dict[str, Any]]:
+        """The open cases from the department's index, nearest due first, with only the attributes a
+        queue shows: a 1,000-case inbox moves about a fifth of the bytes of whole case items."""
+        from socialcare.store import from_item
+
+        names = {f"#{a}": a for a in ("id", "department", "status", "priority", "owner", "clock", "platform",
+                                       "tags", "language", "escalation_tier", "breaches", "incident_id",
+                                       "author", "followers", "mention_key")}
+        kwargs: dict[str, Any] = {
+            "TableName": self.deps.store.table,
+            "IndexName": "OpenByDepartment",
+            "KeyConditionExpression": "GSI1PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"DEPT#{department}#OPEN"}},
+            "ProjectionExpression": "#id, #department, #status, #priority, #owner, #clock, #platform, "
+            "#tags.#language, #escalation_tier, #breaches, #incident_id, #author.#followers, #mention_key",
+            "ExpressionAttributeNames": names,
+        }
+        rows: list[dict[str, Any]] = []
+        while len(rows) < limit:
+            page = self.deps.store.ddb.query(**kwargs, Limit=limit - len(rows))
+            rows.extend(from_item(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return rows[:limit]
+
+    def _summaries(self, mention_keys: list[str]) -> dict[str, str]:
         """The opening mention's text per case, read 100 at a time (BatchGetItem), not one query per case."""
         from socialcare.store import from_item
 
         summaries: dict[str, str] = {}
-        keys = list(dict.fromkeys(c.mention_key for c in cases))
+        keys = list(dict.fromkeys(mention_keys))
         for start in range(0, len(keys), 100):
             request = {
                 self.deps.store.table: {
