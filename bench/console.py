@@ -125,7 +125,7 @@ def run(cases: int = 1000, requests: int = 40) -> dict[str, Any]:
         deps = default_deps()
         _seed(deps, "baggage", cases)
         url = server.state()["console_url"]
-        req = urllib.request.Request(url + "local/sign-in", method="POST",
+        req = urllib.request.Request(url + "local/sign-in", method="POST",  # noqa: S310 - loopback
                                      data=json.dumps({"agent": "bench", "departments": ["baggage"]}).encode(),
                                      headers={"Content-Type": "application/json"})
         signed = json.loads(urllib.request.urlopen(req, timeout=10).read())  # noqa: S310 - loopback
@@ -137,7 +137,7 @@ def run(cases: int = 1000, requests: int = 40) -> dict[str, Any]:
         deps.store.ddb.meta.events.register("provide-client-params.dynamodb.*", count)
         latencies = []
         for i in range(requests + 3):
-            get = urllib.request.Request(url + "api/departments/baggage/queue?limit=1000",
+            get = urllib.request.Request(url + "api/departments/baggage/queue?limit=1000",  # noqa: S310 - loopback
                                          headers={"Authorization": f"Bearer {signed['token']}"})
             started = time.perf_counter()
             body = json.loads(urllib.request.urlopen(get, timeout=30).read())  # noqa: S310 - loopback
