@@ -94,7 +94,7 @@ export async function casePage(main, me, caseId) {
           ...view.conversation.map((m) => h('article', { class: `msg ${m.direction}` },
             h('div', { class: 'meta' }, `${when(m.at)} · ${m.direction === 'in' ? 'customer' : 'us'} · ${m.channel}${m.author ? ` · ${m.author}` : ''}${m.delivery ? ` · ${m.delivery}` : ''}${m.delivery_reason ? ` (${m.delivery_reason})` : ''}`),
             h('div', { class: 'text' }, m.text),
-            m.direction === 'in' ? h('div', {}, ...tagBadges(m.tags || view.tags)) : null))),
+            m.direction === 'in' && m.tags ? h('div', {}, ...tagBadges(m.tags)) : null))),
         h('section', { class: 'card', 'aria-labelledby': 'hist-h' }, h('h2', { id: 'hist-h' }, 'History'),
           h('table', { id: 'case-history' }, h('thead', {}, h('tr', {}, ...['When', 'Who', 'What', 'Note'].map((t) => h('th', { scope: 'col' }, t)))),
             h('tbody', {}, ...view.history.map((e) => h('tr', {}, h('td', {}, when(e.at)), h('td', {}, e.actor), h('td', {}, e.type.replace('case.', '').replace('_', ' ')),

@@ -13,28 +13,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.integration.conftest import wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("SOCIALCARE_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("SOCIALCARE_CHROMEDRIVER", "/usr/bin/chromedriver")
 RUNNER = "import sys; from socialcare.cli import main; sys.exit(main())"
-
-
-def wait_for(check: Any, timeout: float = 30, interval: float = 0.25, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +40,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                           stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
         state = wait_for(lambda: (tmp / "state.json").exists() and json.loads((tmp / "state.json").read_text()),
-                         timeout=120, what="local up")
+                         timeout=120)
         printed = wait_for(lambda: [ln for ln in (tmp / "up.log").read_text().splitlines() if "console" in ln],
-                           timeout=10, what="the console line")
+                           timeout=10)
         assert state["console_url"] in printed[0]
         yield {**state, "env": env, "log": tmp / "up.log"}
     finally:

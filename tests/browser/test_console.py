@@ -19,8 +19,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from socialcare.models import case_id_for
 
-from tests.browser.conftest import wait_for
 from tests.builders import mention
+from tests.integration.conftest import wait_for
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("SOCIALCARE_SCREENSHOTS")
@@ -141,7 +141,7 @@ def test_a_case_moves_between_departments_and_ops_work_in_the_browser(stack, bro
         ready(driver, "incidents")
         return bool(driver.find_elements(By.CSS_SELECTOR, "section[id^=incident-]"))
 
-    wait_for(incident_listed, timeout=90, interval=2, what="an incident from three similar mentions")
+    wait_for(incident_listed, timeout=90, interval=2)
     card = driver.find_element(By.CSS_SELECTOR, "section[id^=incident-]")
     incident_id = card.get_attribute("id").removeprefix("incident-")
     WebDriverWait(driver, 30).until(lambda d: all(c in card.text for c in linked))
@@ -172,7 +172,7 @@ def test_a_case_moves_between_departments_and_ops_work_in_the_browser(stack, bro
         return "Fly to Lisbon from 49!" in driver.find_element(By.ID, "main").text and bool(
             driver.find_elements(By.CSS_SELECTOR, "#held button"))
 
-    wait_for(held, timeout=60, interval=2, what="the post held by the quiet period")
+    wait_for(held, timeout=60, interval=2)
     shot(driver, "quiet")
     # Then ops releases it
     driver.find_element(By.CSS_SELECTOR, "#held button").click()

@@ -146,6 +146,8 @@ class AgentClient:
         case = self.case(case_id)
         now = self.deps.now()
         messages = self.deps.store.messages(case_id)
+        inbound = [m["mention_key"] for m in messages if m.get("direction") == "in" and m.get("mention_key")]
+        tagged = self._mentions(inbound, "PK, tags", {}) if inbound else {}
         conversation = [
             views.MessageView(
                 at=str(m.get("at", "")),
@@ -155,6 +157,7 @@ class AgentClient:
                 text=m.get("text", ""),
                 delivery=m.get("delivery"),
                 delivery_reason=m.get("delivery_reason"),
+                tags=(tagged.get(m.get("mention_key") or "") or {}).get("tags"),
             )
             for m in messages
         ]
@@ -239,27 +242,32 @@ class AgentClient:
 
     def _summaries(self, mention_keys: list[str]) -> dict[str, str]:
         """The opening mention's text per case, read 100 at a time (BatchGetItem), not one query per case."""
+        found = self._mentions(mention_keys, "PK, mention.#t", {"#t": "text"})
+        return {k: str(v.get("mention", {}).get("text", ""))[:140] for k, v in found.items()}
+
+    def _mentions(self, mention_keys: list[str], projection: str, names: dict[str, str]) -> dict[str, dict]:
+        """Mention items by key (the attributes projected), 100 keys per BatchGetItem."""
         from socialcare.store import from_item
 
-        summaries: dict[str, str] = {}
+        out: dict[str, dict] = {}
         keys = list(dict.fromkeys(mention_keys))
         for start in range(0, len(keys), 100):
             request = {
                 self.deps.store.table: {
                     "Keys": [{"PK": {"S": f"MENTION#{k}"}, "SK": {"S": "MENTION"}} for k in keys[start : start + 100]],
-                    "ProjectionExpression": "PK, mention.#t",
-                    "ExpressionAttributeNames": {"#t": "text"},
+                    "ProjectionExpression": projection,
+                    **({"ExpressionAttributeNames": names} if names else {}),
                 }
             }
             for _ in range(10):
                 got = self.deps.store.ddb.batch_get_item(RequestItems=request)
                 for item in got.get("Responses", {}).get(self.deps.store.table, []):
                     data = from_item(item)
-                    summaries[data["PK"].removeprefix("MENTION#")] = str(data.get("mention", {}).get("text", ""))[:140]
+                    out[data["PK"].removeprefix("MENTION#")] = data
                 request = got.get("UnprocessedKeys") or {}
                 if not request:
                     break
-        return summaries
+        return out
 
     def _opening_message(self, case_id: str) -> dict[str, Any] | None:
         """The conversation's first message (the customer's opening mention): one small read."""

@@ -23,6 +23,7 @@ class MessageView(BaseModel):
     text: str
     delivery: str | None = Field(default=None, description="published | draft | held, for messages we sent")
     delivery_reason: str | None = None
+    tags: dict[str, Any] | None = Field(default=None, description="a customer message's own tags, when still kept")
 
 
 class EarlierCase(BaseModel):
