@@ -35,3 +35,19 @@ def test_adding_a_department_adds_its_queue_and_alarm():
     assert "DeptBaggageQueue:" not in new
     assert '"billing,tech_support"  # departments: generated' in new
     assert render(["a"]).count("Type: AWS::SQS::Queue") == 1
+
+
+def test_the_local_stack_keeps_the_console_api_and_leaves_its_aws_edge_to_local_up(monkeypatch):
+    # Given the template with the web console's Cognito pool, CloudFront and JWT-authorised API
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    tpl = prepare(ROOT, {}, "bucket")
+    # Then the local stack has the console's API function (local up calls it) and none of the edge
+    types = {r["Type"] for r in tpl.cfn["Resources"].values()}
+    assert "ConsoleApiFunction" in tpl.functions
+    assert not {t for t in types if t.startswith(("AWS::Cognito::", "AWS::CloudFront::"))}
+    assert not [k for k in tpl.cfn.get("Outputs", {}) if k.startswith(("ConsoleUrl", "ConsoleUserPool", "ConsoleSignIn"))]
+    # While the deployable template keeps a Cognito group per department plus ops
+    text = (ROOT / "template.yaml").read_text(encoding="utf-8")
+    for dept in load_config(settings_from_env({}).config_path).department_names:
+        assert f"      GroupName: {dept}\n" in text
+    assert "      GroupName: ops\n" in text
