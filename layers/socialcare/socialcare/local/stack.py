@@ -141,21 +141,35 @@ class LocalStack:
     def _create_alarms(self, tpl: LocalTemplate, outputs: dict[str, str]) -> None:
         cw = self.client("cloudwatch")
         for logical_id, props in tpl.alarms.items():
-            dims = [
-                {"Name": d["Name"], "Value": outputs[f"LocalAlarm{logical_id}0Dim{i}"]}
-                for i, d in enumerate(props.get("Dimensions", []))
-            ]
+            prefix = f"LocalAlarm{logical_id}0"
+            shape: dict[str, Any] = {}
+            if "Metrics" in props:  # metric math: every MetricStat's dimensions resolved through outputs
+                metrics = []
+                for j, m in enumerate(props["Metrics"]):
+                    entry = {k: v for k, v in m.items() if k != "MetricStat"}
+                    if "MetricStat" in m:
+                        stat = m["MetricStat"]
+                        dims = [{"Name": d["Name"], "Value": outputs[f"{prefix}M{j}Dim{i}"]}
+                                for i, d in enumerate(stat["Metric"].get("Dimensions", []))]
+                        entry["MetricStat"] = {**stat, "Period": int(stat["Period"]),
+                                               "Metric": {**stat["Metric"], "Dimensions": dims}}
+                    metrics.append(entry)
+                shape["Metrics"] = metrics
+            else:
+                shape.update(
+                    Namespace=props["Namespace"], MetricName=props["MetricName"], Statistic=props["Statistic"],
+                    Period=int(props["Period"]),
+                    Dimensions=[{"Name": d["Name"], "Value": outputs[f"{prefix}Dim{i}"]}
+                                for i, d in enumerate(props.get("Dimensions", []))],
+                )
             cw.put_metric_alarm(
-                AlarmName=outputs[f"LocalAlarm{logical_id}0Name"],
-                Namespace=props["Namespace"],
-                MetricName=props["MetricName"],
-                Dimensions=dims,
-                Statistic=props["Statistic"],
-                Period=int(props["Period"]),
+                AlarmName=outputs[f"{prefix}Name"],
                 EvaluationPeriods=int(props["EvaluationPeriods"]),
                 Threshold=float(props["Threshold"]),
                 ComparisonOperator=props["ComparisonOperator"],
                 TreatMissingData=props.get("TreatMissingData", "missing"),
+                AlarmActions=[outputs[f"{prefix}Action{k}"] for k in range(len(props.get("AlarmActions", [])))],
+                **shape,
             )
 
     def environment(self) -> dict[str, str]:

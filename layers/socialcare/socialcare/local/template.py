@@ -102,6 +102,11 @@ def prepare(root: Path, overrides: dict[str, str], bucket: str) -> LocalTemplate
             outputs[f"LocalAlarm{logical_id}0Name"] = {"Value": props["AlarmName"]}
             for i, dim in enumerate(props.get("Dimensions", [])):
                 outputs[f"LocalAlarm{logical_id}0Dim{i}"] = {"Value": dim["Value"]}
+            for j, metric in enumerate(props.get("Metrics", [])):
+                for i, dim in enumerate(metric.get("MetricStat", {}).get("Metric", {}).get("Dimensions", [])):
+                    outputs[f"LocalAlarm{logical_id}0M{j}Dim{i}"] = {"Value": dim["Value"]}
+            for k, action in enumerate(props.get("AlarmActions", [])):
+                outputs[f"LocalAlarm{logical_id}0Action{k}"] = {"Value": action}
             del sam["Resources"][logical_id]
 
     sam = _moto_compatible(sam, params)
