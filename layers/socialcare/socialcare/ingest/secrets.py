@@ -1,6 +1,7 @@
 """API tokens from Secrets Manager or SSM Parameter Store, through Powertools Parameters (cached).
 
-A reference is "secretsmanager:<name>" or "ssm:<parameter name>". Values never reach logs; only a
+A reference is "secretsmanager:<name>" or "ssm:<parameter name>"; "{stack}" in it stands for the stack's
+name, so one configuration serves every stack (the template grants only `<stack>/*`). Values never reach logs; only a
 short fingerprint is stored, so a rotated secret can lift an "unhealthy" mark without a human click.
 """
 
@@ -15,9 +16,19 @@ from socialcare.ingest.errors import ConfigurationError
 CACHE_SECONDS = 300
 
 
+def expand(reference: str) -> str:
+    """The reference with "{stack}" replaced by the stack's name (STACK_NAME, as the template sets it)."""
+    if "{stack}" not in reference:
+        return reference
+    from socialcare.settings import get_settings
+
+    return reference.replace("{stack}", get_settings().stack_name)
+
+
 def load_secret(reference: str) -> str:
     from aws_lambda_powertools.utilities import parameters
 
+    reference = expand(reference)
     store, _, name = reference.partition(":")
     try:
         if store == "secretsmanager":
