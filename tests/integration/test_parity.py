@@ -63,4 +63,4 @@ def test_parity_report_reaches_cloudwatch_per_band(stack, deps, send):
     names = {m["MetricName"] for m in boto3.client("cloudwatch").list_metrics(Namespace="SocialCare")["Metrics"]}
     assert {"ParitySlaMetPct", "ParityGapPct", "ParityGapExceeded", "ParityCases"} <= names
     alarms = boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]
-    assert any(a["MetricName"] == "ParityGapExceeded" for a in alarms)
+    assert any(a.get("MetricName") == "ParityGapExceeded" for a in alarms)

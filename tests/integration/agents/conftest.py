@@ -27,7 +27,7 @@ def stack() -> Iterator[LocalStack]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     warnings.filterwarnings("ignore", category=UserWarning)
     with local_stack({"BrandConfigPath": AGENTS_CONFIG}) as deployed:
-        boto3.client("secretsmanager").create_secret(Name="sc-test/x-write", SecretString="user-token-123")
+        boto3.client("secretsmanager").create_secret(Name=f"{deployed.stack_name}/x-write", SecretString="user-token-123")
         yield deployed
 
 

@@ -59,7 +59,7 @@ class LocalFunction:
         return getattr(self._module, self.handler.rpartition(".")[2])
 
     def invoke(self, event: dict) -> Any:
-        with _LOCK, _env(self.environment), _inside_function():
+        with _LOCK, _env(self.environment), _inside_function(self.name):
             ctx = LambdaContext(function_name=self.name, aws_request_id=str(uuid.uuid4()))
             return self.entry()(event, ctx)
 
@@ -75,13 +75,18 @@ _CALLS = threading.local()
 
 
 @contextlib.contextmanager
-def _inside_function() -> Any:
-    depth = getattr(_CALLS, "depth", 0)
-    _CALLS.depth = depth + 1
+def _inside_function(name: str | None = None) -> Any:
+    depth, outer = getattr(_CALLS, "depth", 0), getattr(_CALLS, "function", None)
+    _CALLS.depth, _CALLS.function = depth + 1, name
     try:
         yield
     finally:
-        _CALLS.depth = depth
+        _CALLS.depth, _CALLS.function = depth, outer
+
+
+def current_function() -> str | None:
+    """The function whose invocation this thread is running (its AWS calls use that function's role)."""
+    return getattr(_CALLS, "function", None)
 
 
 class _ThreadRoutedStdout:

@@ -62,6 +62,7 @@ class LocalStack:
     template: LocalTemplate | None = None
     queue_urls: dict[str, str] = field(default_factory=dict)
     artifacts: Any = None  # socialcare.local.artifact.Artifacts: run what `sam build` produced instead
+    enforce_iam: bool = True  # each function's AWS calls checked against its own role (socialcare.local.iam)
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION)
@@ -100,6 +101,8 @@ class LocalStack:
         self._recreate_state_machines(tpl, outputs, physical)
         self.outputs = {k: v for k, v in outputs.items() if not k.startswith("Local")}
         self._register_functions(tpl, physical, outputs)
+        if self.enforce_iam:
+            self._enforce_iam(tpl, physical)
         self._create_alarms(tpl, outputs)
         self.queue_urls = {
             logical_id: physical[logical_id]
@@ -137,6 +140,14 @@ class LocalStack:
                 )
             lambda_adapter.register(fn)
             self.functions[logical_id] = fn
+
+    def _enforce_iam(self, tpl: LocalTemplate, physical: dict[str, str]) -> None:
+        from socialcare.local import iam
+        from socialcare.local.template import load_sam, parameter_values
+
+        params = parameter_values(load_sam(self.root / "template.yaml"), self.parameters)
+        functions = {logical_id: fn.name for logical_id, fn in self.functions.items()}
+        iam.install(iam.build(tpl.cfn, physical, params, REGION, self.stack_name, functions))
 
     def _create_alarms(self, tpl: LocalTemplate, outputs: dict[str, str]) -> None:
         cw = self.client("cloudwatch")
