@@ -6,23 +6,40 @@ template.yaml); a department named here but not deployed is a start-up error.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
+import typing
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from socialcare.ingest.sources import SourceConfig
+from socialcare.errors import Exit, UserError
+from socialcare.ingest.sources import PUBLIC_PLATFORMS, SourceConfig
 from socialcare.models import Department, SlaPolicy
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """The brand configuration is missing, unreadable or inconsistent."""
 
+    exit_code = Exit.INVALID_CONFIG
 
-class Rule(BaseModel):
+
+class UnknownDepartmentError(ConfigError):
+    """A department named on the command line or in a request that the configuration does not have."""
+
+    exit_code = Exit.NOT_FOUND
+
+
+class _Strict(BaseModel):
+    """Configuration sections: an unknown key is an error that names the nearest valid key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Rule(_Strict):
     """Where a brand needs certainty, a phrase overrides the model (e.g. "refund" always goes to billing)."""
 
     pattern: str = Field(min_length=1, max_length=200)
@@ -40,13 +57,13 @@ class Rule(BaseModel):
         return value
 
 
-class ClassifierSettings(BaseModel):
+class ClassifierSettings(_Strict):
     backend: Literal["rules", "model", "comprehend", "bedrock"] = "rules"
     model_path: str | None = None
     bedrock_model_id: str | None = None
 
 
-class PriorityPolicy(BaseModel):
+class PriorityPolicy(_Strict):
     """Priority comes from what happened, never from who said it: urgency and intent scale the SLA."""
 
     urgency_factor: dict[str, float] = Field(
@@ -55,7 +72,7 @@ class PriorityPolicy(BaseModel):
     intent_factor: dict[str, float] = Field(default_factory=lambda: {"question": 1.5})
 
 
-class WriteAccount(BaseModel):
+class WriteAccount(_Strict):
     """Write credentials for one platform. Present means replies are published; absent means they are
     recorded as drafts for a human to post. The secret is a reference, never a value."""
 
@@ -65,7 +82,7 @@ class WriteAccount(BaseModel):
     reply_settings: Literal["everyone", "following", "mentionedUsers"] = "everyone"
 
 
-class Acknowledgement(BaseModel):
+class Acknowledgement(_Strict):
     """An automatic "we have your case" reply for one department and channel (platform or "*").
     {expect} becomes when to expect an answer, from the case's first-response SLA."""
 
@@ -78,7 +95,7 @@ class Acknowledgement(BaseModel):
     )
 
 
-class FaqEntry(BaseModel):
+class FaqEntry(_Strict):
     """A knowledge-base answer offered to agents when it matches a case; never sent automatically."""
 
     id: str = Field(min_length=1, max_length=64)
@@ -88,7 +105,7 @@ class FaqEntry(BaseModel):
     keywords: list[str] = Field(default_factory=list)
 
 
-class IncidentSettings(BaseModel):
+class IncidentSettings(_Strict):
     """Root-cause clustering: similar open cases of one department inside a time window form an incident.
 
     MinHash over normalised word sets, banded for LSH so a new case touches a fixed number of buckets;
@@ -118,7 +135,7 @@ class IncidentSettings(BaseModel):
     default_update_rate_per_s: float = Field(default=2.0, gt=0)
 
 
-class ParitySettings(BaseModel):
+class ParitySettings(_Strict):
     """The same service for everyone: a follower band whose SLA met % trails another by more than
     max_gap_pct raises an alarm."""
 
@@ -127,7 +144,7 @@ class ParitySettings(BaseModel):
     min_cases_per_band: int = Field(default=5, ge=1)
 
 
-class Region(BaseModel):
+class Region(_Strict):
     """A named area, country or state mentions and posts can be aimed at; includes nest other regions."""
 
     name: str = Field(min_length=1, max_length=64)
@@ -135,7 +152,7 @@ class Region(BaseModel):
     includes: list[str] = Field(default_factory=list)
 
 
-class QuietSettings(BaseModel):
+class QuietSettings(_Strict):
     """Quiet periods and the crisis suggestion that may propose one (never start one)."""
 
     crisis_lexicon: list[str] = Field(
@@ -148,7 +165,7 @@ class QuietSettings(BaseModel):
     crisis_cooldown_s: int = Field(default=6 * 3600, ge=60)
 
 
-class BrandConfig(BaseModel):
+class BrandConfig(_Strict):
     brand: str = Field(min_length=1, max_length=120)
     handles: dict[str, list[str]] = Field(default_factory=dict)
     default_department: str
@@ -214,7 +231,7 @@ class BrandConfig(BaseModel):
         for dept in self.departments:
             if dept.name == name:
                 return dept
-        raise ConfigError(f"unknown department {name!r}; known: {self.department_names}")
+        raise UnknownDepartmentError(f"unknown department {name!r}; known: {self.department_names}")
 
     @property
     def department_names(self) -> list[str]:
@@ -223,14 +240,47 @@ class BrandConfig(BaseModel):
     def sla_for(self, department: str) -> SlaPolicy:
         return self.department(department).sla or self.sla
 
-    def check_deployed(self, deployed: list[str]) -> None:
-        """Fail at start-up, not at 3 a.m., when configuration names a department with no queue."""
-        missing = sorted(set(self.department_names) - set(deployed))
-        if missing:
-            raise ConfigError(
-                f"departments {missing} are configured but have no queue; run `socialcare template sync` "
-                f"and deploy (deployed: {sorted(deployed)})"
-            )
+    def problems(self, deployed: list[str] | None = None) -> list[str]:
+        """What a configuration that parses can still get wrong against its deployment: departments
+        without a queue (when the deployed ones are known), sources that cannot authenticate, and
+        regions, departments or FAQ links that name nothing configured."""
+        out = []
+        if deployed is not None:
+            missing = sorted(set(self.department_names) - set(deployed))
+            if missing:
+                out.append(
+                    f"departments {missing} are configured but have no queue; run `socialcare template sync` "
+                    f"and deploy (deployed: {sorted(deployed)})"
+                )
+        for source in self.sources:
+            if source.enabled and not source.secret and source.platform not in PUBLIC_PLATFORMS:
+                out.append(f"source {source.id}: {source.platform} needs `secret:` (secretsmanager:NAME or ssm:NAME)")
+        regions = [r.name for r in self.regions]
+        if len(set(regions)) != len(regions):
+            out.append(f"duplicate region names: {sorted(regions)}")
+        known_depts = set(self.department_names)
+        # A target may be a configured region or a code one of them includes (a country, a state).
+        reachable = set(regions).union(*(r.includes for r in self.regions))
+        for source in self.sources:
+            if source.region and source.region not in reachable:
+                out.append(
+                    f"source {source.id}: region {source.region!r} is in no configured region, so no quiet "
+                    f"period can cover its messages; configured: {sorted(regions)}"
+                )
+        for ack in self.acknowledgements:
+            if ack.department not in known_depts:
+                out.append(f"acknowledgement for unknown department {ack.department!r}; known: {sorted(known_depts)}")
+        for entry in self.faq:
+            for name in sorted(set(entry.departments) - known_depts):
+                out.append(f"faq {entry.id}: unknown department {name!r}; known: {sorted(known_depts)}")
+        return out
+
+    def check_deployed(self, deployed: list[str] | None) -> None:
+        """Fail at start-up, not at 3 a.m.: the same check as `socialcare config check`, against the
+        departments the stack deployed (None when unknown)."""
+        found = self.problems(deployed)
+        if found:
+            raise ConfigError("; ".join(found))
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -243,8 +293,13 @@ def _merge(base: dict, over: dict) -> dict:
 def _read_raw(text: str, source: str, depth: int = 0) -> dict:
     try:
         raw = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise ConfigError(f"{source}{at}: not valid YAML: {what}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{source}: not valid YAML: {' '.join(str(exc).split())}") from exc
     except RecursionError as exc:  # e.g. thousands of nested [ ... ]: PyYAML recurses per level
         raise ConfigError(f"{source}: nested too deeply") from exc
     if not isinstance(raw, dict):
@@ -263,12 +318,61 @@ def _read_raw(text: str, source: str, depth: int = 0) -> dict:
     return raw
 
 
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The configuration model that owns the key at `loc` (its last element), for suggestions."""
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        found = None
+        todo = [field.annotation]
+        while todo:
+            kind = todo.pop()
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                found = kind
+                break
+            todo.extend(typing.get_args(kind))
+        if found is None:
+            return None
+        model = found
+    return model
+
+
+def _path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def describe_errors(exc: ValidationError, model: type[BaseModel] = None) -> list[str]:  # type: ignore[assignment]
+    """One short line per problem: the key path, what is wrong, and for a typo the nearest valid key."""
+    model = model or BrandConfig
+    lines = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        if error["type"] == "extra_forbidden":
+            owner = _model_at(model, loc)
+            known = list(owner.model_fields) if owner else []
+            near = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]!r}?" if near else (f"; valid keys: {', '.join(known)}" if known else "")
+            lines.append(f"{_path(loc)}: unknown key{hint}")
+        elif error["type"] == "missing":
+            lines.append(f"{_path(loc)}: required key missing")
+        else:
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"{_path(loc)}: {message}" if loc else message)
+    return lines
+
+
 def parse_config(text: str, *, source: str = "<string>") -> BrandConfig:
     raw = _read_raw(text, source)
     try:
         return BrandConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {exc}") from exc
+        raise ConfigError(f"{source}: " + "; ".join(describe_errors(exc))) from exc
 
 
 @functools.cache

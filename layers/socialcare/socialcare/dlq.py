@@ -201,7 +201,7 @@ def _outputs(args: argparse.Namespace) -> tuple[dict[str, str], Any]:
 
     target = target_from_args(args)
     session = target.session()
-    outputs, _ = describe(target.client(session, "cloudformation"), target.stack_name)
+    outputs, _ = describe(target.client(session, "cloudformation"), target.stack_name, target.where)
     return outputs, target.client(session, "sqs")
 
 
@@ -226,6 +226,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from socialcare.agents.connect import add_target_arguments
+
     dlq = sub.add_parser(
         "dlq", help="dead-letter queues: why messages are there, and redrive the repairable ones"
     )
@@ -240,9 +242,6 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.add_argument(
                 "--dry-run", action="store_true", help="report what would be returned; change nothing"
             )
-        p.add_argument("--stack", default=None)
-        p.add_argument("--profile", default=None)
-        p.add_argument("--region", default=None)
-        p.add_argument("--endpoint-url", default=None)
+        add_target_arguments(p)
         p.add_argument("--json", action="store_true")
         p.set_defaults(func=func)

@@ -134,6 +134,8 @@ class Tags(BaseModel):
 class SlaPolicy(BaseModel):
     """Service levels in seconds. Production policies are hours; the local demo uses seconds."""
 
+    model_config = ConfigDict(extra="forbid")  # brand configuration: a typo is an error, not a default
+
     first_response_s: int = Field(gt=0)
     next_update_s: int = Field(gt=0)
     resolution_s: int = Field(gt=0)
@@ -165,6 +167,8 @@ class SlaPolicy(BaseModel):
 
 
 class Department(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")
     description: str = ""
     keywords: list[str] = Field(default_factory=list)

@@ -134,3 +134,13 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 logger = Logger(service=SERVICE, logger_formatter=RedactingFormatter())
 tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+def route_logs(stream: Any) -> None:
+    """Points the logger at another stream (stderr for the CLI, a file for the demo). Powertools bound
+    its handler to stdout when the logger was built, so the handler itself is re-pointed."""
+    import logging
+
+    for handler in getattr(logger, "handlers", []):
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(stream)

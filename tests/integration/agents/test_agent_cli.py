@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 from socialcare import cli as socialcare_cli
-from socialcare.agents import commands
 
 from tests.integration.conftest import execution, wait_for
 
@@ -15,12 +13,8 @@ pytestmark = pytest.mark.integration
 
 
 def main(argv: list[str]) -> int:
-    """`socialcare agent ...` exactly as the CLI wires it (its register()), independent of other modules."""
-    assert "socialcare.agents.commands" in socialcare_cli.COMMAND_MODULES
-    parser = argparse.ArgumentParser(prog="socialcare")
-    commands.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    """`socialcare agent ...` through the CLI's entry point: its errors become one line and an exit code."""
+    return socialcare_cli.main(argv)
 
 
 def cli(capsys, stack, *argv: str) -> tuple[int, str, str]:

@@ -134,10 +134,12 @@ def test_settings_come_from_stack_outputs_and_parameters():
 def test_stack_is_found_from_endpoint_profile_or_local_state():
     local = {"endpoint_url": "http://127.0.0.1:5055", "stack_name": "socialcare", "region": "us-east-1"}
     assert resolve_target(env={}, state=local).endpoint_url == "http://127.0.0.1:5055"
-    # an explicit profile, endpoint or another stack name means AWS (or that endpoint), not the local stack
+    # an explicit profile, or another stack name with a region, means AWS, not the local stack
     assert resolve_target(profile="prod", env={}, state=local).endpoint_url is None
+    assert resolve_target(stack="other", region="eu-west-1", env={}, state=local).endpoint_url is None
+    # another stack name alone is looked up where the local stack runs (and reported as not there)
     assert resolve_target(stack="other", env={}, state=local).stack_name == "other"
-    assert resolve_target(stack="other", env={}, state=local).endpoint_url is None
+    assert resolve_target(stack="other", env={}, state=local).endpoint_url == "http://127.0.0.1:5055"
     t = resolve_target(env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_REGION": "eu-west-1"}, state=local)
     assert (t.endpoint_url, t.region, t.stack_name) == ("http://127.0.0.1:9", "eu-west-1", "socialcare")
 

@@ -2,8 +2,8 @@
 
 Every command finds its stack the usual way (--profile/--region, AWS_ENDPOINT_URL, or a running
 `socialcare local up`) and resource names from the stack's outputs (--stack, default "socialcare").
-Exit codes: 0 done, 2 refused (the case's state does not allow it; nothing changed), 3 retry later,
-4 not found / cannot reach the stack.
+Errors end as one line and an exit code from socialcare.errors.Exit (docs/cli.md): 2 refused (the
+case's state does not allow it; nothing changed), 3 retry later, 4 not found, 5 stack unreachable.
 """
 
 from __future__ import annotations
@@ -134,46 +134,14 @@ def _act(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(func: Any) -> Any:
-    def wrapped(args: argparse.Namespace) -> int:
-        from socialcare.agents.connect import StackNotFoundError
-        from socialcare.cases.actions import ActionError, BusyError
-        from socialcare.cases.workflow import WorkflowError
-        from socialcare.config import ConfigError
-        from socialcare.store import NotFoundError
-
-        try:
-            return func(args)
-        except WorkflowError as exc:
-            print(
-                f"workflow: {exc}; the action is recorded on the case - retry with the same --request-id",
-                file=sys.stderr,
-            )
-            return 3
-        except BusyError as exc:
-            print(f"busy: {exc}", file=sys.stderr)
-            return 3
-        except ActionError as exc:
-            print(f"refused: {exc} (nothing changed)", file=sys.stderr)
-            return 2
-        except (NotFoundError, StackNotFoundError, ConfigError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 4
-
-    return wrapped
-
-
 def register(sub: argparse._SubParsersAction) -> None:
+    from socialcare.agents.connect import add_target_arguments
+
     agent = sub.add_parser(
         "agent", help="work a department's queue: claim, reply, transfer, hand off, resolve"
     )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--stack", default=None, help="CloudFormation stack name (default: socialcare, or the local stack)"
-    )
-    common.add_argument("--profile", default=None, help="AWS profile")
-    common.add_argument("--region", default=None, help="AWS region")
-    common.add_argument("--endpoint-url", default=None, help="AWS endpoint (e.g. a local moto server)")
+    add_target_arguments(common)
     common.add_argument("--dept", default=None, help="act as this department (refuses cases in other queues)")
     common.add_argument("--json", action="store_true", help="print JSON")
     acting = argparse.ArgumentParser(add_help=False, parents=[common])
@@ -188,17 +156,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = cmds.add_parser("queue", parents=[common], help="open cases by SLA due time and queued work items")
     p.add_argument("department")
     p.add_argument("--limit", type=int, default=50)
-    p.set_defaults(func=_run(_queue))
+    p.set_defaults(func=_queue)
     p = cmds.add_parser(
         "show", parents=[common], help="conversation, tags, clocks, owner, earlier cases, suggestions"
     )
     p.add_argument("case")
-    p.set_defaults(func=_run(_show))
+    p.set_defaults(func=_show)
 
     def action(name: str, help_: str, action_name: str | None = None) -> argparse.ArgumentParser:
         p = cmds.add_parser(name, parents=[acting], help=help_)
         p.add_argument("case")
-        p.set_defaults(func=_run(_act), action=action_name or name)
+        p.set_defaults(func=_act, action=action_name or name)
         return p
 
     action("claim", "own the case").add_argument(

@@ -30,8 +30,8 @@ class Deps:
 def build_deps(settings: Settings | None = None, config: BrandConfig | None = None) -> Deps:
     settings = settings or get_settings()
     config = config or load_config(settings.config_path)
-    if settings.departments:
-        config.check_deployed(settings.departments)
+    # Cold start runs the same check as `socialcare config check`: a bad configuration stops here.
+    config.check_deployed(settings.departments or None)
     return Deps(
         settings=settings,
         config=config,

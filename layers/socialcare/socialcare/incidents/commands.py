@@ -9,14 +9,18 @@ from pathlib import Path
 
 
 def _service(args: argparse.Namespace):  # noqa: ANN202
-    from socialcare.cases.deps import build_deps
+    from socialcare.agents.connect import deps_from_args
     from socialcare.incidents.service import Incidents
 
-    return Incidents(build_deps())
+    return Incidents(deps_from_args(args))
 
 
 def _list(args: argparse.Namespace) -> int:
-    for inc in _service(args).list(args.department, include_closed=args.all):
+    incidents = _service(args).list(args.department, include_closed=args.all)
+    if not incidents:
+        where = f" in {args.department}" if args.department else ""
+        print(f"no incidents{where}" if args.all else f"no open incidents{where} (--all for closed ones too)")
+    for inc in incidents:
         print(f"{inc.id}  {inc.status:<8} {inc.department:<14} cases {inc.cases:>4}  customers {inc.customers:>4}  "
               f"channels {json.dumps(inc.channels)}  {inc.title[:60]}")
     return 0
@@ -71,31 +75,38 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from socialcare.agents.connect import add_target_arguments
+
+    def command(name: str, **kw: str) -> argparse.ArgumentParser:
+        c = s.add_parser(name, **kw)
+        add_target_arguments(c)
+        return c
+
     p = sub.add_parser("incident", help="incidents: many customers, one problem")
     s = p.add_subparsers(dest="incident_command", required=True)
-    c = s.add_parser("list", help="open incidents (--all for every incident)")
+    c = command("list", help="open incidents (--all for every incident)")
     c.add_argument("--department")
     c.add_argument("--all", action="store_true")
     c.set_defaults(func=_list)
-    c = s.add_parser("show")
+    c = command("show")
     c.add_argument("incident_id")
     c.set_defaults(func=_show)
-    c = s.add_parser("merge", help="move every member of SOURCE into INTO")
+    c = command("merge", help="move every member of SOURCE into INTO")
     c.add_argument("source")
     c.add_argument("into")
     c.add_argument("--agent", required=True)
     c.set_defaults(func=_merge)
-    c = s.add_parser("split", help="move the named cases (or member keys) into a new incident")
+    c = command("split", help="move the named cases (or member keys) into a new incident")
     c.add_argument("incident_id")
     c.add_argument("members", nargs="+")
     c.add_argument("--agent", required=True)
     c.set_defaults(func=_split)
-    c = s.add_parser("link", help="link cases the detector missed")
+    c = command("link", help="link cases the detector missed")
     c.add_argument("incident_id")
     c.add_argument("cases", nargs="+")
     c.add_argument("--agent", required=True)
     c.set_defaults(func=_link)
-    c = s.add_parser("resolve", help="send one update to every linked customer and resolve their cases")
+    c = command("resolve", help="send one update to every linked customer and resolve their cases")
     c.add_argument("incident_id")
     c.add_argument("--text", required=True)
     c.add_argument("--agent", required=True)

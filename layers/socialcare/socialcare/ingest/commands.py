@@ -1,7 +1,8 @@
-"""`socialcare poll`: run the real connector against a platform API for N cycles in the embedded local mode.
+"""`socialcare poll`: run the real connector against a platform API for N cycles.
 
-One process, one local stack (template.yaml in moto): the cursor lives in the stack's table and carries
-across cycles. A post seen again in a later cycle counts as a duplicate: the run keeps its own seen-set
+Into the stack the command line names (or a running `socialcare local up`, whose router then turns the
+mentions into cases); with none, into an embedded local stack (template.yaml in moto) in this process.
+The cursor lives in the stack's table and carries across cycles. A post seen again in a later cycle counts as a duplicate: the run keeps its own seen-set
 on top of the router's MENTION items (with --route the stack's router drains the queue between cycles).
 The token goes into the stack's Secrets Manager and is read back
 through Powertools Parameters, the same path a deployed poller takes.
@@ -14,7 +15,10 @@ import contextlib
 import json
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any, TextIO
+
+from pydantic import ValidationError
 
 from socialcare.ingest.sources import SourceConfig
 
@@ -42,6 +46,19 @@ def local_source(
         "page_size": page_size,
     }
     q = query or ""
+    values.update(_query_fields(platform, base_url, q, mode))
+    try:
+        return SourceConfig(**values)
+    except ValidationError as exc:
+        from socialcare.errors import UsageError
+
+        reason = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        raise UsageError(f"poll --platform {platform}: {reason} (give it with --query)") from exc
+
+
+def _query_fields(platform: str, base_url: str, q: str, mode: str | None) -> dict[str, Any]:
+    """Where the query goes for each platform."""
+    values: dict[str, Any] = {}
     if platform == "x":
         if (mode or "search") == "search":
             values.update(mode="search", query=q)
@@ -67,7 +84,7 @@ def local_source(
         values.update(location=q)
     elif platform == "trustpilot":
         values.update(business_unit_id=q)
-    return SourceConfig(**values)
+    return values
 
 
 def _secret_value(platform: str, token: str) -> str:
@@ -100,24 +117,53 @@ def _line(mention: Any) -> str:
     )
 
 
+def _names_a_stack(args: argparse.Namespace) -> bool:
+    """Whether the command line or the environment points at a stack (AWS, an endpoint, `local up`)."""
+    from socialcare.agents.connect import target_from_args
+
+    explicit = args.stack or args.profile or args.aws_region or args.endpoint_url
+    return bool(explicit or target_from_args(args).endpoint_url)
+
+
+@contextlib.contextmanager
+def _poll_target(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
+    """(settings, pump): the stack named (or `local up`), whose own router drains the queue; else an
+    embedded local stack, routed between cycles only with --route."""
+    if _names_a_stack(args):
+        from socialcare.agents.connect import deps_from_args
+
+        yield deps_from_args(args).settings, None
+        return
+    from socialcare.local.stack import local_stack
+    from socialcare.settings import get_settings
+
+    with local_stack() as stack:
+        yield get_settings(), (lambda: stack.pump("RouteMentionFunction")) if args.route else None
+
+
+def _store_token(stack_name: str, platform: str, token: str) -> str:
+    from socialcare import aws
+
+    name = f"{stack_name}/poll/{platform}"
+    secrets = aws.client("secretsmanager")
+    try:
+        secrets.create_secret(Name=name, SecretString=_secret_value(platform, token))
+    except secrets.exceptions.ResourceExistsException:
+        secrets.put_secret_value(SecretId=name, SecretString=_secret_value(platform, token))
+    return f"secretsmanager:{name}"
+
+
 def run_poll(args: argparse.Namespace, out: TextIO) -> int:
     from socialcare import aws
     from socialcare.ingest.http import Deadline
     from socialcare.ingest.service import poll_configured_source
     from socialcare.ingest.sinks import DynamoSeenIndex
-    from socialcare.local.stack import local_stack
-    from socialcare.settings import get_settings
 
+    # A wrong --query is a usage error before any stack is touched.
+    local_source(args.platform, args.base_url, args.query, mode=args.mode, page_size=args.page_size)
     totals = {"queued": 0, "duplicates": 0, "rate_limited": 0, "errors": 0}
-    with local_stack() as stack:
-        settings = get_settings()
-        secret_ref = None
-        if args.token is not None:
-            name = f"{settings.stack_name}/poll/{args.platform}"
-            aws.client("secretsmanager").create_secret(
-                Name=name, SecretString=_secret_value(args.platform, args.token)
-            )
-            secret_ref = f"secretsmanager:{name}"
+    with _poll_target(args) as (settings, pump):
+        secret_ref = _store_token(settings.stack_name, args.platform, args.token) if args.token is not None else None
         source = local_source(
             args.platform,
             args.base_url,
@@ -143,29 +189,29 @@ def run_poll(args: argparse.Namespace, out: TextIO) -> int:
                 file=sys.stderr,
                 flush=True,
             )
-            if args.route and result.queued:
+            if pump is not None and result.queued:
                 with contextlib.suppress(Exception):
-                    stack.pump("RouteMentionFunction")
+                    pump()
     print(json.dumps(totals), file=out, flush=True)
     return 0 if totals["errors"] == 0 else 1
 
 
 def _poll(args: argparse.Namespace) -> int:
     out = sys.stdout
-    # Handlers in the local stack log and emit metrics on stdout; keep stdout for our JSON lines only.
-    from socialcare.observability import logger
-
-    handler = logger.registered_handler
-    if hasattr(handler, "setStream"):
-        handler.setStream(sys.stderr)
+    # Handlers in the embedded stack emit metrics on stdout; keep stdout for our JSON lines only.
     with contextlib.redirect_stdout(sys.stderr):
         return run_poll(args, out)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from socialcare.agents.connect import add_target_arguments
+
     p = sub.add_parser(
-        "poll", help="poll a platform API (real connector) for N cycles in the embedded local mode"
+        "poll",
+        help="poll a platform API (real connector) for N cycles into a stack: the one named, a running "
+        "`local up`, else an embedded local stack",
     )
+    add_target_arguments(p)
     p.add_argument("--platform", required=True, choices=PLATFORMS)
     p.add_argument("--base-url", required=True, help="API base URL (e.g. a loopback platform server)")
     p.add_argument("--query", default="", help="search query; r/NAME for a subreddit; a path or URL for rss")
@@ -183,18 +229,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--route",
         action="store_true",
-        help="route queued mentions through the stack between cycles (slow: a case workflow each)",
+        help="embedded stack only: route queued mentions between cycles (slow: a case workflow each)",
     )
     p.set_defaults(func=_poll)
     register_replay(sub)
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from socialcare.agents.connect import deps_for, target_from_args
+    from socialcare.agents.connect import deps_from_args
     from socialcare.ingest.replay import replay
     from socialcare.ingest.sinks import SqsMentionSink
 
-    deps = deps_for(target_from_args(args))
+    deps = deps_from_args(args)
     with open(args.file, encoding="utf-8", errors="replace") as handle:
         result = replay(handle, SqsMentionSink(deps.sqs, deps.settings.mentions_queue_url))
     for number, reason in result.rejected:
@@ -204,10 +250,9 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def register_replay(sub: argparse._SubParsersAction) -> None:
+    from socialcare.agents.connect import add_target_arguments
+
     parser = sub.add_parser("replay", help="queue mentions from a JSONL file into a stack's pipeline")
     parser.add_argument("file", help="JSONL, one Mention per line")
-    parser.add_argument("--stack", default=None, help="stack name (default: the local stack or 'socialcare')")
-    parser.add_argument("--profile", default=None)
-    parser.add_argument("--region", default=None)
-    parser.add_argument("--endpoint-url", default=None)
+    add_target_arguments(parser)
     parser.set_defaults(func=_replay)

@@ -55,6 +55,10 @@ _DEFAULT_MODE: dict[str, str] = {
 }
 
 
+# Platforms polled without credentials; every other source names a secret.
+PUBLIC_PLATFORMS = frozenset({"rss"})
+
+
 class SourceConfig(BaseModel):
     """One thing to poll. `id` names its cursor item (SOURCE#{id}); sources never share a cursor."""
 

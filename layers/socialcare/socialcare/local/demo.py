@@ -307,15 +307,9 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
 
 
 def _route_logs(stream: Any) -> None:
-    """Handlers log to stdout as in Lambda; in the demo that stream is a file, so progress stays readable.
-    The Powertools logger bound its handler to stdout when it was built, so re-point the handler."""
-    import logging
+    from socialcare.observability import route_logs
 
-    from socialcare.observability import logger
-
-    for handler in logger.handlers if hasattr(logger, "handlers") else []:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(stream)
+    route_logs(stream)
 
 
 def _schedule_brand_posts(deps: Any) -> None:

@@ -72,6 +72,11 @@ class LocalServer:
         from socialcare.local.demo import demo_data_dir
         from socialcare.settings import get_settings
 
+        from socialcare.config_check import require_fit
+
+        config = self.config_path or str(demo_data_dir() / "brand.yaml")
+        # A bad configuration stops here, before anything says "up" (the check `config check` runs).
+        require_fit(config, self.root / "template.yaml")
         self.port = self.port or _free_port()
         # The ASL interpreter's own clients call localhost:$MOTO_PORT; in-process handlers use the endpoint.
         os.environ.update(FAKE_CREDENTIALS, MOTO_PORT=str(self.port), AWS_ENDPOINT_URL=self.endpoint_url)
@@ -79,7 +84,6 @@ class LocalServer:
         self._moto.start()
         requests.post(f"{self.endpoint_url}/moto-api/config", json=MOTO_CONFIG, timeout=5).raise_for_status()
         aws.reset_clients()
-        config = self.config_path or str(demo_data_dir() / "brand.yaml")
         self.stack = LocalStack(
             stack_name=self.stack_name,
             parameters={"BrandConfigPath": config, "SlaScale": str(self.sla_scale)},

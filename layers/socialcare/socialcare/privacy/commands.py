@@ -9,10 +9,9 @@ import sys
 
 
 def _store(args: argparse.Namespace):  # noqa: ANN202 - the Store of the target stack
-    from socialcare.agents.connect import deps_for, target_from_args
+    from socialcare.agents.connect import deps_from_args
 
-    target = target_from_args(args)
-    return deps_for(target).store
+    return deps_from_args(args).store
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -61,6 +60,8 @@ def _erase(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from socialcare.agents.connect import add_target_arguments
+
     privacy = sub.add_parser("privacy", help="export or erase one person's data")
     psub = privacy.add_subparsers(dest="privacy_command", required=True)
     for name, helptext, func in (
@@ -69,10 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ):
         p = psub.add_parser(name, help=helptext)
         p.add_argument("--author", required=True, help="PLATFORM:HANDLE, e.g. x:jane_doe")
-        p.add_argument("--stack", default=None)
-        p.add_argument("--profile", default=None)
-        p.add_argument("--region", default=None)
-        p.add_argument("--endpoint-url", default=None)
+        add_target_arguments(p)
         if name == "export":
             p.add_argument("--out", default=None, help="write to this file instead of stdout")
         else:

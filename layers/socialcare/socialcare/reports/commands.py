@@ -7,19 +7,22 @@ import json
 
 
 def _parity(args: argparse.Namespace) -> int:
-    from socialcare.cases.deps import build_deps
+    from socialcare.agents.connect import deps_from_args
     from socialcare.reports.parity import format_table, parity
 
-    deps = build_deps()
+    deps = deps_from_args(args)
     report = parity(deps.store.scan_prefix("CASE#", "CASE"), deps.config.parity)
     print(json.dumps(report, sort_keys=True) if args.json else format_table(report))
     return 2 if report["alarm"] and args.fail_on_gap else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from socialcare.agents.connect import add_target_arguments
+
     p = sub.add_parser("report", help="reports over the case history")
     s = p.add_subparsers(dest="report_command", required=True)
     c = s.add_parser("parity", help="the same service for everyone: SLA per follower band and channel")
+    add_target_arguments(c)
     c.add_argument("--json", action="store_true")
     c.add_argument("--fail-on-gap", action="store_true", help="exit 2 when the band gap exceeds the limit")
     c.set_defaults(func=_parity)
