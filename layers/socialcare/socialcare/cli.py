@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _classify(exc: BaseException) -> tuple[Exit, str] | None:
     """The exit code and one-line message for an error a user can act on; None for our own faults."""
     from botocore.exceptions import (
+        BotoCoreError,
         ClientError,
         EndpointConnectionError,
         NoCredentialsError,
@@ -88,9 +89,15 @@ def _classify(exc: BaseException) -> tuple[Exit, str] | None:
             return Exit.UNAVAILABLE, f"no usable AWS credentials: {exc}"
         case EndpointConnectionError():
             return Exit.UNAVAILABLE, f"cannot reach {exc.kwargs.get('endpoint_url', 'the endpoint')}"
+        case BotoCoreError():
+            return Exit.UNAVAILABLE, f"cannot reach AWS: {exc}"
         case ClientError():
             error = exc.response.get("Error", {})
             return Exit.UNAVAILABLE, f"AWS refused: {error.get('Code', '?')}: {error.get('Message', '')}"
+        case FileNotFoundError() | IsADirectoryError():
+            return Exit.NOT_FOUND, f"no such file: {exc.filename}"
+        case PermissionError():
+            return Exit.UNAVAILABLE, f"cannot read {exc.filename}: permission denied"
         case ValidationError():
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "input"
@@ -98,25 +105,31 @@ def _classify(exc: BaseException) -> tuple[Exit, str] | None:
     return None
 
 
+class _Stderr:
+    """Whatever sys.stderr is at the moment of writing (tests and callers swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 @contextlib.contextmanager
 def _logs_to_stderr(debug: bool) -> Iterator[None]:
     """Logs belong on stderr, and at a terminal only warnings unless --debug: stdout carries the answer
-    (JSON with --json). Restored afterwards, for callers that run main() in-process."""
-    import logging
+    (JSON with --json). The level is restored afterwards, for callers that run main() in-process."""
     import os
 
     from socialcare.observability import logger, route_logs
 
-    streams = [h.stream for h in logger.handlers if isinstance(h, logging.StreamHandler)]
     level = logger.log_level
-    route_logs(sys.stderr)
+    route_logs(_Stderr())
     if not debug and not os.environ.get("POWERTOOLS_LOG_LEVEL"):
         logger.setLevel("WARNING")
     try:
         yield
     finally:
-        if streams:
-            route_logs(streams[0])
         logger.setLevel(level)
 
 

@@ -296,6 +296,22 @@ class Store:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return cases[:limit]
 
+    def count_open_cases(self, department: str) -> int:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "OpenByDepartment",
+            "KeyConditionExpression": "GSI1PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"DEPT#{department}#OPEN"}},
+            "Select": "COUNT",
+        }
+        total = 0
+        while True:
+            page = self.ddb.query(**kwargs)
+            total += int(page.get("Count", 0))
+            if "LastEvaluatedKey" not in page:
+                return total
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def scan_prefix(self, prefix: str, sk: str) -> list[dict[str, Any]]:
         """Reports and maintenance only (never on a hot path): every item of one kind."""
         items: list[dict[str, Any]] = []

@@ -121,7 +121,7 @@ def test_cli_refusals_are_clear_and_change_nothing(stack, deps, open_case, capsy
     assert deps.store.get_case(case_id).version == resolved.version
     # --force takes over; an unknown stack is a clear error
     assert main(["agent", "queue", "baggage", "--stack", "no-such-stack"]) == 4
-    assert "cannot read stack" in capsys.readouterr().err
+    assert "no stack 'no-such-stack'" in capsys.readouterr().err
 
 
 def test_cli_reply_without_write_credentials_is_a_draft(stack, deps, open_case, capsys):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from typing import Any
 
 from pydantic import BaseModel
@@ -41,6 +40,16 @@ def _out(args: argparse.Namespace, value: Any, text: str) -> None:
         print(text)
 
 
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
+    return number
+
+
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -51,21 +60,27 @@ def _duration(seconds: float | None) -> str:
 
 
 def _queue(args: argparse.Namespace) -> int:
-    view = _client(args).work_queue(args.department, limit=args.limit)
-    lines = [
-        f"{view.department}: {len(view.cases)} open case(s), {view.waiting_notices} new work-item notice(s) queued"
-    ]
+    client = _client(args)
+    view = client.work_queue(args.department, limit=args.limit)
+    total = client.open_count(args.department) if len(view.cases) >= args.limit else len(view.cases)
+    total = max(total, len(view.cases))
+    shown = f"showing {len(view.cases)} of {total}" if total > len(view.cases) else f"{total} open case(s)"
+    lines = [f"{view.department}: {shown}, {view.waiting_notices} new work-item notice(s) queued"]
+    if not view.cases:
+        lines.append("  no open cases")
     for c in view.cases:
         lines.append(
             f"  {c.case_id}  p{c.priority}  {c.status:<16} {c.clock or '-':<14} left {_duration(c.seconds_left):>8}"
             f"  {c.owner or '(unclaimed)':<12} {c.summary[:70]}"
         )
-    _out(args, view, "\n".join(lines))
+    _out(args, view.model_dump(mode="json") | {"open_cases": total}, "\n".join(lines))
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    v = _client(args).show(args.case)
+    client = _client(args)
+    v = client.show(args.case)
+    history = client.history(args.case)
     reach = f"{v.author.followers} followers" if v.author.followers is not None else "reach unknown"
     lines = [
         f"{v.case_id}  [{v.status}]  department {v.department}  owner {v.owner or '(unclaimed)'}  "
@@ -91,10 +106,12 @@ def _show(args: argparse.Namespace) -> int:
             or "none"
         )
     )
+    lines.append("history:")
+    lines += [f"  {h.at[:19]} {h.actor:<12} {h.action:<16} {h.note or ''}".rstrip() for h in history]
     if v.suggestions:
         lines.append("suggested replies (never sent automatically):")
         lines += [f"  [{s.id}] {s.answer}" for s in v.suggestions]
-    _out(args, v, "\n".join(lines))
+    _out(args, v.model_dump(mode="json") | {"history": [h.model_dump() for h in history]}, "\n".join(lines))
     return 0
 
 
@@ -155,7 +172,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = cmds.add_parser("queue", parents=[common], help="open cases by SLA due time and queued work items")
     p.add_argument("department")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=_positive, default=50)
     p.set_defaults(func=_queue)
     p = cmds.add_parser(
         "show", parents=[common], help="conversation, tags, clocks, owner, earlier cases, suggestions"

@@ -196,7 +196,8 @@ def describe(cfn: Any, stack_name: str, where: str = "") -> tuple[dict[str, str]
         error = exc.response.get("Error", {})
         if error.get("Code") == "ValidationError":  # CloudFormation's "Stack with id X does not exist"
             raise StackNotFoundError(f"no stack {stack_name!r}{at}") from exc
-        raise UnavailableError(f"cannot read stack {stack_name!r}{at}: {error.get('Code')}: {error.get('Message')}") from exc
+        reason = f"{error.get('Code')}: {error.get('Message')}"
+        raise UnavailableError(f"cannot read stack {stack_name!r}{at}: {reason}") from exc
     except EndpointConnectionError as exc:
         raise UnavailableError(
             f"cannot reach {where or 'the endpoint'} (if it is a `socialcare local up` that has stopped, "

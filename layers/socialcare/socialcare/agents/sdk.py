@@ -140,6 +140,16 @@ class AgentClient:
             cases=items,
         )
 
+    def history(self, case_id: str) -> list[views.HistoryEntry]:
+        """Every recorded change on the case, oldest first: who, what, when, and their note."""
+        self.case(case_id)  # an unknown case is NotFoundError, not an empty history
+        return [views.history_entry(e) for e in self.deps.store.events(case_id)]
+
+    def open_count(self, department: str) -> int:
+        """How many open cases the department has (queue() returns at most its limit)."""
+        self.deps.config.department(department)
+        return self.deps.store.count_open_cases(department)
+
     def show(self, case_id: str) -> views.CaseView:
         """Everything an agent needs to act: conversation, tags, clocks with time left, owner, the
         customer's earlier cases, author reach (information only) and suggested replies."""

@@ -116,3 +116,25 @@ class ActionOutcome(BaseModel):
     status: str
     replayed: bool = False
     detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class HistoryEntry(BaseModel):
+    """One recorded change on a case: who did what, when, and the note or reason they gave."""
+
+    at: str
+    actor: str
+    action: str
+    note: str | None = None
+
+
+def history_entry(event: dict[str, Any]) -> HistoryEntry:
+    detail = event.get("detail") or {}
+    parts = [f"{k} {detail[k]}" for k in ("from", "to", "channel", "delivery", "tier") if detail.get(k) is not None]
+    said = detail.get("note") or detail.get("reason")
+    note = "; ".join([*parts, str(said)] if said else parts) or None
+    return HistoryEntry(
+        at=str(event.get("at", "")),
+        actor=str(event.get("actor", "system")),
+        action=str(event.get("type", "")).removeprefix("case."),
+        note=note,
+    )

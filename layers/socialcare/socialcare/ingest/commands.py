@@ -2,10 +2,10 @@
 
 Into the stack the command line names (or a running `socialcare local up`, whose router then turns the
 mentions into cases); with none, into an embedded local stack (template.yaml in moto) in this process.
-The cursor lives in the stack's table and carries across cycles. A post seen again in a later cycle counts as a duplicate: the run keeps its own seen-set
-on top of the router's MENTION items (with --route the stack's router drains the queue between cycles).
-The token goes into the stack's Secrets Manager and is read back
-through Powertools Parameters, the same path a deployed poller takes.
+The cursor lives in the stack's table and carries across cycles. A post seen again in a later cycle
+counts as a duplicate: the run keeps its own seen-set on top of the router's MENTION items (in the
+embedded stack, --route drains the queue between cycles). The token goes into the stack's Secrets
+Manager and is read back through Powertools Parameters, the same path a deployed poller takes.
 """
 
 from __future__ import annotations
@@ -235,17 +235,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     register_replay(sub)
 
 
+def sample_post_mention(post: dict[str, Any]) -> Any:
+    """A line of the demo's sample posts (layers/.../data/demo/mentions.jsonl: id, author_id, username,
+    text, created_at, ...) as the X connector would normalise it from the X API."""
+    from socialcare.ingest import x
+    from socialcare.local.platform_server import x_post
+
+    item, user = x_post(post)
+    return x.mention_from_post(item, {user["id"]: user}, region=post.get("region"))
+
+
 def _replay(args: argparse.Namespace) -> int:
     from socialcare.agents.connect import deps_from_args
     from socialcare.ingest.replay import replay
-    from socialcare.ingest.sinks import SqsMentionSink
+    from socialcare.ingest.sinks import DynamoSeenIndex, SqsMentionSink
 
     deps = deps_from_args(args)
     with open(args.file, encoding="utf-8", errors="replace") as handle:
-        result = replay(handle, SqsMentionSink(deps.sqs, deps.settings.mentions_queue_url))
+        result = replay(
+            handle,
+            SqsMentionSink(deps.sqs, deps.settings.mentions_queue_url),
+            seen=DynamoSeenIndex(deps.store.ddb, deps.settings.table_name),
+            convert=sample_post_mention,
+        )
     for number, reason in result.rejected:
         print(json.dumps({"line": number, "error": reason}))
-    print(json.dumps({"queued": result.queued, "rejected": len(result.rejected)}))
+    print(json.dumps({"queued": result.queued, "duplicates": result.duplicates, "rejected": len(result.rejected)}))
     return 1 if result.rejected else 0
 
 
@@ -253,6 +268,8 @@ def register_replay(sub: argparse._SubParsersAction) -> None:
     from socialcare.agents.connect import add_target_arguments
 
     parser = sub.add_parser("replay", help="queue mentions from a JSONL file into a stack's pipeline")
-    parser.add_argument("file", help="JSONL, one Mention per line")
+    parser.add_argument(
+        "file", help="JSONL, one Mention per line (or the demo's sample posts, converted as the X connector does)"
+    )
     add_target_arguments(parser)
     parser.set_defaults(func=_replay)

@@ -436,41 +436,9 @@ class PlatformServer:
             if "_raw" in post:
                 data.append(post["_raw"])
                 continue
-            item: dict[str, Any] = {
-                "id": post["id"],
-                "text": post["text"][:280],
-                "author_id": post["author_id"],
-                "created_at": _iso(post["created_at"]),
-                "conversation_id": post.get("conversation_id") or post["id"],
-                "lang": post.get("lang") or "en",
-                "edit_history_tweet_ids": [post["id"]],
-                "public_metrics": {
-                    "repost_count": 0,
-                    "reply_count": 0,
-                    "like_count": 0,
-                    "quote_count": 0,
-                    "bookmark_count": 0,
-                    "impression_count": 0,
-                },
-            }
-            if len(post["text"]) > 280:
-                item["note_tweet"] = {"text": post["text"]}
-            if post.get("in_reply_to_id"):
-                item["referenced_tweets"] = [{"type": "replied_to", "id": post["in_reply_to_id"]}]
-                if post.get("in_reply_to_user_id"):
-                    item["in_reply_to_user_id"] = post["in_reply_to_user_id"]
+            item, user = x_post(post)
             data.append(item)
-            users[post["author_id"]] = {
-                "id": post["author_id"],
-                "username": post["username"],
-                "name": post.get("name") or post["username"],
-                "public_metrics": {
-                    "followers_count": int(post.get("followers") or 0),
-                    "following_count": 0,
-                    "post_count": 0,
-                    "listed_count": 0,
-                },
-            }
+            users[post["author_id"]] = user
         meta: dict[str, Any] = {"result_count": len(page)}
         if page:
             meta["newest_id"] = page[0]["id"]
@@ -824,6 +792,45 @@ class PlatformServer:
 
 FEED_SITE = "https://news.skylark.local"
 
+
+
+def x_post(post: Post) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A neutral post as X API v2 renders it: the tweet object and its expanded author."""
+    item: dict[str, Any] = {
+        "id": post["id"],
+        "text": post["text"][:280],
+        "author_id": post["author_id"],
+        "created_at": _iso(post["created_at"]),
+        "conversation_id": post.get("conversation_id") or post["id"],
+        "lang": post.get("lang") or "en",
+        "edit_history_tweet_ids": [post["id"]],
+        "public_metrics": {
+            "repost_count": 0,
+            "reply_count": 0,
+            "like_count": 0,
+            "quote_count": 0,
+            "bookmark_count": 0,
+            "impression_count": 0,
+        },
+    }
+    if len(post["text"]) > 280:
+        item["note_tweet"] = {"text": post["text"]}
+    if post.get("in_reply_to_id"):
+        item["referenced_tweets"] = [{"type": "replied_to", "id": post["in_reply_to_id"]}]
+        if post.get("in_reply_to_user_id"):
+            item["in_reply_to_user_id"] = post["in_reply_to_user_id"]
+    user = {
+        "id": post["author_id"],
+        "username": post["username"],
+        "name": post.get("name") or post["username"],
+        "public_metrics": {
+            "followers_count": int(post.get("followers") or 0),
+            "following_count": 0,
+            "post_count": 0,
+            "listed_count": 0,
+        },
+    }
+    return item, user
 
 def _title(post: Post) -> str:
     return escape(post.get("title") or post["text"][:60])

@@ -69,10 +69,9 @@ class LocalServer:
 
         from socialcare import aws
         from socialcare.cases.deps import reset_deps
+        from socialcare.config_check import require_fit
         from socialcare.local.demo import demo_data_dir
         from socialcare.settings import get_settings
-
-        from socialcare.config_check import require_fit
 
         config = self.config_path or str(demo_data_dir() / "brand.yaml")
         # A bad configuration stops here, before anything says "up" (the check `config check` runs).

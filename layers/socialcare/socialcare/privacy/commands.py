@@ -54,7 +54,9 @@ def _erase(args: argparse.Namespace) -> int:
         verb = "would erase" if args.dry_run else "erased"
         print(
             f"{verb}: {report.mentions} mentions, {report.cases} cases, {report.messages} messages, "
-            f"{report.outbound} published replies; recorded as {report.record_key or '-'} ({report.author})"
+            f"{report.published} published replies, {report.drafts} drafts"
+            + (f", {report.held} held messages" if report.held else "")
+            + f"; recorded as {report.record_key or '-'} ({report.author})"
         )
     return 0
 

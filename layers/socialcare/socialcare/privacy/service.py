@@ -38,7 +38,10 @@ class ErasureReport:
     mentions: int = 0
     cases: int = 0
     messages: int = 0
-    outbound: int = 0
+    outbound: int = 0  # delivery records of every kind, the sum of the three below
+    published: int = 0  # posted on the platform
+    drafts: int = 0  # recorded for a human to post
+    held: int = 0  # held by a quiet period
     record_key: str = ""
     dry_run: bool = False
     case_ids: list[str] = field(default_factory=list)
@@ -166,6 +169,9 @@ def erase_author(
         cases=len(found["cases"]),
         messages=len(found["messages"]),
         outbound=len(found["outbound"]),
+        published=sum(from_item(i).get("mode") == "published" for i in found["outbound"]),
+        drafts=sum(from_item(i).get("mode") == "draft" for i in found["outbound"]),
+        held=sum(from_item(i).get("mode") == "held" for i in found["outbound"]),
         dry_run=dry_run,
         case_ids=sorted(from_item(c)["id"] for c in found["cases"]),
     )
@@ -230,6 +236,9 @@ def erase_author(
                 "cases": report.cases,
                 "messages": report.messages,
                 "outbound": report.outbound,
+                "published": report.published,
+                "drafts": report.drafts,
+                "held": report.held,
                 "case_ids": report.case_ids,
             }
         )

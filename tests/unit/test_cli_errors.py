@@ -1,0 +1,127 @@
+"""User mistakes end as one line on stderr and the documented exit code; no traceback without --debug.
+
+These need no stack: each mistake is caught before anything is reached (or nothing is there to reach)."""
+
+from __future__ import annotations
+
+import pytest
+from socialcare import cli
+from socialcare.errors import Exit
+
+
+@pytest.fixture(autouse=True)
+def no_stack_anywhere(monkeypatch, tmp_path):
+    """No `local up` state, no AWS region, profile or endpoint, no AWS config files."""
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("SOCIALCARE_LOCAL_STATE", str(tmp_path / "no-state.json"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exc:  # argparse exits by itself on a wrong command line
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["agent", "queue", "baggage"],
+        ["agent", "reply", "SC-AAAAAAAA", "hello", "--region", "us-east-1"],
+        ["replay", "/dev/null", "--stack", "nosuch"],
+        ["dlq", "show", "mentions", "--stack", "nosuch"],
+        ["privacy", "export", "--author", "x:jane", "--stack", "nosuch"],
+        ["incident", "list"],
+        ["quiet", "list"],
+        ["posts", "list"],
+        ["report", "parity"],
+    ],
+)
+def test_no_stack_to_talk_to_is_unavailable(capsys, argv, monkeypatch):
+    # Given no local stack and no region (the agent reply case gives --region but no credentials exist)
+    if "--region" in argv:
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "")
+    # When a stack command runs
+    code, out, err = run(capsys, *argv)
+    # Then it says there is no stack to talk to, in one line, with the "unavailable" code
+    line = one_line(err)
+    assert code in (Exit.UNAVAILABLE, Exit.NOT_FOUND), line
+    if "--region" not in argv:
+        assert code == Exit.UNAVAILABLE and "no stack to talk to" in line and "local up" in line
+    assert out == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["quiet", "start", "--region", "florida", "--until", "tomorrow", "--reason", "storm"], "'tomorrow'"),
+        (["posts", "schedule", "--at", "soon", "--text", "hi"], "'soon'"),
+        (["poll", "--platform", "x", "--base-url", "http://127.0.0.1:9"], "needs query"),
+        (["agent", "queue", "baggage", "--limit", "0"], "positive"),
+        (["agent", "fly"], "invalid choice"),
+        (["incident"], "required"),
+    ],
+)
+def test_a_wrong_command_line_is_a_usage_error_not_refused(capsys, argv, expected):
+    code, out, err = run(capsys, *argv)
+    assert code == Exit.USAGE != Exit.REFUSED
+    assert expected in one_line(err) and out == ""
+
+
+def test_a_configuration_typo_names_the_key_and_the_nearest_valid_one(capsys, tmp_path):
+    from socialcare.settings import settings_from_env
+
+    bad = tmp_path / "brand.yaml"
+    bad.write_text(
+        f"extends: {settings_from_env({}).config_path}\ndepartmnets: []\nsla:\n  first_respons_s: 10\n",
+        encoding="utf-8",
+    )
+    for argv in (["config", "check", str(bad)], ["template", "sync", "--check", "--config", str(bad)]):
+        code, _out, err = run(capsys, *argv)
+        line = one_line(err)
+        assert code == Exit.INVALID_CONFIG
+        assert "departmnets: unknown key; did you mean 'departments'?" in line
+        assert "sla.first_respons_s: unknown key; did you mean 'first_response_s'?" in line
+
+
+def test_a_yaml_error_is_one_line_with_file_line_and_column(capsys, tmp_path):
+    bad = tmp_path / "brand.yaml"
+    bad.write_text("brand: Skylark\nsla: {first_response_s: 1\n  next_update_s: [\n", encoding="utf-8")
+    code, _out, err = run(capsys, "config", "check", str(bad))
+    assert code == Exit.INVALID_CONFIG and one_line(err).startswith(f"socialcare: {bad}:3:")
+
+
+def test_config_check_passes_the_shipped_brand(capsys):
+    from socialcare.settings import settings_from_env
+
+    code, out, err = run(capsys, "config", "check", settings_from_env({}).config_path)
+    assert code == 0 and out.strip().endswith("regions)") and ": ok (" in out and err == ""
+
+
+def test_debug_shows_the_traceback(capsys):
+    code, _out, err = run(capsys, "--debug", "agent", "queue", "baggage")
+    assert code == Exit.UNAVAILABLE and "Traceback" in err and "no stack to talk to" in err.splitlines()[-1]
+
+
+def test_a_fault_of_ours_is_an_internal_error_with_a_hint(capsys, monkeypatch):
+    from socialcare.quiet import commands
+
+    def broken(_args):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(commands, "_list", broken)
+    code, _out, err = run(capsys, "quiet", "list")
+    assert code == Exit.INTERNAL and "--debug" in one_line(err)
