@@ -125,3 +125,20 @@ def test_a_fault_of_ours_is_an_internal_error_with_a_hint(capsys, monkeypatch):
     monkeypatch.setattr(commands, "_list", broken)
     code, _out, err = run(capsys, "quiet", "list")
     assert code == Exit.INTERNAL and "--debug" in one_line(err)
+
+
+def test_local_up_with_a_bad_configuration_stops_before_it_says_up(capsys, tmp_path):
+    # Given a configuration whose source has no credentials
+    from socialcare.settings import settings_from_env
+
+    bad = tmp_path / "brand.yaml"
+    bad.write_text(
+        f"extends: {settings_from_env({}).config_path}\n"
+        "sources:\n  - {id: x-search, platform: x, query: skylark}\n",
+        encoding="utf-8",
+    )
+    # When `local up` is asked to run it
+    code, out, err = run(capsys, "local", "up", "--config", str(bad), "--no-samples")
+    # Then it stops with the configuration's problem, before anything starts or says "up"
+    assert code == Exit.INVALID_CONFIG and "source x-search: x needs `secret:`" in one_line(err)
+    assert " up at " not in out and not (tmp_path / "no-state.json").exists()
