@@ -23,21 +23,17 @@ test-all: $(BIN)/socialcare
 	$(BIN)/pytest -q -m ''
 
 # The web console in Debian's headless Chromium against a real `socialcare local up` (about 70 s).
-# Chromium and its driver come from apt (never a browser download); selenium from the browser extra.
+# Chromium and its driver come from apt (never a browser download); selenium from the dev extra.
 browser-deps:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && \
 	  $$SUDO apt-get install -y --no-install-recommends chromium chromium-driver; }
 
-$(VENV)/.browser-extra: $(BIN)/socialcare pyproject.toml
-	$(BIN)/pip install --quiet -e '.[dev,browser]'
-	@touch $@
-
-test-browser: browser-deps $(VENV)/.browser-extra
+test-browser: browser-deps $(BIN)/socialcare
 	$(BIN)/pytest -q -m browser tests/browser
 
 # The screenshots in docs/console.md: the browser scenario, saving each page.
-console-screenshots: browser-deps $(VENV)/.browser-extra
+console-screenshots: browser-deps $(BIN)/socialcare
 	SOCIALCARE_SCREENSHOTS=docs/console $(BIN)/pytest -q -m browser tests/browser
 
 # SAM CLI pins an older boto3: it lives in its own virtual environment.
