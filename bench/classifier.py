@@ -190,7 +190,8 @@ def run() -> None:
 
     _routing()
     if not DATASET.is_file():
-        print(f"airline data set not found at {DATASET}; set AIRLINE_DATASET to run this section")
+        print(f"skipped: the airline data set (airline_tweets_train.jsonl, the Twitter US Airline Sentiment "
+              f"training split) is not at {DATASET}; put it there or set AIRLINE_DATASET to its path")
         return
     folds = int(os.environ.get("BENCH_FOLDS", "5"))
     rows = _rows(DATASET)
