@@ -15,7 +15,7 @@ from socialcare.ingest.sources import SourceConfig
 from socialcare.ingest.state import MemoryCursorStore
 from socialcare.local.platform_server import PlatformServer, sample_posts
 
-from tests.unit.ingest.helpers import TOKEN, Harness
+from tests.unit.ingest.helpers import TOKEN, FakeClock, Harness
 
 BASE_ID = 1_900_000_000_000_000_000
 NEW_ID = BASE_ID + 10_000
@@ -124,6 +124,24 @@ def test_pagination_queues_every_post_once(case: Case) -> None:
     assert result.queued == count and len(set(h.ids)) == count and result.errors == 0
     if case.page_size:
         assert result.pages >= -(-count // case.page_size)
+
+
+WINDOWED = [c for c in CASES if c.platform in ("x", "bluesky", "reddit")]
+
+
+@pytest.mark.parametrize("case", WINDOWED, ids=[c.platform for c in WINDOWED])
+def test_the_backfill_window_is_counted_back_from_the_injected_wall_clock(case: Case) -> None:
+    # Given 20 posts written one per minute from 12:00 on a day years from now, and a wall clock at 14:00
+    written = datetime(2041, 3, 1, 12, tzinfo=UTC)
+    clock = FakeClock((written + timedelta(hours=2)).timestamp())
+    with PlatformServer(sample_posts(20, start=written, step_s=60), token=TOKEN) as server:
+        # When sources that look back 1h50m and 3h make their first poll
+        def first_poll(backfill_s: int) -> int:
+            source = case.source(server).model_copy(update={"id": f"w{backfill_s}", "backfill_s": backfill_s})
+            return Harness(source, secret=case.secret, clock=clock).poll().queued
+
+        # Then the window starts from that clock, not from the machine's: the posts after 12:10, then all
+        assert (first_poll(110 * 60), first_poll(3 * 3600)) == (10, 20)
 
 
 def test_incremental_cursor_across_cycles(case: Case) -> None:

@@ -156,7 +156,7 @@ class BlueskyConnector:
         floor = (
             _parse_time(mark) - timedelta(seconds=self.overlap_s)
             if mark
-            else (datetime.now(UTC) - timedelta(seconds=self.backfill_s))
+            else (self.http.now() - timedelta(seconds=self.backfill_s))
         )
         params: dict[str, Any] = {
             "q": self.query,

@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -121,6 +121,10 @@ class Http:
     limited_until: float | None = None
     requests_made: int = 0
     last_rate_limit: RateLimit = field(default_factory=RateLimit)
+
+    def now(self) -> datetime:
+        """The wall clock this session runs on (injected in tests): backfill windows start from it."""
+        return datetime.fromtimestamp(self.clock(), UTC)
 
     def _wait_for_limit(self) -> None:
         if self.limited_until is None:

@@ -156,7 +156,7 @@ class RedditConnector:
             or not isinstance(data.get("children"), list)
         ):
             raise MalformedPageError(f"HTTP {response.status_code}: expected a Listing", response.text)
-        floor = float(mark) - self.overlap_s if mark is not None else time.time() - self.backfill_s
+        floor = float(mark) - self.overlap_s if mark is not None else self.http.clock() - self.backfill_s
         children = data["children"]
         created = []
         fresh = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from socialcare.ingest.base import DeadItem, Page, descending_run, normalise_items
@@ -154,7 +154,7 @@ class GoogleReviewsConnector:
         if response.status_code >= 400 or not isinstance(body, dict):
             raise MalformedPageError(f"HTTP {response.status_code}: expected reviews", response.text)
         reviews = body.get("reviews") or []
-        floor = _parse(mark) if mark else datetime.now(UTC) - timedelta(seconds=self.backfill_s)
+        floor = _parse(mark) if mark else self.http.now() - timedelta(seconds=self.backfill_s)
         stamps, fresh = [], []
         for review in reviews:
             try:
@@ -212,7 +212,7 @@ class TrustpilotConnector:
             or not isinstance(body.get("reviews"), list)
         ):
             raise MalformedPageError(f"HTTP {response.status_code}: expected reviews", response.text)
-        floor = _parse(mark) if mark else datetime.now(UTC) - timedelta(seconds=self.backfill_s)
+        floor = _parse(mark) if mark else self.http.now() - timedelta(seconds=self.backfill_s)
         stamps, fresh = [], []
         for review in body["reviews"]:
             try:

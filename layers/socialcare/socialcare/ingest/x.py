@@ -7,7 +7,7 @@ page's `meta.newest_id` becomes the new `since_id` only after the whole run is q
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -128,7 +128,7 @@ class XConnector:
         if since_id:
             params["since_id"] = since_id
         elif self.backfill_s:
-            start = datetime.now(UTC) - timedelta(seconds=self.backfill_s)
+            start = self.http.now() - timedelta(seconds=self.backfill_s)
             params["start_time"] = start.strftime("%Y-%m-%dT%H:%M:%SZ")
         response = self.http.get(url, params=params, headers={"Authorization": f"Bearer {self._token}"})
         if response.status_code in (400, 404):

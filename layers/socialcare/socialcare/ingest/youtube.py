@@ -8,7 +8,7 @@ daily quota resets (midnight Pacific time), it is not unhealthy.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -149,7 +149,7 @@ class YouTubeConnector:
         floor = (
             (_parse(mark) - timedelta(seconds=self.overlap_s))
             if mark
-            else (datetime.now(UTC) - timedelta(seconds=self.backfill_s))
+            else (self.http.now() - timedelta(seconds=self.backfill_s))
         )
         mentions: list[Mention] = []
         dead: list[DeadItem] = []
