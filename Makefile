@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The Lambda runtime is Python 3.12; fall back to python3 where it is not installed.
 PYTHON ?= $(shell for p in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 2>/dev/null) python3; do $$p -c 'import sys' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: demo test test-shifted test-all test-artifact test-browser browser-deps console-screenshots lint checkov bench chaos fuzz build deploy clean validate
+.PHONY: demo demo-shifted shifted-clock test test-shifted test-all test-artifact test-browser browser-deps console-screenshots lint checkov bench chaos fuzz build deploy clean validate
 
 $(BIN)/socialcare: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,7 @@ test: $(BIN)/socialcare
 # The default suite with the whole process clock $(SHIFT_DAYS) days ahead, through Debian's libfaketime
 # (apt-get install faketime): no test may depend on the date. libfaketime 0.9.10 leaves Python's timed
 # waits on the real clock; tests/shifted_clock/timed_waits.c, preloaded beside it, converts their deadlines.
+# demo-shifted runs the demo the same way.
 SHIFT_DAYS := 400
 TIMED_WAITS := .shifted-clock/timed_waits.so
 SHIFTED := LD_PRELOAD=$(abspath $(TIMED_WAITS)) faketime -f '+$(SHIFT_DAYS)d'
@@ -29,11 +30,16 @@ $(TIMED_WAITS): tests/shifted_clock/timed_waits.c
 	mkdir -p $(@D)
 	$(CC) -shared -fPIC -O2 -o $@ $< -ldl
 
-test-shifted: $(BIN)/socialcare $(TIMED_WAITS)
-	@command -v faketime >/dev/null || { echo "test-shifted needs libfaketime: apt-get install faketime" >&2; exit 2; }
+shifted-clock: $(BIN)/socialcare $(TIMED_WAITS)
+	@command -v faketime >/dev/null || { echo "a shifted clock needs libfaketime: apt-get install faketime" >&2; exit 2; }
 	@$(SHIFTED) $(BIN)/python -c 'import sys, time; d = round((time.time() - int(sys.argv[1])) / 86400); \
 	print(f"process clock shifted {d:+d} days"); sys.exit(d != $(SHIFT_DAYS))' $$(date +%s)
+
+test-shifted: shifted-clock
 	$(SHIFTED) $(BIN)/pytest -q
+
+demo-shifted: shifted-clock
+	$(SHIFTED) $(BIN)/socialcare demo
 
 test-all: $(BIN)/socialcare
 	$(BIN)/pytest -q -m ''
