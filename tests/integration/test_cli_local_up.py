@@ -265,6 +265,18 @@ def test_documented_commands_work_against_local_up(local_up, tmp_path):
         code, out, err = sc(local_up, command)
         assert code == Exit.NOT_FOUND and "no stack 'nosuch'" in one_line_error(err) and out == ""
 
+    # And docs/departments.md's SDK snippet runs as written: maria answers and resolves the unowned cases
+    snippet = re.search(r"```python\n(from socialcare.agents import AgentClient, NotAllowedError\n.*?)```",
+                        (ROOT / "docs/departments.md").read_text(), flags=re.S).group(1)
+    ran = subprocess.run([sys.executable, "-c", snippet], env=local_up["env"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=180, check=False)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    printed = ran.stdout.splitlines()  # what the snippet prints, and nothing else (our logs go to stderr)
+    assert printed and all(line == "draft" or "is resolved" in line for line in printed), ran.stdout
+    assert printed.count("draft") == len(printed) // 2
+    code, out, _ = sc(local_up, f"socialcare agent show {cases[2]} --json")
+    assert json.loads(out)["status"] == "resolved" and json.loads(out)["owner"] == "maria"
+
     # And privacy erase counts the published replies and the drafts apart (local up has no write credentials)
     code, out, _ = sc(local_up, "socialcare privacy erase --author x:jane_doe --dry-run --json")
     report = json.loads(out)

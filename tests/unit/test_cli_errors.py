@@ -142,3 +142,22 @@ def test_local_up_with_a_bad_configuration_stops_before_it_says_up(capsys, tmp_p
     # Then it stops with the configuration's problem, before anything starts or says "up"
     assert code == Exit.INVALID_CONFIG and "source x-search: x needs `secret:`" in one_line(err)
     assert " up at " not in out and not (tmp_path / "no-state.json").exists()
+
+
+def test_a_local_stack_that_has_stopped_is_unavailable_and_says_how_to_recover(capsys, tmp_path, monkeypatch):
+    import json
+    import socket
+
+    # Given a state file left by a `local up` whose port nobody listens on any more
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    state = tmp_path / "stale.json"
+    state.write_text(json.dumps({"endpoint_url": f"http://127.0.0.1:{port}", "stack_name": "socialcare"}))
+    monkeypatch.setenv("SOCIALCARE_LOCAL_STATE", str(state))
+    # When an agent asks for the queue
+    code, out, err = run(capsys, "agent", "queue", "baggage")
+    # Then the command says it cannot reach it, and what to do
+    line = one_line(err)
+    assert code == Exit.UNAVAILABLE and f"cannot reach http://127.0.0.1:{port}" in line and "local up" in line
+    assert out == ""

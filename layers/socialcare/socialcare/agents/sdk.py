@@ -72,7 +72,16 @@ class AgentClient:
             explicit = stack or profile or region or endpoint_url or target.endpoint_url
             # Inside a socialcare Lambda the environment names the resources; anywhere else the stack's
             # outputs do.
-            deps = build_deps() if os.environ.get("TABLE_NAME") and not explicit else deps_for(target)
+            if os.environ.get("TABLE_NAME") and not explicit:
+                deps = build_deps()
+            else:
+                import sys
+
+                from socialcare.observability import route_logs
+
+                # In a person's program stdout is theirs: our logs go to stderr (in Lambda, stdout is the log).
+                route_logs(sys.stderr)
+                deps = deps_for(target)
         return cls(deps, name, department)
 
     # ---------------------------------------------------------------- reading
