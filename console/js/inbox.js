@@ -1,11 +1,13 @@
 // The department inbox: open cases by SLA due time (the server's order, never re-sorted), live
-// countdowns, tier and breach markers, filters. New cases arrive by polling every 5 s: the console's
+// countdowns, tier and breach markers, filters applied by the server (on its index query, so they hold
+// for every open case, not only the ones on screen), 100 at a time with "show more". New cases arrive by polling every 5 s: the console's
 // API is API Gateway's HTTP API, which has no push channel, and a WebSocket API would add a second API,
 // a connection table and fan-out code for a gain of at most 5 s on clocks measured in minutes.
 import { h, clear, countdown, say } from './dom.js';
 import { api, session } from './api.js';
 
 const POLL_MS = 5000;
+const PAGE = 100;
 const FILTERS = [
   ['mine', 'Mine'], ['unclaimed', 'Unclaimed'], ['breached', 'Breached'], ['waiting', 'Waiting for customer'], ['incident', 'Linked to an incident'],
 ];
@@ -14,20 +16,23 @@ export function inboxPage(main, me, department, onLeave) {
   const dept = department || me.departments[0];
   clear(main);
   if (!dept) { main.append(h('p', {}, 'You are in no department; ask for a department group.')); return; }
-  const state = { cases: [], known: null, filters: new Set(), channel: '', language: '' };
+  const state = { cases: [], known: null, filters: new Set(), channel: '', language: '', limit: PAGE, more: false,
+    channels: new Set(), languages: new Set() };
   const picker = h('select', { id: 'inbox-department' }, ...me.departments.map((d) => h('option', { value: d, selected: d === dept }, d)));
   picker.addEventListener('change', () => { location.hash = `#/inbox/${picker.value}`; });
   const channel = h('select', { id: 'filter-channel' }, h('option', { value: '' }, 'any'));
   const language = h('select', { id: 'filter-language' }, h('option', { value: '' }, 'any'));
-  channel.addEventListener('change', () => { state.channel = channel.value; render(); });
-  language.addEventListener('change', () => { state.language = language.value; render(); });
+  channel.addEventListener('change', () => { state.channel = channel.value; reload(); });
+  language.addEventListener('change', () => { state.language = language.value; reload(); });
   const checks = FILTERS.map(([key, label]) => {
     const box = h('input', { type: 'checkbox', id: `filter-${key}`, value: key });
-    box.addEventListener('change', () => { if (box.checked) state.filters.add(key); else state.filters.delete(key); render(); });
+    box.addEventListener('change', () => { if (box.checked) state.filters.add(key); else state.filters.delete(key); reload(); });
     return h('label', { for: `filter-${key}` }, box, ' ', label);
   });
   const count = h('span', { id: 'inbox-count', class: 'muted' });
   const body = h('tbody', { id: 'inbox-rows' });
+  const moreButton = h('button', { type: 'button', id: 'inbox-more', hidden: true }, `Show ${PAGE} more`);
+  moreButton.addEventListener('click', () => { state.limit = Math.min(1000, state.limit + PAGE); reload(); });
   main.append(
     h('h1', {}, 'Inbox ', h('label', { for: 'inbox-department', class: 'muted' }, 'department'), ' ', picker),
     h('fieldset', { class: 'filters' }, h('legend', {}, 'Filters'), ...checks,
@@ -35,31 +40,33 @@ export function inboxPage(main, me, department, onLeave) {
     h('div', { class: 'scroll' }, h('table', { class: 'inbox' },
       h('caption', {}, 'Open cases, the next SLA deadline first. Followers are shown for information only: they never order or filter this list.'),
       h('thead', {}, h('tr', {}, ...['Due', 'Case', 'Markers', 'Status', 'Owner', 'Channel', 'Lang', 'Followers', 'Opening message'].map((t) => h('th', { scope: 'col' }, t)))),
-      body)));
+      body)),
+    h('p', {}, moreButton));
 
-  function keep(c) {
+  function query() {
+    const q = new URLSearchParams({ limit: String(state.limit) });
     const f = state.filters;
-    const me_ = session().agent;
-    if (f.has('mine') && c.owner !== me_) return false;
-    if (f.has('unclaimed') && c.owner) return false;
-    if (f.has('breached') && !(c.breaches > 0 || (c.seconds_left !== null && c.seconds_left < 0))) return false;
-    if (f.has('waiting') && c.status !== 'waiting_customer') return false;
-    if (f.has('incident') && !c.incident_id) return false;
-    if (state.channel && c.platform !== state.channel) return false;
-    if (state.language && c.language !== state.language) return false;
-    return true;
+    if (f.has('mine')) q.set('owner', session().agent);
+    if (f.has('unclaimed')) q.set('unclaimed', 'true');
+    if (f.has('breached')) q.set('breached', 'true');
+    if (f.has('waiting')) q.set('status', 'waiting_customer');
+    if (f.has('incident')) q.set('incident', 'true');
+    if (state.channel) q.set('channel', state.channel);
+    if (state.language) q.set('language', state.language);
+    return q.toString();
   }
 
-  function options(select, values) {
+  function options(select, seen, values) {
+    values.filter(Boolean).forEach((v) => seen.add(v));
     const current = select.value;
-    const wanted = ['', ...[...new Set(values.filter(Boolean))].sort()];
+    const wanted = ['', ...[...seen].sort()];
     if ([...select.options].map((o) => o.value).join() === wanted.join()) return;
     clear(select);
     for (const v of wanted) select.append(h('option', { value: v, selected: v === current }, v || 'any'));
   }
 
   function render() {
-    const shown = state.cases.filter(keep);
+    const shown = state.cases;
     clear(body);
     for (const c of shown) {
       const markers = [
@@ -80,7 +87,8 @@ export function inboxPage(main, me, department, onLeave) {
         h('td', {}, c.followers === null || c.followers === undefined ? '–' : String(c.followers)),
         h('td', { class: 'summary text' }, c.summary)));
     }
-    count.textContent = `${shown.length} of ${state.cases.length} open`;
+    count.textContent = `${shown.length} shown${state.more ? ', more below' : ''}`;
+    moreButton.hidden = !state.more || state.limit >= 1000;
   }
 
   let timer = null;
@@ -88,15 +96,18 @@ export function inboxPage(main, me, department, onLeave) {
   async function load() {
     try {
       const started = performance.now();
-      const view = await api('GET', `/departments/${encodeURIComponent(dept)}/queue?limit=1000`);
+      const asked = query();
+      const view = await api('GET', `/departments/${encodeURIComponent(dept)}/queue?${asked}`);
+      if (asked !== query()) return; // the filters changed meanwhile: that load's answer is the one to show
       if (!alive) return;
       const before = state.known;
       state.known = new Set(view.cases.map((c) => c.case_id));
       const fresh = before ? view.cases.filter((c) => !before.has(c.case_id)) : [];
       for (const c of view.cases) c.isNew = before ? !before.has(c.case_id) : false;
       state.cases = view.cases;
-      options(channel, view.cases.map((c) => c.platform));
-      options(language, view.cases.map((c) => c.language));
+      state.more = view.more;
+      options(channel, state.channels, view.cases.map((c) => c.platform));
+      options(language, state.languages, view.cases.map((c) => c.language));
       render();
       // For the benchmark: milliseconds from navigation start to the first full render of the list.
       if (!main.dataset.renderedAt) main.dataset.renderedAt = String(Math.round(performance.now()));
@@ -109,6 +120,8 @@ export function inboxPage(main, me, department, onLeave) {
     }
     if (alive) timer = setTimeout(load, POLL_MS);
   }
+  // A filter change: load now, without marking what arrives as new.
+  function reload() { clearTimeout(timer); state.known = null; load(); }
   onLeave(() => { alive = false; clearTimeout(timer); });
   load();
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -19,6 +20,7 @@ def as_person(stack: Any, name: str, groups: list[str], method: str, path: str, 
     """The event API Gateway's JWT authorizer passes on: claims, with cognito:groups as "[a b]"."""
     event = api_event(method, path, body)
     event["rawQueryString"] = query
+    event["queryStringParameters"] = dict(parse_qsl(query)) or None
     event["requestContext"]["authorizer"] = {
         "jwt": {"claims": {"cognito:username": name, "cognito:groups": "[" + " ".join(groups) + "]"}, "scopes": None}
     }
@@ -112,3 +114,31 @@ def test_ops_routes_need_the_ops_group_and_the_overview_matches_the_parity_repor
     status, out = as_person(stack, "olu", ["ops"], "POST", "/quiet-periods",
                             {"region": "uk", "until": "2100-01-01T00:00:00Z", "reason": "storm", "operator": "olu"})
     assert status == 200 and out["started_by"] == "olu"
+
+
+def test_queue_filters_are_applied_by_the_server_on_the_index(stack, deps, open_case, x_api):
+    # Given two baggage cases, one claimed by maria
+    first = open_case("My bag is lost and the baggage desk is closed")
+    second = open_case("My suitcase never arrived on the carousel")
+    status, _ = as_person(stack, "maria", ["baggage"], "POST", f"/cases/{first}/claim", {"agent": "maria"})
+    assert status == 200
+
+    def ids(query: str) -> tuple[list[str], bool]:
+        status, view = as_person(stack, "maria", ["baggage"], "GET", "/departments/baggage/queue", query=query)
+        assert status == 200, view
+        return [c["case_id"] for c in view["cases"]], view["more"]
+
+    # Then each filter narrows the whole queue, and "more" says when the limit cut it
+    assert ids("owner=maria") == ([first], False)
+    assert ids("unclaimed=true") == ([second], False)
+    assert ids("status=claimed") == ([first], False)
+    _, view = as_person(stack, "maria", ["baggage"], "GET", "/departments/baggage/queue")
+    language = view["cases"][0]["language"]
+    assert sorted(ids(f"language={language}&channel=x")[0]) == sorted([first, second])
+    assert ids("language=xx") == ([], False)
+    assert ids("channel=facebook") == ([], False)
+    assert ids("breached=true") == ([], False)
+    assert ids("incident=true") == ([], False)
+    assert len(ids("limit=1")[0]) == 1 and ids("limit=1")[1] is True
+    status, _ = as_person(stack, "maria", ["baggage"], "GET", "/departments/baggage/queue", query="status=resolved")
+    assert status == 422

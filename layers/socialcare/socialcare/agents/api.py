@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, Field
 
 from socialcare.agents.auth import ForbiddenError, Principal, principal_from_event
-from socialcare.agents.views import ActionOutcome, CaseView, QueueView, WhoAmI
+from socialcare.agents.views import ActionOutcome, CaseView, QueueFilter, QueueView, WhoAmI
 from socialcare.cases.actions import ActionError, BusyError, NotAllowedError
 from socialcare.config import ConfigError
 from socialcare.observability import logger
@@ -242,10 +242,21 @@ def _not_found(exc: Exception) -> Response:
 def get_queue(
     department: DeptName,
     limit: Annotated[int, Query(ge=1, le=1000, description="at most this many cases, nearest due first")] = 100,
+    owner: Annotated[str | None, Query(max_length=80, description="only cases this agent owns")] = None,
+    unclaimed: Annotated[bool, Query(description="only cases nobody owns")] = False,
+    status: Annotated[
+        Literal["open", "claimed", "waiting_customer"] | None, Query(description="only cases in this status")
+    ] = None,
+    breached: Annotated[bool, Query(description="only cases past a deadline")] = False,
+    incident: Annotated[bool, Query(description="only cases linked to an incident")] = False,
+    channel: Annotated[str | None, Query(max_length=40, description="only cases from this platform")] = None,
+    language: Annotated[str | None, Query(max_length=20, description="only cases in this language")] = None,
 ) -> QueueView:
     if not _principal().may_see(department):
         raise ForbiddenError(f"not in the {department} department")
-    return _client().work_queue(department, limit=limit)
+    filters = QueueFilter(owner=owner, unclaimed=unclaimed, status=status, breached=breached, incident=incident,
+                          platform=channel, language=language)
+    return _client().work_queue(department, limit=limit, filters=filters)
 
 
 @app.get(

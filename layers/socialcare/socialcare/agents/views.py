@@ -68,10 +68,24 @@ class WorkItemView(BaseModel):
     followers: int | None = Field(default=None, description="information only: never orders or filters")
 
 
+class QueueFilter(BaseModel):
+    """Narrows a queue on the server (a filter on the department's index query, never a scan).
+    Follower counts are deliberately not a filter."""
+
+    owner: str | None = Field(default=None, max_length=80, description="cases owned by this agent")
+    unclaimed: bool = False
+    status: Literal["open", "claimed", "waiting_customer"] | None = None
+    breached: bool = Field(default=False, description="a deadline passed (now or before)")
+    incident: bool = Field(default=False, description="linked to an incident")
+    platform: str | None = Field(default=None, max_length=40)
+    language: str | None = Field(default=None, max_length=20)
+
+
 class QueueView(BaseModel):
     department: str
     waiting_notices: int = Field(description="work-item notices waiting in the department's SQS queue")
     cases: list[WorkItemView]
+    more: bool = Field(default=False, description="more open cases match beyond the limit")
 
 
 class EventView(BaseModel):
