@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from socialcare.models import case_id_for
@@ -69,6 +70,13 @@ def submit(driver: Any, form_id: str, fields: dict[str, str] | None = None) -> N
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
 
+def open_case(driver: Any, case_id: str) -> None:
+    """Clicks the case's link; the inbox re-renders on every poll, so a found link may be replaced."""
+    WebDriverWait(driver, 10, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: d.find_element(By.LINK_TEXT, case_id).click() or True)
+    ready(driver, f"case:{case_id}")
+
+
 def status_text(driver: Any) -> str:
     return driver.find_element(By.ID, "status").text
 
@@ -91,14 +99,13 @@ def test_a_case_moves_between_departments_and_ops_work_in_the_browser(stack, bro
     no_console_errors(driver)
     # When a customer writes (with markup in the text) the case appears without a reload
     case_id = send(stack, "@SkylarkAir my suitcase is lost <script>alert(1)</script> and the baggage desk is closed")
-    row = WebDriverWait(driver, 60).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-case='{case_id}']"))[0]
-    assert "<script>alert(1)</script>" in row.text  # shown as text, never run
-    assert "new" in row.text and "unclaimed" in row.text
+    row_text = WebDriverWait(driver, 60, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: (rows := d.find_elements(By.CSS_SELECTOR, f"tr[data-case='{case_id}']")) and rows[0].text)
+    assert "<script>alert(1)</script>" in row_text  # shown as text, never run
+    assert "new" in row_text and "unclaimed" in row_text
     shot(driver, "inbox")
     # And she opens it, claims it, replies and transfers it to customer care with a note
-    row.find_element(By.LINK_TEXT, case_id).click()
-    ready(driver, f"case:{case_id}")
+    open_case(driver, case_id)
     submit(driver, "act-claim")
     WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "case-owner").text == "maria")
     submit(driver, "act-reply", {"reply-text": "Sorry about your bag - I'm on it."})
@@ -116,8 +123,13 @@ def test_a_case_moves_between_departments_and_ops_work_in_the_browser(stack, bro
     sign_in(driver, url, "lena", ["customer_care"])
     ready(driver, "inbox")
     WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-case='{case_id}']"))
-    driver.find_element(By.LINK_TEXT, case_id).click()
-    ready(driver, f"case:{case_id}")
+    # (the server's filters: a transferred case is unclaimed again, and not "mine")
+    driver.find_element(By.ID, "filter-mine").click()
+    WebDriverWait(driver, 30).until(lambda d: not d.find_elements(By.CSS_SELECTOR, f"tr[data-case='{case_id}']"))
+    driver.find_element(By.ID, "filter-mine").click()
+    driver.find_element(By.ID, "filter-unclaimed").click()
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-case='{case_id}']"))
+    open_case(driver, case_id)
     history = driver.find_element(By.ID, "case-history").text
     assert "maria" in history and "claimed" in history and "replied" in history
     assert "Needs a goodwill gesture" in history
