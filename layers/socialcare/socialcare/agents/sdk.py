@@ -262,8 +262,9 @@ class AgentClient:
         kwargs["ExpressionAttributeValues"] = values
         rows: list[dict[str, Any]] = []
         while len(rows) < limit:
-            # A filter is applied after the read: ask for whole pages then, not just the rows still missing.
-            page = self.deps.store.ddb.query(**kwargs, **({} if conditions else {"Limit": limit - len(rows)}))
+            # A filter is applied after the read: with one, read a few times the rows still missing per page.
+            want = limit - len(rows)
+            page = self.deps.store.ddb.query(**kwargs, Limit=min(1000, 4 * want) if conditions else want)
             rows.extend(from_item(i) for i in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 break
