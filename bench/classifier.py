@@ -28,6 +28,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASET = Path(os.environ.get("AIRLINE_DATASET", ROOT.parent / "shared" / "datasets" / "airline_tweets_train.jsonl"))
+UMSAB = Path(os.environ.get("UMSAB_DATASET", ROOT.parent / "shared" / "datasets" / "umsab_sentiment_train.jsonl"))
 GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.jsonl"
 ROUTING = ROOT / "tests" / "data" / "routing" / "mentions.jsonl"
 SAMPLE_BRANDS = {
@@ -65,7 +66,8 @@ def _cross_validate(rows: list[dict[str, Any]], folds: int) -> dict[str, dict[st
     for n, (train_idx, test_idx) in enumerate(splitter.split(rows, truth["sentiment"]), start=1):
         started = time.perf_counter()
         fold_train = [rows[i] for i in train_idx]
-        params = TrainParams(tune=LABELS if os.environ.get("BENCH_TUNE") else ())
+        # The airline's own heads ship unpruned (docs/model.md), so the folds keep every feature too.
+        params = TrainParams(tune=LABELS if os.environ.get("BENCH_TUNE") else (), prune={})
         model = loads(train(fold_train, params, labels=LABELS))
         for i in test_idx:
             out, _ = model.predict(rows[i]["text"])
@@ -253,16 +255,67 @@ def run() -> None:
         from socialcare.settings import Settings
 
         golden = _rows(GOLDEN)
-        result = evaluate(build_classifier(load_config(Settings().config_path)), golden)
-        act_truth = [r["actionable"] for r in golden]
         clf = build_classifier(load_config(Settings().config_path))
+        result = evaluate(clf, golden)
+        act_truth = [r["actionable"] for r in golden]
         act_pred = [clf.classify(r["text"], rating=r.get("rating")).actionable.value for r in golden]
+        langs = sorted({r["lang"] for r in golden})
         print()
-        print(f"golden set ({len(golden)} hand-written mentions, 7 brands, 7 languages; never trained on):")
+        print(f"golden set ({len(golden)} hand-written mentions, {len(langs)} languages; never trained on):")
         print(
             f"  intent accuracy {result['intent'].accuracy:.4f}  macro-F1 {result['intent'].macro_f1:.4f}"
-            "   (target accuracy >= 0.85)"
+            "   (target accuracy >= 0.88 in every language)"
         )
-        print(f"  actionable F1 (yes) {binary_f1(act_truth, act_pred):.4f}   (target >= 0.9)")
+        print(f"  actionable F1 (yes) {binary_f1(act_truth, act_pred):.4f}   (target >= 0.95 in every language)")
         print(f"  urgency accuracy {result['urgency'].accuracy:.4f}  macro-F1 {result['urgency'].macro_f1:.4f}")
         print(f"  sentiment accuracy {result['sentiment'].accuracy:.4f}  macro-F1 {result['sentiment'].macro_f1:.4f}")
+        print(
+            f"  {'language':10}{'n':>5}{'intent acc':>12}{'actionable F1':>15}{'sentiment acc':>15}{'language id':>13}"
+        )
+        for lang in langs:
+            sub = [r for r in golden if r["lang"] == lang]
+            tags = [clf.classify(r["text"], rating=r.get("rating")) for r in sub]
+            intent = sum(t.intent.value == r["intent"] for t, r in zip(tags, sub, strict=True)) / len(sub)
+            act = binary_f1([r["actionable"] for r in sub], [t.actionable.value for t in tags])
+            sent = sum(t.sentiment.value == r["sentiment"] for t, r in zip(tags, sub, strict=True)) / len(sub)
+            lid = sum(t.language.value == lang for t in tags) / len(sub)
+            print(f"  {lang:10}{len(sub):>5}{intent:>12.4f}{act:>15.4f}{sent:>15.4f}{lid:>13.4f}")
+    _multilingual()
+
+
+def _multilingual() -> None:
+    """UMSAB sentiment per language: trained on the benchmark's train split (with the airline tweets
+    and the hand-written intent mentions, as the shipped model is), scored on its validation split,
+    which this run never trains on. The same model's language head is scored on that split too."""
+    from socialcare.classify.metrics import report
+    from socialcare.classify.model import loads
+    from socialcare.classify.train import train
+
+    if not UMSAB.is_file():
+        print(f"UMSAB data set not found at {UMSAB}; set UMSAB_DATASET to run the multilingual section")
+        return
+    rows = _rows(UMSAB)
+    fit = [r for r in rows if r["split"] == "train"]
+    held = [r for r in rows if r["split"] == "val"]
+    extra = _rows(DATASET) if DATASET.is_file() else []
+    started = time.perf_counter()
+    model = loads(train(fit + extra, labels=("sentiment", "language")))
+    print()
+    print(
+        f"UMSAB sentiment: trained on {len(fit)} train-split tweets + {len(extra)} airline tweets in "
+        f"{time.perf_counter() - started:.0f}s, scored on the {len(held)} validation-split tweets"
+    )
+    from socialcare.classify.language import detect
+
+    print(f"  {'language':10}{'n':>5}{'macro-F1':>10}{'accuracy':>10}{'language id':>13}")
+    f1s = []
+    for lang in sorted({r["lang"] for r in held}):
+        sub = [r for r in held if r["lang"] == lang]
+        preds = [model.predict_all(r["text"]) for r in sub]
+        rep = report("sentiment", [r["sentiment"] for r in sub], [p[0]["sentiment"].label for p in preds])
+        lid = sum(detect(r["text"], p[2], p[0].get("language"), p[1])[0] == lang for r, p in zip(sub, preds, strict=True))
+        f1s.append(rep.macro_f1)
+        print(f"  {lang:10}{len(sub):>5}{rep.macro_f1:>10.4f}{rep.accuracy:>10.4f}{lid / len(sub):>13.4f}")
+    print(
+        f"  mean macro-F1 {sum(f1s) / len(f1s):.4f}, lowest {min(f1s):.4f}   (targets: mean >= 0.55, none below 0.45)"
+    )

@@ -77,9 +77,7 @@ def test_classify_keeps_one_line_per_line_in_order(
     assert set(out[4]["tags"]) >= {"intent", "actionable", "department", "sentiment", "urgency", "language"}
 
 
-def test_classify_from_file(
-    tmp_path: Path, tiny_model_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_classify_from_file(tmp_path: Path, tiny_model_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = _write_jsonl(tmp_path / "in.jsonl", [{"text": "flight cancelled tonight, please rebook me"}])
     assert main(["classify", "--model", str(tiny_model_path), "--input", str(data)]) == 0
     (line,) = capsys.readouterr().out.splitlines()

@@ -29,9 +29,7 @@ def sample() -> BrandConfig:
 
 
 def _with_backend(config: BrandConfig, backend: str, **extra: str) -> BrandConfig:
-    return config.model_copy(
-        update={"classifier": config.classifier.model_copy(update={"backend": backend, **extra})}
-    )
+    return config.model_copy(update={"classifier": config.classifier.model_copy(update={"backend": backend, **extra})})
 
 
 # --- Comprehend --------------------------------------------------------------------------------
@@ -101,9 +99,7 @@ def test_comprehend_throttled_falls_back_to_local_tags(sample: BrandConfig) -> N
 def test_comprehend_is_not_called_for_empty_text(sample: BrandConfig) -> None:
     client = _client("comprehend")
     with Stubber(client):  # no responses queued: any call would fail the test
-        tags = build_classifier(_with_backend(sample, "comprehend"), client=client).classify(
-            "😀 https://t.co/x"
-        )
+        tags = build_classifier(_with_backend(sample, "comprehend"), client=client).classify("😀 https://t.co/x")
     assert tags.intent.value == "noise"
 
 
@@ -183,9 +179,7 @@ def test_bedrock_unusable_answer_falls_back_to_local(sample: BrandConfig, answer
     client = _client("bedrock-runtime")
     with Stubber(client) as stub:
         stub.add_response("converse", _converse(answer))
-        tags = build_classifier(_with_backend(sample, "bedrock"), client=client).classify(
-            "my suitcase is lost"
-        )
+        tags = build_classifier(_with_backend(sample, "bedrock"), client=client).classify("my suitcase is lost")
     assert tags.classifier == "bedrock+model"
     assert tags.department.value == "baggage"
 
@@ -199,9 +193,7 @@ def test_bedrock_access_denied_falls_back_to_local(sample: BrandConfig) -> None:
             "You don't have access to the model with the specified model ID.",
             403,
         )
-        tags = build_classifier(_with_backend(sample, "bedrock"), client=client).classify(
-            "my suitcase is lost"
-        )
+        tags = build_classifier(_with_backend(sample, "bedrock"), client=client).classify("my suitcase is lost")
     assert tags.classifier == "bedrock+model"
 
 

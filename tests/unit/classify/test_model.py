@@ -96,7 +96,7 @@ def test_nb_ensemble_folds_into_the_artifact_exactly() -> None:
     docs = [featurise(r["text"]) for r in records]
     labels = [r["sentiment"] for r in records]
     fitted = fit_head("sentiment", docs, labels, HeadParams(c=5.0, nb=True))
-    params = TrainParams(heads={"sentiment": HeadParams(c=5.0, nb=True)}, stack={})
+    params = TrainParams(heads={"sentiment": HeadParams(c=5.0, nb=True)}, stack={}, prune={})
     model = loads(train(records, params, labels=("sentiment",)))
     # When the artifact scores the training texts
     # Then its probabilities are the training-time ensemble's, up to int16 quantisation

@@ -39,9 +39,7 @@ def build_classifier(config: BrandConfig, *, client: object | None = None) -> Cl
         return RuleClassifier(config)
     if backend == "model":
         if not config.classifier.model_path:
-            raise ClassifierError(
-                "classifier back end 'model' needs classifier.model_path in the brand configuration"
-            )
+            raise ClassifierError("classifier back end 'model' needs classifier.model_path in the brand configuration")
         return _local(config)
     if backend == "comprehend":
         from socialcare.classify.comprehend import ComprehendClassifier

@@ -72,9 +72,7 @@ def build_prompt(config: BrandConfig) -> str:
     lines.append(f"If no department fits, use {config.default_department}.")
     lines.append("Intents:")
     lines += [f"- {k}: {v}" for k, v in INTENT_HELP.items()]
-    lines.append(
-        'actionable is "yes" when the person wants something done (request, complaint, question), else "no".'
-    )
+    lines.append('actionable is "yes" when the person wants something done (request, complaint, question), else "no".')
     lines.append("sentiment: negative, neutral or positive.")
     lines.append("Urgency:")
     lines += [f"- {k}: {v}" for k, v in URGENCY_HELP.items()]

@@ -23,9 +23,7 @@ def register(subparsers: Any) -> None:
         help='labelled JSONL (repeatable): "text" plus any of ' + ", ".join(LABELS),
     )
     p.add_argument("--out", required=True, metavar="MODEL", help="where to write the model artifact")
-    p.add_argument(
-        "--labels", default=",".join(LABELS), help="comma-separated labels to train (default: all found)"
-    )
+    p.add_argument("--labels", default=",".join(LABELS), help="comma-separated labels to train (default: all found)")
     p.add_argument(
         "--tune",
         default="",
@@ -34,6 +32,16 @@ def register(subparsers: Any) -> None:
         "for accuracy + macro-F1 (slower; e.g. sentiment,department)",
     )
     p.set_defaults(func=_train)
+
+    p = subparsers.add_parser(
+        "graft", help="add one head of a model (e.g. a brand's own sentiment) to another model under a new name"
+    )
+    p.add_argument("--base", required=True, metavar="MODEL", help="the general model")
+    p.add_argument("--donor", required=True, metavar="MODEL", help="the model whose head is added")
+    p.add_argument("--head", required=True, help="the donor's head, e.g. sentiment")
+    p.add_argument("--as", dest="as_name", required=True, help="its name in the result, e.g. brand_sentiment")
+    p.add_argument("--out", required=True, metavar="MODEL")
+    p.set_defaults(func=_graft)
 
     p = subparsers.add_parser("classify", help="tag JSONL mentions with a trained model")
     p.add_argument("--model", required=True, metavar="MODEL")
@@ -125,9 +133,7 @@ def _train(args: argparse.Namespace) -> int:
             print(f"unknown labels {unknown}; choose from {list(LABELS)}", file=sys.stderr)
             return 2
         tune = tuple(x.strip() for x in args.tune.split(",") if x.strip())
-        blob = train(
-            records, TrainParams(tune=tune), labels=labels, meta={"data": [Path(p).name for p in args.data]}
-        )
+        blob = train(records, TrainParams(tune=tune), labels=labels, meta={"data": [Path(p).name for p in args.data]})
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_bytes(blob)
     except ClassifierError as exc:
@@ -139,6 +145,27 @@ def _train(args: argparse.Namespace) -> int:
         + ", ".join(f"{k}={v}" for k, v in counts.items() if v)
     )
     return 0
+
+
+def _graft(args: argparse.Namespace) -> int:
+    from socialcare.classify.train import graft
+
+    try:
+        blob = graft(_read(args.base), _read(args.donor), args.head, args.as_name)
+    except ClassifierError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_bytes(blob)
+    print(f"wrote {args.out} ({len(blob) / 1e6:.2f} MB): {args.base} + {args.donor}:{args.head} as {args.as_name}")
+    return 0
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ClassifierError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def _classify(args: argparse.Namespace) -> int:
@@ -163,9 +190,7 @@ def _classify(args: argparse.Namespace) -> int:
                 continue
             text = obj.get("text")
             rating = obj.get("rating") if isinstance(obj.get("rating"), int) else None
-            tags = clf.classify(
-                text if isinstance(text, str) else "", platform=obj.get("platform"), rating=rating
-            )
+            tags = clf.classify(text if isinstance(text, str) else "", platform=obj.get("platform"), rating=rating)
             out.write(json.dumps({**obj, "tags": tags.model_dump()}, ensure_ascii=False) + "\n")
     if failures:
         print(f"{failures} line(s) of {source} could not be classified", file=sys.stderr)

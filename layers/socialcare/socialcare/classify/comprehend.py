@@ -61,9 +61,7 @@ class ComprehendClassifier:
             langs = self.client.detect_dominant_language(Text=sample).get("Languages") or []
             if langs:
                 best = max(langs, key=lambda lang: lang.get("Score", 0.0))
-                update["language"] = Scored(
-                    value=best["LanguageCode"], confidence=float(best.get("Score", 0.0))
-                )
+                update["language"] = Scored(value=best["LanguageCode"], confidence=float(best.get("Score", 0.0)))
             code = update["language"].value if "language" in update else tags.language.value
             if code in SENTIMENT_LANGUAGES and rating is None:
                 update["sentiment"] = _sentiment(self.client.detect_sentiment(Text=sample, LanguageCode=code))

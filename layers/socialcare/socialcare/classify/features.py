@@ -200,6 +200,4 @@ def word_grams(word: str) -> list[str]:
 
 def char_words(toks: list[str]) -> list[str]:
     """The tokens whose character n-grams count: words and hashtags, not punctuation or handles."""
-    return [
-        t.lstrip("#") for t in toks if t[0].isalnum() or (t[0] == "#" and len(t) > 1) or ord(t[0]) > 0x2000
-    ]
+    return [t.lstrip("#") for t in toks if t[0].isalnum() or (t[0] == "#" and len(t) > 1) or ord(t[0]) > 0x2000]

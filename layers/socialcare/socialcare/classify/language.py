@@ -7,7 +7,10 @@ model never saw; "und" (undetermined) with low confidence when there is too litt
 from __future__ import annotations
 
 import re
+from typing import Any
 
+# The language head's probability above which it is taken over the stop-word count.
+_TRUST_MODEL = 0.5
 _WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
 # Links, handles, hashtags and markup say nothing about the language a person writes in.
 _SKIP_RE = re.compile(r"(?:https?://|www\.)\S+|[@#]\w+|<[^>]{0,500}>|&\w+;", re.IGNORECASE)
@@ -260,6 +263,66 @@ STOPWORDS: dict[str, frozenset[str]] = {
             "nessuno",
         ]
     ),
+    # Hindi as it is mostly typed on social media: romanised. Words that English, Spanish or
+    # Italian also use ("to", "me", "se", "hai") are left out.
+    "hi": frozenset(
+        [
+            "nahi",
+            "nahin",
+            "kya",
+            "hai",
+            "hain",
+            "tha",
+            "thi",
+            "ho",
+            "raha",
+            "rahi",
+            "kar",
+            "karo",
+            "karna",
+            "mera",
+            "meri",
+            "mere",
+            "tum",
+            "aap",
+            "apna",
+            "bahut",
+            "bhi",
+            "aur",
+            "kyun",
+            "kyu",
+            "kaise",
+            "kab",
+            "yaar",
+            "accha",
+            "acha",
+            "sab",
+            "kuch",
+            "koi",
+            "abhi",
+            "bhai",
+            "ji",
+            "hoga",
+            "gaya",
+            "gayi",
+            "diya",
+            "wala",
+            "wali",
+            "mujhe",
+            "humko",
+            "hum",
+            "toh",
+            "ki",
+            "ke",
+            "ka",
+            "ko",
+            "mein",
+            "ye",
+            "yeh",
+            "woh",
+            "wo",
+        ]
+    ),
     "nl": frozenset(
         [
             "de",
@@ -298,11 +361,17 @@ for _lang, _words in STOPWORDS.items():
         _STOP_INDEX[_w] = (*_STOP_INDEX.get(_w, ()), _lang)
 
 
-def detect(text: str, words: list[str] | None = None) -> tuple[str, float]:
+def detect(
+    text: str, words: list[str] | None = None, predicted: Any = None, coverage: float = 1.0
+) -> tuple[str, float]:
     """An ISO 639-1 code (or "und") and a confidence in [0, 1].
 
     ``words`` may pass the lower-cased words already split from the text (the model's tokens), which
-    saves splitting it twice on the hot path.
+    saves splitting it twice on the hot path. ``predicted`` is the model's language head for the
+    text (a label and a confidence), used for Latin-script text when it is sure enough: it reads
+    character n-grams, so it knows short posts, misspellings and romanised Hindi that carry no stop word.
+    ``coverage`` is the share of the text's words the model knows: below half, it is a language the
+    head never saw (Finnish, Dutch, ...) and its guess is not used.
     """
     raw = (text or "")[:1000]
     counts: dict[str, int] = {}
@@ -328,6 +397,7 @@ def detect(text: str, words: list[str] | None = None) -> tuple[str, float]:
         words = _WORD_RE.findall(_SKIP_RE.sub(" ", raw).lower())
     if not words:
         return "und", 0.0
+    use_model = predicted is not None and coverage >= 0.5
     scores = dict.fromkeys(STOPWORDS, 0)
     index = _STOP_INDEX
     for w in words:
@@ -335,6 +405,13 @@ def detect(text: str, words: list[str] | None = None) -> tuple[str, float]:
             scores[lang] += 1
     best = max(scores, key=scores.__getitem__)
     hits = scores[best]
+    if use_model:
+        # The head reads character n-grams (short posts, romanised Hindi, no stop word at all), but
+        # one or two words are thin evidence, and stop words it disagrees with outweigh a weak guess.
+        label, p = predicted[0], predicted[1]
+        sure = _TRUST_MODEL if len(words) >= 3 else 0.9
+        if p >= sure and (hits == 0 or label == best or p >= 0.9):
+            return label, round(min(0.95, p * min(1.0, 0.55 + 0.15 * len(words))), 3)
     if hits == 0:
         return "und", 0.1
     runner_up = max(v for k, v in scores.items() if k != best)

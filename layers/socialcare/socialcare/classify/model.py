@@ -79,10 +79,7 @@ class Model:
         self.scales = scales
         self.meta = meta or {}
         self.source = source
-        if (
-            len(word_weights) != len(word_vocab) * self.width
-            or len(char_weights) != len(char_vocab) * self.width
-        ):
+        if len(word_weights) != len(word_vocab) * self.width or len(char_weights) != len(char_vocab) * self.width:
             raise ClassifierError(f"model {source}: weight matrix does not match its vocabulary")
         if len(scales) != self.width:
             raise ClassifierError(f"model {source}: {len(scales)} scales for {self.width} classes")
@@ -238,8 +235,7 @@ def dump(
     header = {
         "format": FORMAT,
         "heads": [
-            {"name": h.name, "classes": list(h.classes), "bias": list(h.bias), "offset": h.offset}
-            for h in heads
+            {"name": h.name, "classes": list(h.classes), "bias": list(h.bias), "offset": h.offset} for h in heads
         ],
         "scales": scales,
         "sizes": [len(b) for b in blobs],
@@ -261,9 +257,7 @@ def loads(data: bytes, source: str = "<bytes>") -> Model:
         header = json.loads(data[start : start + n].decode("utf-8"))
         payload = data[start + n :]
         if header.get("format") != FORMAT:
-            raise ClassifierError(
-                f"model {source}: format {header.get('format')!r}, this code reads {FORMAT}"
-            )
+            raise ClassifierError(f"model {source}: format {header.get('format')!r}, this code reads {FORMAT}")
         if hashlib.sha256(payload).hexdigest() != header["sha256"]:
             raise ClassifierError(f"model {source}: checksum mismatch, the file is corrupt or truncated")
         raw = zlib.decompress(payload)

@@ -121,9 +121,7 @@ class RuleClassifier:
 
         if urgency is None:
             best_urg = max(urgency_scores.items(), key=lambda kv: kv[1], default=("none", 0))
-            urgency, urg_conf = (
-                (best_urg[0], min(0.9, 0.5 + 0.2 * best_urg[1])) if best_urg[1] else ("none", 0.6)
-            )
+            urgency, urg_conf = (best_urg[0], min(0.9, 0.5 + 0.2 * best_urg[1])) if best_urg[1] else ("none", 0.6)
         else:
             urg_conf = 0.95
 

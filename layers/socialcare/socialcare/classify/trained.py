@@ -98,6 +98,8 @@ class ModelClassifier:
         head = model.head("department")
         self.trained_departments = head is not None and set(head.classes) == set(config.department_names)
         self._router = None
+        grafted = (model.meta.get("grafted") or {}).get("brand_sentiment") or {}
+        self._brand_language = str(grafted.get("language") or "en")
         if not self.trained_departments:
             from socialcare.classify.routing import ZeroShotRouter
 
@@ -122,7 +124,7 @@ class ModelClassifier:
         elif not isinstance(text, str):
             text = ""
         preds, coverage, words = self.model.predict_all(text)
-        lang, lang_conf = detect(text, words)
+        lang, lang_conf = detect(text, words, preds.get("language"), coverage)
         # Words the model never saw (another language, gibberish) make every tag less certain.
         trust = 0.35 + 0.65 * coverage
         fallback = None
@@ -149,6 +151,11 @@ class ModelClassifier:
             tags["intent"] = rule_tags().intent.model_dump()
 
         p = get("sentiment")
+        # A brand's own sentiment head (trained on its labelled mentions, in its language) reads that
+        # brand's posts better than the general multilingual head; it rides with the brand's departments.
+        own = get("brand_sentiment")
+        if own is not None and self.trained_departments and lang == self._brand_language:
+            p = own
         if p is not None and has_words:
             tags["sentiment"] = _scored(p.label, p.confidence * trust)
         elif has_words:
@@ -182,9 +189,7 @@ class ModelClassifier:
             tags["actionable"] = _scored(p.label, p.confidence * trust)
         else:
             intent = tags["intent"]
-            tags["actionable"] = _scored(
-                "yes" if intent["value"] in _ACTIONABLE else "no", float(intent["confidence"])
-            )
+            tags["actionable"] = _scored("yes" if intent["value"] in _ACTIONABLE else "no", float(intent["confidence"]))
 
         # The brand's rules win where they match.
         if self._rules and has_words:
