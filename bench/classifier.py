@@ -1,5 +1,9 @@
 """Classifier bench: the built-in model against a scikit-learn TF-IDF + logistic regression reference.
 
+Sections: zero-shot routing on the sample brands (no shared data needed), the airline cross-validation
+below, the golden set per language, and UMSAB sentiment per language (train split -> validation split).
+The shared data sets are read from ../shared/datasets or AIRLINE_DATASET / UMSAB_DATASET.
+
 Both are trained in this run on the same stratified folds of the airline data set; the figures are
 out-of-fold (every row is predicted by a model that never saw it). Department is scored on the rows
 that carry a department (negative tweets with a known reason), as the held-out evaluation does.
@@ -245,7 +249,7 @@ def run() -> None:
     print(f"{'load average (1, 5, 15 min)':34}" + "".join(f"{v:>6.2f}" for v in os.getloadavg()))
     print(f"{'  built-in cold start, whole port':34}{builtin_cold * 1e3:>18.1f}")
     print("targets (held-out): sentiment acc >= 0.83, macro-F1 >= 0.78; department acc >= 0.74, macro-F1 >= 0.66;")
-    print("                    <= 100 µs per mention; <= 5 MB; import + load <= 150 ms")
+    print("                    <= 100 µs per mention; <= 10 MB; import + load <= 150 ms")
     print("the reference's speed, size and load cover sentiment + department, with scikit-learn already imported")
 
     if GOLDEN.is_file():
@@ -313,7 +317,9 @@ def _multilingual() -> None:
         sub = [r for r in held if r["lang"] == lang]
         preds = [model.predict_all(r["text"]) for r in sub]
         rep = report("sentiment", [r["sentiment"] for r in sub], [p[0]["sentiment"].label for p in preds])
-        lid = sum(detect(r["text"], p[2], p[0].get("language"), p[1])[0] == lang for r, p in zip(sub, preds, strict=True))
+        lid = sum(
+            detect(r["text"], p[2], p[0].get("language"), p[1])[0] == lang for r, p in zip(sub, preds, strict=True)
+        )
         f1s.append(rep.macro_f1)
         print(f"  {lang:10}{len(sub):>5}{rep.macro_f1:>10.4f}{rep.accuracy:>10.4f}{lid / len(sub):>13.4f}")
     print(
