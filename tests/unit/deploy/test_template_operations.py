@@ -13,8 +13,14 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-FUNCTIONS = ["RouteMention", "AwaitAction", "PollMentions", "AgentApi", "WarnSla", "PublishPosts", "ReportParity",
-             "OpsApi", "MetaWebhook"]
+def _functions() -> list[str]:
+    from socialcare.local.template import load_sam
+
+    return [k.removesuffix("Function") for k, r in load_sam(ROOT / "template.yaml")["Resources"].items()
+            if r["Type"] == "AWS::Serverless::Function"]
+
+
+FUNCTIONS = _functions()  # every function of the template: a new one is held to the same rules
 KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 
 
@@ -147,10 +153,15 @@ def test_every_function_has_a_retained_log_group_and_is_watched(without_key):
         logs = without_key[f"{f}FunctionLogs"]["Properties"]
         assert logs["LogGroupName"] == f"/aws/lambda/${{{f}Function}}" or f"{f}Function" in json.dumps(logs)
         assert logs["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    for alarm in ("FunctionErrorsAlarm", "FunctionThrottlesAlarm"):
-        watched = {m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
-                   for m in without_key[alarm]["Properties"]["Metrics"] if "MetricStat" in m}
-        assert watched == {f"{f}Function" for f in FUNCTIONS}, alarm
+    for metric in ("Errors", "Throttles"):
+        watched = set()
+        for res in without_key.values():
+            metrics = res["Properties"].get("Metrics", []) if res["Type"] == "AWS::CloudWatch::Alarm" else []
+            stats = [m["MetricStat"]["Metric"] for m in metrics if "MetricStat" in m]
+            assert len(metrics) <= 10  # CloudWatch's limit per alarm
+            watched |= {m["Dimensions"][0]["Value"]["Ref"] for m in stats
+                        if m["Namespace"] == "AWS/Lambda" and m["MetricName"] == metric}
+        assert watched == {f"{f}Function" for f in FUNCTIONS}, metric
     failed = json.dumps(without_key["WorkflowFailedAlarm"]["Properties"])
     assert "ExecutionsFailed" in failed and "CaseWorkflow" in failed
 
