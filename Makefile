@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The Lambda runtime is Python 3.12; fall back to python3 where it is not installed.
 PYTHON ?= $(shell for p in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 2>/dev/null) python3; do $$p -c 'import sys' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: demo demo-shifted shifted-clock test test-shifted test-all test-artifact test-browser browser-deps console-screenshots lint checkov bench chaos fuzz build deploy clean validate
+.PHONY: demo demo-shifted shifted-clock test test-shifted test-all test-artifact iam-lint test-browser browser-deps console-screenshots lint checkov bench chaos fuzz build deploy clean validate
 
 $(BIN)/socialcare: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,13 +72,25 @@ $(CHECKOV):
 	.checkov-venv/bin/pip install --quiet --upgrade pip
 	.checkov-venv/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
 
-lint: $(BIN)/socialcare validate checkov
+lint: $(BIN)/socialcare validate checkov iam-lint
 	$(BIN)/ruff check layers functions tests bench
 	$(BIN)/cfn-lint template.yaml
 
 # Security posture of template.yaml: 0 failed checks; every skip is justified in resource Metadata.
 checkov: $(CHECKOV)
 	$(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
+
+# parliament (IAM policy linter) over every role policy of the translated template; its own tool venv.
+# It still imports pkg_resources, which setuptools 81 dropped: setuptools is pinned beside it.
+PARLIAMENT := .parliament-venv/bin/parliament
+$(PARLIAMENT):
+	$(PYTHON) -m venv .parliament-venv
+	.parliament-venv/bin/pip install --quiet parliament==1.6.4 setuptools==75.8.0
+
+iam-lint: $(BIN)/socialcare $(PARLIAMENT)
+	@mkdir -p .aws-sam
+	$(BIN)/python infra/iam_lint.py --export .aws-sam/iam-policies.json
+	.parliament-venv/bin/python infra/iam_lint.py .aws-sam/iam-policies.json
 
 validate: $(SAM)
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM) validate --lint
@@ -109,5 +121,5 @@ deploy: $(SAM)
 
 # Every tool environment and output the targets above create.
 clean:
-	rm -rf $(VENV) .sam-venv .checkov-venv .shifted-clock .aws-sam .local-stack .bench .hypothesis .ruff_cache \
+	rm -rf $(VENV) .sam-venv .checkov-venv .parliament-venv .shifted-clock .aws-sam .local-stack .bench .hypothesis .ruff_cache \
 		layers/socialcare/*.egg-info

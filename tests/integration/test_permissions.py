@@ -17,9 +17,9 @@ from tests.integration.conftest import FAST_CONFIG, execution, wait_for
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-GRANT = """            - Sid: StartAndResumeCaseWorkflows
+GRANT = """            - Sid: StartCaseWorkflows
               Effect: Allow
-              Action: [states:StartExecution, states:SendTaskSuccess]
+              Action: states:StartExecution
 """
 
 
@@ -30,7 +30,7 @@ def _checkout_without_grant(tmp_path: Path) -> Path:
     template = (ROOT / "template.yaml").read_text(encoding="utf-8")
     assert template.count(GRANT) == 1
     (tmp_path / "template.yaml").write_text(template.replace(GRANT, GRANT.replace(
-        "[states:StartExecution, states:SendTaskSuccess]", "[states:SendTaskSuccess]")), encoding="utf-8")
+        "states:StartExecution", "states:DescribeExecution")), encoding="utf-8")
     return tmp_path
 
 

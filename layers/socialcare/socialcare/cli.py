@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "socialcare.dlq",
     "socialcare.privacy.commands",
     "socialcare.config_check",
+    "socialcare.doctor.commands",
 ]
 
 

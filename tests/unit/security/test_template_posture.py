@@ -20,6 +20,7 @@ RESOURCE_STAR_OK = {
     "logs:DescribeResourcePolicies",
     "logs:DescribeLogGroups",
     "cloudwatch:PutMetricData",
+    "states:SendTaskSuccess",  # a task token names no resource (IAM has no resource type for it)
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }

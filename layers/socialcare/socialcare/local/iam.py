@@ -12,7 +12,8 @@ What it does not cover (documented in docs/deploy.md):
 - the state machine's, API Gateway's and the scheduler's roles (their calls are made by moto or not at all);
 - resource-based policies (key policies, queue and topic policies), permission boundaries, SCPs;
 - condition keys other than the ones in _CONDITION_KEYS (an unknown key is treated as satisfied);
-- task-token calls (SendTaskSuccess/Failure/Heartbeat) are evaluated against the stack's state machine.
+- which actions have resource types comes from this module's mapping, not from AWS's reference
+  (task-token calls are evaluated against "*", as AWS does).
 """
 
 from __future__ import annotations
@@ -209,7 +210,7 @@ def call_resources(service: str, operation: str, params: dict[str, Any], p: Poli
         if "executionArn" in params:
             base = params["executionArn"].replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]
             return [base]
-        return p.state_machines or ["*"]  # task tokens name no resource: the stack's state machine
+        return ["*"]  # task-token calls: IAM has no resource type for them, only "*" grants them
     if service == "events" and operation == "PutEvents":
         buses = {e.get("EventBusName", "default") for e in params.get("Entries", [])}
         return [b if b.startswith("arn:") else f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{b}" for b in buses]
