@@ -1,17 +1,18 @@
 """socialcare doctor [--stack S]: one line per check, each with its verdict (OK, WARN, FAIL).
-Exit codes: 0 nothing failed (warnings allowed), 1 a check failed, 2 the stack cannot be read."""
+Exit codes (docs/cli.md): 0 nothing failed (warnings allowed), 1 a check failed, 4/5 the stack is not
+found / cannot be reached."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from socialcare.doctor.checks import FAIL, run
+from socialcare.errors import Exit
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
-    from socialcare.agents.connect import StackNotFoundError, describe, settings_from_outputs, target_from_args
+    from socialcare.agents.connect import describe, settings_from_outputs, target_from_args
     from socialcare.config import load_config
     from socialcare.ingest.state import DynamoCursorStore
 
@@ -22,11 +23,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         return target.client(session, service)
 
     sources, cursor_state = [], None
-    try:
-        outputs, parameters = describe(client("cloudformation"), target.stack_name)
-    except StackNotFoundError as exc:
-        print(f"FAIL  {'stack':<34}  {exc}", file=sys.stderr)
-        return 2
+    outputs, parameters = describe(client("cloudformation"), target.stack_name)  # not found: exit 4 / 5
     settings = settings_from_outputs(target.stack_name, outputs, parameters)
     try:
         sources = list(load_config(settings.config_path).sources)
@@ -42,14 +39,13 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         failed = sum(c.verdict == FAIL for c in checks)
         warned = sum(c.verdict == "WARN" for c in checks)
         print(f"{len(checks)} checks: {failed} failed, {warned} warnings")
-    return 1 if any(c.verdict == FAIL for c in checks) else 0
+    return Exit.FAILED if any(c.verdict == FAIL for c in checks) else Exit.OK
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from socialcare.agents.connect import add_target_arguments
+
     p = sub.add_parser("doctor", help="check a stack from the outside: one line per check with its verdict")
-    p.add_argument("--stack", default=None, help="stack name (default: the running `local up`, else socialcare)")
-    p.add_argument("--profile", default=None)
-    p.add_argument("--region", default=None)
-    p.add_argument("--endpoint-url", default=None)
+    add_target_arguments(p)
     p.add_argument("--json", action="store_true", help="print the checks as one JSON array")
     p.set_defaults(func=_cmd_doctor)
