@@ -5,11 +5,15 @@ File layout (one file, a few MB at most)::
     b"SOCIALCARE-MODEL\\n"  magic
     4 bytes big-endian     length of the JSON header
     JSON header            format, heads (name, classes, biases, column offset, scales), sizes, sha256
-    zlib payload           word vocabulary, char n-gram vocabulary ("\\n"-joined UTF-8), then two
-                           int16 weight matrices (features x all classes of all heads), row-major
+    payload                one zlib stream of the word vocabulary and char n-gram vocabulary
+                           ("\\n"-joined UTF-8), then the two int16 weight matrices (features x all
+                           classes of all heads, row-major), each cut into blocks of ``block_rows``
+                           rows, one zlib stream per block
 
 Weights are quantised per class column (int16 with a float scale), with idf folded in, so inference is
-dictionary look-ups, C-level sums over ``zip`` and one multiply per class: no numpy needed.
+dictionary look-ups, C-level sums over ``zip`` and one multiply per class: no numpy needed. A block of
+weights is decompressed the first time a feature in it is scored, so loading reads only the
+vocabularies (format 1 files, one stream for everything, are still read).
 """
 
 from __future__ import annotations
@@ -30,13 +34,73 @@ from socialcare.classify.base import ClassifierError
 from socialcare.classify.features import char_words, tokens, word_features, word_grams
 
 MAGIC = b"SOCIALCARE-MODEL\n"
-FORMAT = 1
+FORMAT = 2
+_READS = (1, 2)
+# Rows per compressed block: small enough that a block decodes in tens of µs, big enough that
+# zlib still finds the repeats (the artifact grows by a few percent over one stream).
+BLOCK_ROWS = 256
 _CACHE_LIMIT = 50_000
 # Packed rows: 40 bits per class column hold a sum of up to 2**24 int16 weights without overflow
 # (a post has at most a few thousand features), so columns never carry into each other.
 _FIELD = 40
 _HALF = 1 << (_FIELD - 1)
 _MASK = (1 << _FIELD) - 1
+
+
+class BlockRows:
+    """A row-major int16 matrix kept as zlib blocks of ``block_rows`` rows, decoded on first use.
+
+    Reads like the ``array`` it stands for (``len`` and slices), so the model and training code do
+    not care which one they hold.
+    """
+
+    def __init__(self, blocks: list[bytes], width: int, rows: int, block_rows: int, source: str) -> None:
+        self._blocks = blocks
+        self._decoded: list[array | None] = [None] * len(blocks)
+        self._stride = width * block_rows
+        self._len = width * rows
+        self._source = source
+        if len(blocks) != -(-rows // block_rows):
+            raise ClassifierError(f"model {source}: {len(blocks)} weight blocks for {rows} rows")
+
+    def __len__(self) -> int:
+        return self._len
+
+    def _block(self, b: int) -> array:
+        a = self._decoded[b]
+        if a is None:
+            a = array("h")
+            try:
+                a.frombytes(zlib.decompress(self._blocks[b]))
+            except zlib.error as exc:
+                raise ClassifierError(f"model {self._source}: unreadable weight block ({exc})") from exc
+            if sys.byteorder != "little":
+                a.byteswap()
+            expected = min(self._stride, self._len - b * self._stride)
+            if len(a) != expected:
+                raise ClassifierError(f"model {self._source}: weight block {b} has the wrong size")
+            self._decoded[b] = a
+        return a
+
+    def __getitem__(self, key: slice) -> array:
+        start, stop, step = key.indices(self._len)
+        if step != 1:
+            raise TypeError("BlockRows supports contiguous slices only")
+        stride = self._stride
+        b = start // stride
+        if stop <= (b + 1) * stride:  # the usual case: one row, inside one block
+            return self._block(b)[start - b * stride : stop - b * stride]
+        out = array("h")
+        while start < stop:
+            b = start // stride
+            end = min(stop, (b + 1) * stride)
+            out.extend(self._block(b)[start - b * stride : end - b * stride])
+            start = end
+        return out
+
+    def dense(self) -> array:
+        """The whole matrix as one array (decodes every block)."""
+        return self[0 : self._len]
 
 
 @dataclass(frozen=True)
@@ -67,8 +131,8 @@ class Model:
         heads: list[Head],
         word_vocab: list[str],
         char_vocab: list[str],
-        word_weights: array,
-        char_weights: array,
+        word_weights: array | BlockRows,
+        char_weights: array | BlockRows,
         scales: list[float],
         meta: dict | None = None,
         source: str = "<memory>",
@@ -210,6 +274,13 @@ class Model:
         return out, coverage, words
 
 
+def _le(a: array) -> bytes:
+    b = array("h", a)
+    if sys.byteorder != "little":
+        b.byteswap()
+    return b.tobytes()
+
+
 def dump(
     heads: list[Head],
     word_vocab: list[str],
@@ -219,32 +290,47 @@ def dump(
     scales: list[float],
     meta: dict,
 ) -> bytes:
-    def le(a: array) -> bytes:
-        b = array("h", a)
-        if sys.byteorder != "little":
-            b.byteswap()
-        return b.tobytes()
-
-    blobs = [
-        "\n".join(word_vocab).encode("utf-8"),
-        "\n".join(char_vocab).encode("utf-8"),
-        le(word_weights),
-        le(char_weights),
+    width = sum(h.width for h in heads)
+    vocab = ["\n".join(word_vocab).encode("utf-8"), "\n".join(char_vocab).encode("utf-8")]
+    stride = width * BLOCK_ROWS
+    blocks = [
+        [zlib.compress(_le(w[i : i + stride]), 9) for i in range(0, len(w), stride)]
+        for w in (word_weights, char_weights)
     ]
-    payload = zlib.compress(b"".join(blobs), 9)
+    payload = b"".join([zlib.compress(b"".join(vocab), 9), *blocks[0], *blocks[1]])
     header = {
         "format": FORMAT,
         "heads": [
             {"name": h.name, "classes": list(h.classes), "bias": list(h.bias), "offset": h.offset} for h in heads
         ],
         "scales": scales,
-        "sizes": [len(b) for b in blobs],
+        "sizes": [len(b) for b in vocab],
+        "block_rows": BLOCK_ROWS,
+        "blocks": [[len(b) for b in bs] for bs in blocks],
         "counts": [len(word_vocab), len(char_vocab)],
         "sha256": hashlib.sha256(payload).hexdigest(),
         "meta": meta,
     }
     head_bytes = json.dumps(header, ensure_ascii=False, sort_keys=True).encode("utf-8")
     return MAGIC + struct.pack(">I", len(head_bytes)) + head_bytes + payload
+
+
+def _split(raw: bytes, sizes: list[int], source: str) -> list[bytes]:
+    if sum(sizes) != len(raw):
+        raise ClassifierError(f"model {source}: payload size does not match its header")
+    parts, pos = [], 0
+    for size in sizes:
+        parts.append(raw[pos : pos + size])
+        pos += size
+    return parts
+
+
+def _dense(blob: bytes) -> array:
+    a = array("h")
+    a.frombytes(blob)
+    if sys.byteorder != "little":
+        a.byteswap()
+    return a
 
 
 def loads(data: bytes, source: str = "<bytes>") -> Model:
@@ -256,34 +342,38 @@ def loads(data: bytes, source: str = "<bytes>") -> Model:
         start = len(MAGIC) + 4
         header = json.loads(data[start : start + n].decode("utf-8"))
         payload = data[start + n :]
-        if header.get("format") != FORMAT:
-            raise ClassifierError(f"model {source}: format {header.get('format')!r}, this code reads {FORMAT}")
+        if header.get("format") not in _READS:
+            raise ClassifierError(f"model {source}: format {header.get('format')!r}, this code reads {_READS}")
         if hashlib.sha256(payload).hexdigest() != header["sha256"]:
             raise ClassifierError(f"model {source}: checksum mismatch, the file is corrupt or truncated")
-        raw = zlib.decompress(payload)
-        sizes = header["sizes"]
-        if sum(sizes) != len(raw):
-            raise ClassifierError(f"model {source}: payload size does not match its header")
-        parts, pos = [], 0
-        for size in sizes:
-            parts.append(raw[pos : pos + size])
-            pos += size
-        word_vocab = parts[0].decode("utf-8").split("\n") if sizes[0] else []
-        char_vocab = parts[1].decode("utf-8").split("\n") if sizes[1] else []
-        weights = []
-        for blob in parts[2:4]:
-            a = array("h")
-            a.frombytes(blob)
-            if sys.byteorder != "little":
-                a.byteswap()
-            weights.append(a)
         heads = [Head(h["name"], tuple(h["classes"]), tuple(h["bias"]), h["offset"]) for h in header["heads"]]
         offset = 0
         for h in heads:
             if h.offset != offset or len(h.bias) != h.width or h.width < 2:
                 raise ClassifierError(f"model {source}: head {h.name!r} is malformed")
             offset += h.width
-        if [len(word_vocab), len(char_vocab)] != header["counts"]:
+        counts = header["counts"]
+        weights: list[array | BlockRows]
+        if header["format"] == 1:
+            parts = _split(zlib.decompress(payload), header["sizes"], source)
+            weights = [_dense(parts[2]), _dense(parts[3])]
+        else:
+            block_sizes = header["blocks"]
+            z = zlib.decompressobj()
+            parts = _split(z.decompress(payload), header["sizes"], source)
+            rest, pos = z.unused_data, 0
+            if not z.eof or sum(map(sum, block_sizes)) != len(rest):
+                raise ClassifierError(f"model {source}: payload size does not match its header")
+            weights = []
+            for sizes, rows in zip(block_sizes, counts, strict=True):
+                blocks = []
+                for size in sizes:
+                    blocks.append(rest[pos : pos + size])
+                    pos += size
+                weights.append(BlockRows(blocks, offset, rows, int(header["block_rows"]), source))
+        word_vocab = parts[0].decode("utf-8").split("\n") if parts[0] else []
+        char_vocab = parts[1].decode("utf-8").split("\n") if parts[1] else []
+        if [len(word_vocab), len(char_vocab)] != counts:
             raise ClassifierError(f"model {source}: vocabulary size does not match its header")
         return Model(
             heads,
