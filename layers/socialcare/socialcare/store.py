@@ -9,12 +9,17 @@ Keys (PK / SK):
   CASE#{case_id}          / MSG#{at}#...   the conversation, both directions
   CASE#{case_id}          / ACTION#{id}    the outcome of one agent action (idempotency)
   THREAD#{platform}#{conversation} / THREAD   which case a conversation belongs to
+  CUSTOMER#{platform}#{author}     / LATEST   the customer's latest case (routing reads it strongly
+                                           consistent; GSI2 is eventually consistent)
 """
 
 from __future__ import annotations
 
 import json
+import random
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -84,7 +89,22 @@ class StoreError(Exception):
 
 
 class ConflictError(StoreError):
-    """A conditional write lost: someone else changed the item first."""
+    """A conditional write lost: someone else changed the item first. `failed` holds the positions,
+    in the transaction, of the items whose condition failed (empty for a single-item write)."""
+
+    def __init__(self, message: str, failed: frozenset[int] = frozenset()) -> None:
+        super().__init__(message)
+        self.failed = failed
+
+
+class StoreBusyError(StoreError):
+    """DynamoDB kept cancelling a transaction for a reason other than a failed condition (a
+    concurrent transaction on one of its items, throttling, a request limit) past the bounded
+    retries. Nothing was written; the caller fails its work so that it comes back later."""
+
+    def __init__(self, message: str, reasons: list[str]) -> None:
+        super().__init__(message)
+        self.reasons = reasons
 
 
 class NotFoundError(StoreError):
@@ -126,13 +146,25 @@ def iso(at: datetime) -> str:
 
 
 def _cancel_reasons(exc: ClientError) -> list[str]:
-    return [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+    return [r.get("Code") or "None" for r in exc.response.get("CancellationReasons", [])]
+
+
+# What a cancelled transaction reports for an item (API CancellationReason, TransactionCanceledException):
+# "None" for an item that was fine, "ConditionalCheckFailed" for a condition that did not hold; every
+# other code (TransactionConflict, ThrottlingError, ProvisionedThroughputExceeded, RequestLimitExceeded,
+# ValidationError, ItemCollectionSizeLimitExceeded, and any code added later) says nothing about the
+# data, so the transaction is tried again rather than read as a lost condition.
+CONDITION_FAILED = "ConditionalCheckFailed"
+TRANSACT_ATTEMPTS = 6
+TRANSACT_BASE_S = 0.025
+TRANSACT_CAP_S = 1.0
 
 
 class Store:
-    def __init__(self, client: Any, table: str) -> None:
+    def __init__(self, client: Any, table: str, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.ddb = client
         self.table = table
+        self.sleep = sleep
 
     # -------------------------------------------------------------- items
     def case_item(self, case: Case) -> dict[str, Any]:
@@ -170,17 +202,31 @@ class Store:
     def thread_item(self, thread_key: str, case_id: str) -> dict[str, Any]:
         return to_item({"PK": f"THREAD#{thread_key}", "SK": "THREAD", "case_id": case_id})
 
+    def latest_case_item(self, customer_key: str, case_id: str, at: datetime) -> dict[str, Any]:
+        return to_item({"PK": f"CUSTOMER#{customer_key}", "SK": "LATEST", "case_id": case_id, "opened_at": iso(at)})
+
     # -------------------------------------------------------------- writes
     def transact(self, ops: list[dict[str, Any]]) -> None:
-        """All or nothing. A failed condition on any item raises ConflictError naming which."""
+        """All or nothing. Only failed conditions raise ConflictError (naming which items); any
+        other cancellation is retried with capped exponential backoff and full jitter, then raises
+        StoreBusyError, so that no caller mistakes a busy table for "already done"."""
         for op in ops:
             next(iter(op.values()))["TableName"] = self.table
-        try:
-            self.ddb.transact_write_items(TransactItems=ops)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
-                raise ConflictError(f"transaction cancelled: {_cancel_reasons(exc)}") from exc
-            raise StoreError(str(exc)) from exc
+        for attempt in range(TRANSACT_ATTEMPTS):
+            try:
+                self.ddb.transact_write_items(TransactItems=ops)
+                return
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise StoreError(str(exc)) from exc
+                reasons = _cancel_reasons(exc)
+                others = [r for r in reasons if r not in {"None", CONDITION_FAILED}]
+                if not others and CONDITION_FAILED in reasons:
+                    failed = frozenset(i for i, r in enumerate(reasons) if r == CONDITION_FAILED)
+                    raise ConflictError(f"transaction cancelled: {reasons}", failed) from exc
+                if attempt + 1 == TRANSACT_ATTEMPTS:
+                    raise StoreBusyError(f"transaction cancelled {TRANSACT_ATTEMPTS} times: {reasons}", reasons) from exc
+                self.sleep(random.uniform(0, min(TRANSACT_CAP_S, TRANSACT_BASE_S * 2**attempt)))  # noqa: S311
 
     def put_new(self, item: dict[str, Any]) -> bool:
         """Writes the item unless its key exists. False means it was already there."""
@@ -246,6 +292,10 @@ class Store:
 
     def thread_case(self, thread_key: str) -> str | None:
         data = self.get({"PK": {"S": f"THREAD#{thread_key}"}, "SK": {"S": "THREAD"}})
+        return data["case_id"] if data else None
+
+    def latest_case_id(self, customer_key: str) -> str | None:
+        data = self.get({"PK": {"S": f"CUSTOMER#{customer_key}"}, "SK": {"S": "LATEST"}})
         return data["case_id"] if data else None
 
     def query_case_items(self, case_id: str, prefix: str) -> list[dict[str, Any]]:

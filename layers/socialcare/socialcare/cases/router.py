@@ -16,7 +16,7 @@ from socialcare.cases.deps import Deps
 from socialcare.incidents import hooks
 from socialcare.models import Case, CaseEvent, CaseStatus, Mention, Tags, case_id_for
 from socialcare.observability import logger
-from socialcare.store import ConflictError
+from socialcare.store import ConflictError, case_key
 
 Outcome = Literal["duplicate", "opened", "attached", "reopened", "ignored"]
 
@@ -28,40 +28,83 @@ class RouteResult:
     tags: Tags | None
 
 
+MAX_ROUTE_ATTEMPTS = 8
+
+
+class RouteRaceError(Exception):
+    """Other routers kept changing the same thread or customer between this router's reads and its
+    write; nothing was written. The record fails and SQS brings it back."""
+
+
+class _Raced(Exception):
+    """What this router read (thread owner, customer's latest case, the case's state) changed before
+    its transaction: read again and decide again."""
+
+
+@dataclass
+class _Seen:
+    """The base-table items a decision was made on, read strongly consistent; the write is
+    conditioned on them still saying the same, so two routers never both open a case."""
+
+    thread_key: str
+    thread_case: str | None = None
+    latest_case: str | None = None
+
+
 def route_mention(mention: Mention, deps: Deps) -> RouteResult:
     tags = deps.classifier.classify(mention.text, platform=mention.platform, rating=mention.rating)
+    for _ in range(MAX_ROUTE_ATTEMPTS):
+        try:
+            return _route(mention, tags, deps)
+        except _Raced:
+            continue
+    raise RouteRaceError(f"mention {mention.key}: its thread or customer kept changing; retry later")
+
+
+def _route(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
     now = deps.now()
-    existing = _conversation(mention, deps)
+    existing, seen = _conversation(mention, deps)
     if existing is not None and existing.is_open and not existing.stale:
-        return _attach(mention, tags, existing, deps)
+        return _attach(mention, tags, existing, seen, deps)
     if existing is not None and existing.stale:
-        return _reopen(mention, tags, existing, deps)  # its workflow ended: the customer's new words restart it
+        return _reopen(mention, tags, existing, seen, deps)  # its workflow ended: the customer's new words restart it
     if existing is not None and existing.resolved_at and (
         now - existing.resolved_at
     ).total_seconds() <= deps.config.reopen_window_s:
-        return _reopen(mention, tags, existing, deps)
+        return _reopen(mention, tags, existing, seen, deps)
     if tags.is_actionable:
-        return _open(mention, tags, deps)
+        return _open(mention, tags, seen, deps)
     return _ignore(mention, tags, deps)
 
 
-def _conversation(mention: Mention, deps: Deps) -> Case | None:
-    """The same thread or reply chain first; else the author's recent case on this channel."""
-    if mention.thread_key:
-        case_id = deps.store.thread_case(mention.thread_key)
-        if case_id:
-            return deps.store.get_case(case_id)
-    horizon = deps.now() - timedelta(seconds=max(deps.config.thread_window_s, deps.config.reopen_window_s))
-    for case in deps.store.customer_cases(mention.customer_key, limit=5):
-        if case.mention_key == mention.key:
-            return None  # this very mention opened it: a redelivery, handled as a duplicate below
-        if case.opened_at < horizon:
-            break
-        if case.is_open and (deps.now() - case.opened_at).total_seconds() <= deps.config.thread_window_s:
-            return case
-        if not case.is_open:
-            return case
-    return None
+def _conversation(mention: Mention, deps: Deps) -> tuple[Case | None, _Seen]:
+    """The same thread or reply chain first; else the author's latest case, if recent. Both come from
+    base-table items read strongly consistent (a GSI is eventually consistent: a second post seconds
+    after the first could miss the case the first one opened)."""
+    seen = _Seen(thread_key=mention.thread_key or f"{mention.platform}#{mention.id}")
+    seen.thread_case = deps.store.thread_case(seen.thread_key)
+    if seen.thread_case:
+        return deps.store.get_case(seen.thread_case), seen
+    seen.latest_case = deps.store.latest_case_id(mention.customer_key)
+    if not seen.latest_case:
+        return None, seen
+    case = deps.store.get_case(seen.latest_case)
+    if case.mention_key == mention.key:
+        return None, seen  # this very mention opened it: a redelivery, handled as a duplicate below
+    age = (deps.now() - case.opened_at).total_seconds()
+    if age > max(deps.config.thread_window_s, deps.config.reopen_window_s):
+        return None, seen
+    if not case.is_open or age <= deps.config.thread_window_s:
+        return case, seen
+    return None, seen
+
+
+def _settle_conflict(exc: ConflictError, mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
+    """Only a failed condition on the mention's own dedup item (always first) means "already routed";
+    any other failed condition means another router moved first, so decide again on fresh reads."""
+    if 0 in exc.failed:
+        return _duplicate(mention, tags, deps)
+    raise _Raced(str(exc)) from exc
 
 
 def _mention_put(mention: Mention, tags: Tags, case_id: str | None, deps: Deps) -> dict:
@@ -83,20 +126,23 @@ def _customer_message(mention: Mention, deps: Deps) -> dict:
     }
 
 
-def _duplicate(mention: Mention, deps: Deps) -> RouteResult:
+def _duplicate(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
     """A redelivery. If this mention opened a case whose workflow never started (a crash between the
-    two), start it now: the stored input and the execution name make that idempotent."""
+    two), start it now: the stored input and the execution name make that idempotent. If its incident
+    membership failed last time (the table stayed busy), it is tried again."""
     stored = deps.store.get_mention(mention.key) or {}
     case_id = stored.get("case_id")
-    if case_id and case_id == case_id_for(mention.key):
-        case = deps.store.get_case(case_id)
+    case = deps.store.get_case(case_id) if case_id else None
+    if case is not None and case_id == case_id_for(mention.key):
         if case.workflow_input and case.execution_name and case.is_open:
             workflow.start(deps.sfn, deps.settings.state_machine_arn, case.execution_name, case.workflow_input)
+    if stored.get(hooks.PENDING):
+        hooks.after_mention(mention, tags, case, deps, retry=True)
     logger.info("duplicate mention dropped", mention_key=mention.key)
     return RouteResult("duplicate", case_id, None)
 
 
-def _open(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
+def _open(mention: Mention, tags: Tags, seen: _Seen, deps: Deps) -> RouteResult:
     now = deps.now()
     department = tags.department.value
     if department not in deps.config.department_names:
@@ -117,7 +163,7 @@ def _open(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
         first_response_due=now + timedelta(seconds=sla.first_response_s),
         resolution_due=now + timedelta(seconds=sla.resolution_s),
         clock=clocks.first_clock(sla, now),
-        thread_key=mention.thread_key or f"{mention.platform}#{mention.id}",
+        thread_key=seen.thread_key,
         region=mention.region,
         execution_name=case_id,
         departments_history=[department],
@@ -134,15 +180,16 @@ def _open(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
     ops = [
         _mention_put(mention, tags, case_id, deps),
         {"Put": {"Item": store.case_item(case), "ConditionExpression": "attribute_not_exists(PK)"}},
-        {"Put": {"Item": store.thread_item(case.thread_key, case_id)}},
+        _unchanged(store.thread_item(seen.thread_key, case_id), seen.thread_case),
+        _unchanged(store.latest_case_item(mention.customer_key, case_id, now), seen.latest_case),
         {"Put": {"Item": store.message_item(case_id, _customer_message(mention, deps), mention.created_at,
                                             mention.key)}},
         *({"Put": {"Item": store.event_item(e)}} for e in opened),
     ]
     try:
         store.transact(ops)
-    except ConflictError:
-        return _duplicate(mention, deps)
+    except ConflictError as exc:
+        return _settle_conflict(exc, mention, tags, deps)
     workflow.start(deps.sfn, deps.settings.state_machine_arn, case_id, case.workflow_input)
     events.publish(deps.events, deps.settings.event_bus_name, opened, {"department": department})
     logger.info("case opened", case_id=case_id, department=department, priority=case.priority)
@@ -150,44 +197,70 @@ def _open(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
     return RouteResult("opened", case_id, tags)
 
 
-def _attach(mention: Mention, tags: Tags, case: Case, deps: Deps) -> RouteResult:
+def _attach(mention: Mention, tags: Tags, case: Case, seen: _Seen, deps: Deps) -> RouteResult:
     store = deps.store
     ops = [
         _mention_put(mention, tags, case.id, deps),
         {"Put": {"Item": store.message_item(case.id, _customer_message(mention, deps), mention.created_at,
                                             mention.key)}},
+        _still_open(case),
     ]
-    if mention.thread_key:
-        ops.append({"Put": {"Item": store.thread_item(mention.thread_key, case.id)}})
+    if seen.thread_case != case.id:
+        ops.append(_unchanged(store.thread_item(seen.thread_key, case.id), seen.thread_case))
     try:
         store.transact(ops)
-    except ConflictError:
-        return _duplicate(mention, deps)
+    except ConflictError as exc:
+        return _settle_conflict(exc, mention, tags, deps)
     if case.status == CaseStatus.WAITING_CUSTOMER:
         actions.customer_replied(case.id, deps, mention_key=mention.key)
     logger.info("mention attached to case", case_id=case.id, mention_key=mention.key)
     return RouteResult("attached", case.id, tags)
 
 
-def _reopen(mention: Mention, tags: Tags, case: Case, deps: Deps) -> RouteResult:
-    store = deps.store
+def _reopen(mention: Mention, tags: Tags, case: Case, seen: _Seen, deps: Deps) -> RouteResult:
+    """The case comes back first (idempotent per mention), then the mention is stored on it: a crash
+    between the two finds the case open on redelivery and attaches the mention there."""
+    if deps.store.get_mention(mention.key) is not None:
+        return _duplicate(mention, tags, deps)
     try:
-        store.transact(
-            [
-                _mention_put(mention, tags, case.id, deps),
-                {"Put": {"Item": store.message_item(case.id, _customer_message(mention, deps), mention.created_at,
-                                                    mention.key)}},
-            ]
-        )
-    except ConflictError:
-        return _duplicate(mention, deps)
-    actions.reopen(case.id, deps, actor="customer", reason=f"new mention {mention.key}")
+        actions.reopen(case.id, deps, actor="customer", reason=f"new mention {mention.key}",
+                       request_id=f"reopen-{mention.key}")
+    except (actions.NotAllowedError, ConflictError) as exc:
+        raise _Raced(str(exc)) from exc  # someone reopened or changed it first: decide again
+    store = deps.store
+    ops = [
+        _mention_put(mention, tags, case.id, deps),
+        {"Put": {"Item": store.message_item(case.id, _customer_message(mention, deps), mention.created_at,
+                                            mention.key)}},
+    ]
+    if seen.thread_case != case.id:
+        ops.append(_unchanged(store.thread_item(seen.thread_key, case.id), seen.thread_case))
+    try:
+        store.transact(ops)
+    except ConflictError as exc:
+        return _settle_conflict(exc, mention, tags, deps)
     return RouteResult("reopened", case.id, tags)
+
+
+def _unchanged(item: dict, seen_case: str | None) -> dict:
+    """A pointer item (thread owner, customer's latest case) written only if it still says what the
+    router read."""
+    if seen_case is None:
+        return {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
+    return {"Put": {"Item": item, "ConditionExpression": "case_id = :seen",
+                    "ExpressionAttributeValues": {":seen": {"S": seen_case}}}}
+
+
+def _still_open(case: Case) -> dict:
+    """Attaching to a case that another request resolved meanwhile would hide the customer's words."""
+    return {"ConditionCheck": {"Key": case_key(case.id), "ConditionExpression": "#s <> :resolved",
+                               "ExpressionAttributeNames": {"#s": "status"},
+                               "ExpressionAttributeValues": {":resolved": {"S": CaseStatus.RESOLVED.value}}}}
 
 
 def _ignore(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
     """Venting, praise, noise: heard and stored, no case. One conditional write, nothing else."""
     if not deps.store.put_new(deps.store.mention_item(mention, tags, None, deps.config.retention_days)):
-        return RouteResult("duplicate", None, None)
+        return _duplicate(mention, tags, deps)
     hooks.after_mention(mention, tags, None, deps)
     return RouteResult("ignored", None, tags)

@@ -27,7 +27,7 @@ from socialcare.incidents.models import Incident, IncidentStatus, incident_id_fo
 from socialcare.incidents.text import words
 from socialcare.models import Case, CaseEvent, Mention, Tags
 from socialcare.observability import logger, metrics
-from socialcare.store import ConflictError, NotFoundError, StoreError, from_item, iso, to_item
+from socialcare.store import ConflictError, NotFoundError, StoreBusyError, StoreError, from_item, iso, to_item
 
 SOURCE = "socialcare.incidents"
 
@@ -186,8 +186,10 @@ class Incidents:
             try:
                 store.transact([{"Put": {"Item": to_item(data), "ConditionExpression": "attribute_not_exists(PK)"}},
                                 {"Update": update}])
-            except ConflictError:
-                continue  # already linked
+            except ConflictError as exc:
+                if 0 in exc.failed:
+                    continue  # already linked
+                raise
             linked += 1
             self.index.set_incident([member.key], incident_id)
             if member.case_id:
@@ -439,6 +441,8 @@ def after_mention(mention: Mention, tags: Tags, case: Case | None, deps: Deps) -
             department = (tags.department.value if tags.department.value in deps.config.department_names
                           else deps.config.default_department)
             service.observe(member_for_mention(mention, department, settings, deps.now()), index_self=False)
+    except StoreBusyError:
+        raise  # the table stayed busy: the record fails and the redelivery links the member
     except Exception as exc:  # noqa: BLE001 - routing must not fail on the incident side
         logger.exception("incident detection failed", mention_key=mention.key, error=str(exc))
         metrics.add_metric(name="IncidentDetectionErrors", unit="Count", value=1)

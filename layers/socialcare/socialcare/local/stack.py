@@ -50,6 +50,7 @@ def _zip_bytes() -> bytes:
 class PumpStats:
     received: int = 0
     failed: int = 0
+    errors: int = 0  # invocations that failed as a whole (an unhandled error or a timeout)
 
 
 @dataclass
@@ -213,8 +214,12 @@ class LocalStack:
                 if not got:
                     break
                 event = {"Records": [_sqs_record(m, arn) for m in got]}
-                result = self.functions[function_id].invoke(event) or {}
-                failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+                try:
+                    result = self.functions[function_id].invoke(event) or {}
+                    failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+                except Exception:  # noqa: BLE001 - a failed invocation (or timeout): the whole batch returns
+                    stats.errors += 1
+                    failed = {m["MessageId"] for m in got}
                 stats.received += len(got)
                 stats.failed += len(failed)
                 ok = [m for m in got if m["MessageId"] not in failed]

@@ -214,6 +214,9 @@ def erase_author(
                 },
             },
         )
+    for customer_key in sorted({from_item(i).get("customer_key") for i in found["mentions"]} - {None}):
+        # The routing pointer to their latest case is keyed by their platform id: it goes too.
+        ddb.delete_item(TableName=table, Key={"PK": {"S": f"CUSTOMER#{customer_key}"}, "SK": {"S": "LATEST"}})
     for item in found["outbound"]:
         ddb.update_item(
             TableName=table,

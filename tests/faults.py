@@ -1,0 +1,72 @@
+"""Faults DynamoDB makes and moto does not, answered on a client before the request reaches moto
+(a botocore `before-send` hook registered first). Shared by the integration tests and the chaos run."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from botocore.awsrequest import AWSResponse
+
+# The reasons DynamoDB puts on a cancelled TransactWriteItems item (API reference:
+# TransactionCanceledException, CancellationReason), other than "None" (the item was fine) and
+# "ConditionalCheckFailed" (which moto produces itself from the real data).
+CANCELLATION_CODES = (
+    "TransactionConflict",
+    "ProvisionedThroughputExceeded",
+    "ThrottlingError",
+    "RequestLimitExceeded",
+    "ValidationError",
+    "ItemCollectionSizeLimitExceeded",
+)
+
+
+def _response(url: str, error_type: str, body: dict[str, Any]) -> AWSResponse:
+    from moto.core.botocore_stubber import MockRawResponse
+
+    headers = {"x-amzn-ErrorType": error_type, "Content-Type": "application/x-amz-json-1.0"}
+    return AWSResponse(url, 400, headers, MockRawResponse(json.dumps(body)))
+
+
+class TransactionCanceller:
+    """Cancels TransactWriteItems calls the way DynamoDB does: one item carries `code`, the others
+    "None". `pick(call_number, items)` says which code to use for a call (None: let it through)."""
+
+    def __init__(self, pick: Callable[[int, list[dict[str, Any]]], str | None], counter: Counter | None = None) -> None:
+        self.pick = pick
+        self.calls = 0
+        self.counter = counter if counter is not None else Counter()
+        self._lock = threading.Lock()
+
+    def install(self, client: Any) -> TransactionCanceller:
+        client.meta.events.register_first("before-send.dynamodb", self)
+        return self
+
+    def __call__(self, request: Any, **kwargs: Any) -> AWSResponse | None:
+        target = request.headers.get("X-Amz-Target", b"")
+        if isinstance(target, bytes):
+            target = target.decode()
+        if not target.endswith(".TransactWriteItems"):
+            return None
+        items = json.loads(request.body)["TransactItems"]
+        with self._lock:
+            self.calls += 1
+            code = self.pick(self.calls, items)
+            if code is None:
+                return None
+            self.counter[f"transaction_cancelled_{code}"] += 1
+        hit = self.calls % len(items)
+        reasons = [{"Code": code, "Message": "injected"} if i == hit else {"Code": "None"} for i in range(len(items))]
+        return _response(request.url, "TransactionCanceledException", {
+            "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+            "message": f"Transaction cancelled, please refer cancellation reasons for specific reasons [{code}]",
+            "CancellationReasons": reasons,
+        })
+
+
+def first_calls(n: int, code: str) -> Callable[[int, list[dict[str, Any]]], str | None]:
+    """The first n transactions are cancelled with `code`; the rest go through."""
+    return lambda call, items: code if call <= n else None
