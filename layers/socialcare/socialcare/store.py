@@ -225,7 +225,8 @@ class Store:
                     failed = frozenset(i for i, r in enumerate(reasons) if r == CONDITION_FAILED)
                     raise ConflictError(f"transaction cancelled: {reasons}", failed) from exc
                 if attempt + 1 == TRANSACT_ATTEMPTS:
-                    raise StoreBusyError(f"transaction cancelled {TRANSACT_ATTEMPTS} times: {reasons}", reasons) from exc
+                    message = f"transaction cancelled {TRANSACT_ATTEMPTS} times: {reasons}"
+                    raise StoreBusyError(message, reasons) from exc
                 self.sleep(random.uniform(0, min(TRANSACT_CAP_S, TRANSACT_BASE_S * 2**attempt)))  # noqa: S311
 
     def put_new(self, item: dict[str, Any]) -> bool:

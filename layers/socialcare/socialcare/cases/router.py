@@ -132,10 +132,10 @@ def _duplicate(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
     membership failed last time (the table stayed busy), it is tried again."""
     stored = deps.store.get_mention(mention.key) or {}
     case_id = stored.get("case_id")
-    case = deps.store.get_case(case_id) if case_id else None
-    if case is not None and case_id == case_id_for(mention.key):
-        if case.workflow_input and case.execution_name and case.is_open:
-            workflow.start(deps.sfn, deps.settings.state_machine_arn, case.execution_name, case.workflow_input)
+    opened_here = bool(case_id) and case_id == case_id_for(mention.key)
+    case = deps.store.get_case(case_id) if case_id and (opened_here or stored.get(hooks.PENDING)) else None
+    if case is not None and opened_here and case.workflow_input and case.execution_name and case.is_open:
+        workflow.start(deps.sfn, deps.settings.state_machine_arn, case.execution_name, case.workflow_input)
     if stored.get(hooks.PENDING):
         hooks.after_mention(mention, tags, case, deps, retry=True)
     logger.info("duplicate mention dropped", mention_key=mention.key)
