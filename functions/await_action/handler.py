@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
-from socialcare.cases.actions import store_wait
+from socialcare.cases import actions
 from socialcare.cases.deps import default_deps
 from socialcare.observability import logger, metrics, tracer
 
@@ -20,7 +20,7 @@ class WaitRequest(BaseModel):
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = WaitRequest.model_validate(event)
-    case = store_wait(request.case_id, request.task_token, request.action, default_deps())
+    case = actions.store_wait(request.case_id, request.task_token, request.action, default_deps())
     if request.action.get("type") == "escalated":
         metrics.add_metric(name="SlaBreaches", unit="Count", value=1)
         logger.info("sla breached", case_id=case.id, department=case.department,

@@ -221,6 +221,10 @@ class Case(BaseModel):
     execution_name: str | None = None
     workflow_input: dict[str, Any] | None = None
     reopen_count: int = 0
+    # Set by the workflow's catch-all when a task failed in a way nothing expected; cleared by a restart.
+    workflow_failed: bool = False
+    workflow_error: str | None = None
+    workflow_restarts: int = 0
     handoff_channel: str | None = None
     version: int = 0
     departments_history: list[str] = Field(default_factory=list)

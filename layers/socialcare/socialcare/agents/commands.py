@@ -135,6 +135,8 @@ def _act(args: argparse.Namespace) -> int:
             result = client.resolve(args.case, args.note, request_id=rid)
         case "reopen":
             result = client.reopen(args.case, args.reason, request_id=rid)
+        case "restart":
+            result = client.restart(args.case)
     outcome = ActionOutcome(
         case_id=result.case_id,
         action=result.action,
@@ -203,3 +205,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     action("wait-customer", "pause the next-update clock until the customer writes", "wait_customer")
     action("resolve", "close the case").add_argument("--note", required=True)
     action("reopen", "reopen a resolved case").add_argument("--reason", default="reopened by an agent")
+    action("restart", "start a fresh workflow for a case whose workflow failed (flagged on the case)")

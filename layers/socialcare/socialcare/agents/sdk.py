@@ -367,6 +367,12 @@ class AgentClient:
                 )
         return actions.reopen(case_id, self.deps, actor=self.name, reason=reason, request_id=request_id)
 
+    def restart(self, case_id: str) -> ActionResult:
+        """The redrive path after the case workflow's catch-all flagged the case."""
+        if self.department is not None and self.case(case_id).department != self.department:
+            raise actions.NotAllowedError(f"case {case_id} is not in the {self.department} queue")
+        return actions.restart_workflow(case_id, self.deps, actor=self.name)
+
 
 def _queue_conditions(filters: views.QueueFilter | None, values: dict[str, Any], names: dict[str, str],
                       now: datetime) -> list[str]:

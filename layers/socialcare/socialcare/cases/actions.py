@@ -297,6 +297,33 @@ def reopen(case_id: str, deps: Deps, *, actor: str, reason: str, request_id: str
     return ActionResult(case_id, "reopen", CaseStatus.OPEN.value, {"reason": reason})
 
 
+def restart_workflow(case_id: str, deps: Deps, *, actor: str) -> ActionResult:
+    """The redrive path for a case whose workflow failed (its catch-all flagged it): a fresh execution
+    from the case as it stands now (department, escalation tier, what is left of the running clock)."""
+    case = deps.store.get_case(case_id)
+    if not case.workflow_failed:
+        raise NotAllowedError(f"case {case_id}: its workflow has not failed; nothing to restart")
+    if not case.is_open:
+        raise NotAllowedError(f"case {case_id} is resolved; reopen it instead")
+    now = deps.now()
+    clock = case.clock or clocks.first_clock(case.sla, now)
+    remaining = max(1, math.ceil((clock.due_at - now).total_seconds()))
+    clock = clock.model_copy(update={"seconds": remaining})
+    name = f"{case.id}-w{case.workflow_restarts + 1}"
+    payload = workflow.execution_input(case.model_copy(update={"clock": clock}),
+                                       deps.settings.department_queue_url(case.department))
+    payload["tier"] = case.escalation_tier
+    fields = {"workflow_failed": False, "workflow_error": None, "workflow_restarts": case.workflow_restarts + 1,
+              "execution_name": name, "workflow_input": payload, "token_fresh": False, "stale": False}
+    event = CaseEvent(case_id=case.id, type="case.workflow_restarted", at=now, actor=actor,
+                      detail={"execution": name, "error": case.workflow_error})
+    plan = {"fields": fields, "detail": {"execution": name}, "messages": [], "events": [event]}
+    _commit(case, "restart", plan, deps, actor=actor, request_id=f"restart-{name}")
+    workflow.start(deps.sfn, deps.settings.state_machine_arn, name, payload)
+    events.publish(deps.events, deps.settings.event_bus_name, [event], {"department": case.department})
+    return ActionResult(case_id, "restart", case.status, {"execution": name})
+
+
 def store_wait(case_id: str, task_token: str, action: dict[str, Any], deps: Deps) -> Case:
     """Called by the workflow each time it starts waiting: the token and clock go on the case."""
     now = deps.now()
