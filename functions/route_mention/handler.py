@@ -8,13 +8,17 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from socialcare.cases.deps import default_deps
-from socialcare.cases.intake import handle_record
+from socialcare.cases.intake import OutOfTimeError, handle_record
 from socialcare.observability import logger, metrics, tracer
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A record started with less time than this left could be cut off by the function's timeout, which
+# would return the whole batch; failing just the records not started yet returns only those.
+RESERVE_MS = 10_000
 
 
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    if lambda_context.get_remaining_time_in_millis() < RESERVE_MS:
+        raise OutOfTimeError(f"record {record.message_id} left for the next delivery: out of time")
     deps = default_deps()
     handle_record(record.message_id, record.body, deps, os.environ["MENTIONS_DLQ_URL"])
 
@@ -23,4 +27,6 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    # One processor per invocation: it holds the batch's state, and invocations may run side by side.
+    processor = BatchProcessor(event_type=EventType.SQS)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -11,8 +11,6 @@ from socialcare.cases.actions import fire_sla_warning
 from socialcare.cases.deps import default_deps
 from socialcare.observability import logger, metrics, tracer
 
-processor = BatchProcessor(event_type=EventType.SQS)
-
 
 def record_handler(record: SQSRecord) -> str:
     outcome = fire_sla_warning(json.loads(record.body), default_deps())
@@ -25,6 +23,6 @@ def record_handler(record: SQSRecord) -> str:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    # One processor per invocation: it holds the batch's state, and invocations may run side by side.
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -20,6 +20,10 @@ _METRIC = {
 }
 
 
+class OutOfTimeError(Exception):
+    """The invocation is about to time out: the record is failed untouched and comes back."""
+
+
 class PoisonMessageError(Exception):
     """A message that can never be processed; it goes to the dead-letter queue at once."""
 

@@ -1,4 +1,12 @@
-"""Runs the real Lambda handlers in-process when moto invokes a function (moto would need Docker).
+"""Runs the real Lambda handlers in-process when moto invokes a function (moto would need Docker),
+as strictly as Lambda does:
+
+- invocations of one function run concurrently (up to SOCIALCARE_LOCAL_CONCURRENCY each, default 4,
+  as Lambda scales out); each sees its own function's environment (a per-thread layer over
+  os.environ), so nothing serialises the product's logic;
+- each function's Timeout is enforced: at the deadline the invocation fails with Sandbox.Timedout and
+  its thread is stopped (an asynchronous exception, held back while the thread is inside moto, as a
+  real table finishes a request whose caller died); get_remaining_time_in_millis counts down for real.
 
 moto's LambdaSimpleBackend.invoke is an internal signature: moto is pinned, and a test covers this.
 """
@@ -6,20 +14,39 @@ moto's LambdaSimpleBackend.invoke is an internal signature: moto is pinned, and 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib.util
 import json
 import os
 import sys
 import threading
+import time
 import traceback
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, MutableMapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-_LOCK = threading.RLock()  # handlers share os.environ: one invocation at a time
+CONCURRENCY_VAR = "SOCIALCARE_LOCAL_CONCURRENCY"
+DEFAULT_CONCURRENCY = 4
+KILL_GRACE_S = 10.0  # how long a timed-out invocation may take to reach a point where it can be stopped
+
+
+def default_concurrency() -> int:
+    return max(1, int(os.environ.get(CONCURRENCY_VAR, DEFAULT_CONCURRENCY)))
+
+
+class FunctionTimeoutError(Exception):
+    """The invocation ran past its function's Timeout (Lambda reports Sandbox.Timedout)."""
+
+    error_type = "Sandbox.Timedout"
+
+
+class _Killed(BaseException):
+    """Raised inside a timed-out invocation's thread to stop it; not an Exception, so the handler's
+    own error handling (a batch processor catching per record) cannot swallow it."""
 
 
 @dataclass
@@ -31,9 +58,97 @@ class LambdaContext:
     aws_request_id: str = ""
     log_group_name: str = ""
     log_stream_name: str = "local"
+    deadline: float = field(default_factory=lambda: time.monotonic() + 30.0)
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+class _Invocation:
+    """What the service-call guard and the timeout share about one running invocation."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.in_service = 0
+        self.timed_out = False
+        self.thread_id: int | None = None
+
+    def kill(self) -> None:
+        with self.lock:
+            self.timed_out = True
+            if self.in_service == 0 and self.thread_id is not None:
+                _async_raise(self.thread_id)
+
+    @contextlib.contextmanager
+    def service_call(self) -> Iterator[None]:
+        with self.lock:
+            if self.timed_out:
+                raise _Killed
+            self.in_service += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.in_service -= 1
+                stop = self.timed_out and self.in_service == 0
+            if stop:
+                raise _Killed  # the request completed; its caller is gone
+
+
+def _async_raise(thread_id: int) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(_Killed))
+
+
+_TLS = threading.local()  # per thread: env (the function's variables), invocation
+
+
+class _LayeredEnviron(MutableMapping[str, str]):
+    """os.environ with a per-thread layer on top: an invocation's thread sees its function's
+    variables, every other thread the process's. Writes go to the layer while one is active."""
+
+    def __init__(self, base: MutableMapping[str, str]) -> None:
+        self.base = base
+
+    @staticmethod
+    def _layer() -> dict[str, str] | None:
+        return getattr(_TLS, "env", None)
+
+    def __getitem__(self, key: str) -> str:
+        layer = self._layer()
+        if layer is not None and key in layer:
+            return layer[key]
+        return self.base[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        layer = self._layer()
+        if layer is not None:
+            layer[key] = value
+        else:
+            self.base[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        layer = self._layer()
+        if layer is not None and key in layer:
+            del layer[key]
+        else:
+            del self.base[key]
+
+    def __iter__(self) -> Iterator[str]:
+        layer = self._layer() or {}
+        yield from layer
+        yield from (k for k in self.base if k not in layer)
+
+    def __len__(self) -> int:
+        layer = self._layer() or {}
+        return len(layer) + sum(1 for k in self.base if k not in layer)
+
+    def copy(self) -> dict[str, str]:
+        return dict(self)
+
+
+def _layer_environ() -> None:
+    if not isinstance(os.environ, _LayeredEnviron):
+        os.environ = _LayeredEnviron(os.environ)  # type: ignore[assignment]  # noqa: B003 - a layer, nothing cleared
 
 
 @dataclass
@@ -42,26 +157,84 @@ class LocalFunction:
     code_dir: Path
     handler: str
     environment: dict[str, str]
+    timeout_s: float = 30.0
+    concurrency: int = field(default_factory=default_concurrency)
     _module: ModuleType | None = None
 
+    def __post_init__(self) -> None:
+        self._slots = threading.BoundedSemaphore(self.concurrency)
+        self._load = threading.Lock()
+
     def entry(self) -> Callable[[dict, Any], Any]:
-        if self._module is None:
-            module_name, _, _ = self.handler.rpartition(".")
-            path = self.code_dir / f"{module_name}.py"
-            spec = importlib.util.spec_from_file_location(f"socialcare_fn_{self.code_dir.name}", path)
-            if spec is None or spec.loader is None:
-                raise ImportError(f"cannot load handler {path}")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = module
-            with _env(self.environment):
-                spec.loader.exec_module(module)
-            self._module = module
+        with self._load:
+            if self._module is None:
+                module_name, _, _ = self.handler.rpartition(".")
+                path = self.code_dir / f"{module_name}.py"
+                spec = importlib.util.spec_from_file_location(f"socialcare_fn_{self.code_dir.name}", path)
+                if spec is None or spec.loader is None:
+                    raise ImportError(f"cannot load handler {path}")
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[spec.name] = module
+                with _env(self.environment):
+                    spec.loader.exec_module(module)
+                self._module = module
         return getattr(self._module, self.handler.rpartition(".")[2])
 
     def invoke(self, event: dict) -> Any:
-        with _LOCK, _env(self.environment), _inside_function(self.name):
-            ctx = LambdaContext(function_name=self.name, aws_request_id=str(uuid.uuid4()))
-            return self.entry()(event, ctx)
+        """One invocation on its own thread (a sandbox), at most `concurrency` at once, stopped at
+        the function's Timeout."""
+        with self._slots:
+            handler = self.entry()
+            ctx = LambdaContext(function_name=self.name, aws_request_id=str(uuid.uuid4()),
+                                deadline=time.monotonic() + self.timeout_s)
+            invocation = _Invocation()
+            box: dict[str, Any] = {}
+
+            def run() -> None:
+                invocation.thread_id = threading.get_ident()
+                _TLS.env = dict(self.environment)
+                _TLS.invocation = invocation
+                try:
+                    with _inside_function(self.name):
+                        box["result"] = handler(event, ctx)
+                except _Killed:
+                    box["killed"] = True
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller as the function's error
+                    box["error"] = exc
+                finally:
+                    _TLS.env = None
+                    _TLS.invocation = None
+
+            thread = threading.Thread(target=run, name=f"lambda-{self.name}", daemon=True)
+            thread.start()
+            thread.join(self.timeout_s)
+            if thread.is_alive():
+                invocation.kill()
+                thread.join(KILL_GRACE_S)
+                raise FunctionTimeoutError(f"{ctx.aws_request_id} Task timed out after {self.timeout_s:.2f} seconds")
+            if "error" in box:
+                raise box["error"]
+            return box.get("result")
+
+
+def _guard_service_calls() -> None:
+    """Every in-process call into moto (botocore's before-send stubber) runs under the calling
+    invocation's guard, so a timed-out invocation is stopped between requests, never inside one."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    if getattr(BotocoreStubber, "_socialcare_guarded", False):
+        return
+    original = BotocoreStubber.__call__
+
+    def __call__(self: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
+        invocation = getattr(_TLS, "invocation", None)
+        if invocation is None:
+            return original(self, event_name, request, **kwargs)
+        with invocation.service_call():
+            return original(self, event_name, request, **kwargs)
+
+    BotocoreStubber.__call__ = __call__  # type: ignore[method-assign]
+    BotocoreStubber._socialcare_guarded = True  # type: ignore[attr-defined]
 
 
 class _Output:
@@ -119,21 +292,18 @@ def route_function_output(stream: Any) -> None:
 
 
 class _env:
+    """The function's variables on this thread while its module is imported."""
+
     def __init__(self, values: dict[str, str]) -> None:
         self.values = values
-        self.saved: dict[str, str | None] = {}
+        self.saved: dict[str, str] | None = None
 
     def __enter__(self) -> None:
-        for k, v in self.values.items():
-            self.saved[k] = os.environ.get(k)
-            os.environ[k] = v
+        self.saved = getattr(_TLS, "env", None)
+        _TLS.env = {**(self.saved or {}), **self.values}
 
     def __exit__(self, *exc: object) -> None:
-        for k, v in self.saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _TLS.env = self.saved
 
 
 REGISTRY: dict[str, LocalFunction] = {}
@@ -156,7 +326,7 @@ def _invoke(
     except Exception as exc:  # noqa: BLE001 - a Lambda's unhandled error becomes its error payload
         response_headers["x-amz-function-error"] = "Unhandled"
         return json.dumps(
-            {"errorType": type(exc).__name__, "errorMessage": str(exc),
+            {"errorType": getattr(exc, "error_type", type(exc).__name__), "errorMessage": str(exc),
              "stackTrace": traceback.format_exc().splitlines()[-5:]}
         ).encode()
     return json.dumps(result).encode()
@@ -168,4 +338,6 @@ def install() -> None:
     from socialcare.local import moto_patches
 
     LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
+    _layer_environ()
+    _guard_service_calls()
     moto_patches.install()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import threading
 import time
 import uuid
 import zipfile
@@ -137,7 +138,8 @@ class LocalStack:
                 fn = self.artifacts.function(logical_id, name, spec.handler, env)
             else:
                 fn = lambda_adapter.LocalFunction(
-                    name=name, code_dir=spec.code_dir, handler=spec.handler, environment=env
+                    name=name, code_dir=spec.code_dir, handler=spec.handler, environment=env,
+                    timeout_s=spec.timeout_s,
                 )
             lambda_adapter.register(fn)
             self.functions[logical_id] = fn
@@ -191,13 +193,16 @@ class LocalStack:
 
     # -------------------------------------------------------------- event sources
     def pump(self, function_id: str, *, max_batches: int = 1000, batch_size: int = 10) -> PumpStats:
-        """Lambda's SQS event source, in-process: receive, invoke, delete what succeeded.
-        Failed records stay and come back; after maxReceiveCount SQS moves them to the DLQ."""
+        """Lambda's SQS event source, in-process: receive, invoke, delete what succeeded, with as many
+        pollers as the function may run at once. Failed records (and whole batches of a failed or
+        timed-out invocation) stay and come back; after maxReceiveCount SQS moves them to the DLQ."""
         spec = self.template.functions[function_id] if self.template else None
         if spec is None:
             raise KeyError(function_id)
         sqs = self.client("sqs")
         stats = PumpStats()
+        fn = self.functions[function_id]
+        lock = threading.Lock()
         for queue_id in spec.sqs_sources:
             url = self.queue_urls[queue_id]
             arns = self.__dict__.setdefault("_queue_arns", {})  # an ARN never changes: ask once
@@ -206,33 +211,49 @@ class LocalStack:
                     QueueUrl=url, AttributeNames=["QueueArn"]
                 )["Attributes"]["QueueArn"]
             arn = arns[url]
-            for _ in range(max_batches):
-                got = sqs.receive_message(
-                    QueueUrl=url, MaxNumberOfMessages=batch_size, AttributeNames=["All"], MessageAttributeNames=["All"],
-                    VisibilityTimeout=30,
-                ).get("Messages", [])
-                if not got:
-                    break
-                event = {"Records": [_sqs_record(m, arn) for m in got]}
-                try:
-                    result = self.functions[function_id].invoke(event) or {}
-                    failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-                except Exception:  # noqa: BLE001 - a failed invocation (or timeout): the whole batch returns
-                    stats.errors += 1
-                    failed = {m["MessageId"] for m in got}
-                stats.received += len(got)
-                stats.failed += len(failed)
-                ok = [m for m in got if m["MessageId"] not in failed]
-                if ok:
-                    sqs.delete_message_batch(
-                        QueueUrl=url,
-                        Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(ok)],
-                    )
-                for m in got:
-                    if m["MessageId"] in failed:
-                        sqs.change_message_visibility(
-                            QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+            batches = iter(range(max_batches))
+
+            def poller(url: str = url, arn: str = arn, batches: Any = batches) -> None:
+                while True:
+                    with lock:
+                        if next(batches, None) is None:
+                            return
+                    got = sqs.receive_message(
+                        QueueUrl=url, MaxNumberOfMessages=batch_size, AttributeNames=["All"],
+                        MessageAttributeNames=["All"], VisibilityTimeout=30,
+                    ).get("Messages", [])
+                    if not got:
+                        return
+                    event = {"Records": [_sqs_record(m, arn) for m in got]}
+                    errors = 0
+                    try:
+                        result = fn.invoke(event) or {}
+                        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+                    except Exception:  # noqa: BLE001 - a failed invocation (or timeout): the whole batch returns
+                        errors = 1
+                        failed = {m["MessageId"] for m in got}
+                    with lock:
+                        stats.received += len(got)
+                        stats.failed += len(failed)
+                        stats.errors += errors
+                    ok = [m for m in got if m["MessageId"] not in failed]
+                    if ok:
+                        sqs.delete_message_batch(
+                            QueueUrl=url,
+                            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(ok)],
                         )
+                    for m in got:
+                        if m["MessageId"] in failed:
+                            sqs.change_message_visibility(
+                                QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                            )
+
+            workers = [threading.Thread(target=poller, name=f"pump-{function_id}-{i}", daemon=True)
+                       for i in range(max(1, fn.concurrency))]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
         return stats
 
     def invoke(self, function_id: str, event: dict) -> Any:

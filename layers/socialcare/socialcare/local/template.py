@@ -18,6 +18,7 @@ class FunctionSpec:
     schedules: list[dict[str, Any]] = field(default_factory=list)
     sqs_sources: list[str] = field(default_factory=list)  # logical ids of the queues that feed it
     env_keys: dict[str, str] = field(default_factory=dict)  # output-safe name -> variable name
+    timeout_s: float = 3.0  # Lambda's default when neither the function nor Globals set Timeout
 
 
 @dataclass
@@ -56,6 +57,7 @@ def prepare(root: Path, overrides: dict[str, str], bucket: str) -> LocalTemplate
         props = res.get("Properties", {})
         if res["Type"] == "AWS::Serverless::Function":
             spec = FunctionSpec(logical_id, root / props["CodeUri"], props["Handler"])
+            spec.timeout_s = float(props.get("Timeout") or sam.get("Globals", {}).get("Function", {}).get("Timeout", 3))
             kept = {}
             for name, event in (props.get("Events") or {}).items():
                 # Local stand-ins drive these: moto never fires schedules, and its SQS trigger needs Docker.
