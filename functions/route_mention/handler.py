@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -16,17 +17,21 @@ from socialcare.observability import logger, metrics, tracer
 RESERVE_MS = 10_000
 
 
-def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
-    if lambda_context.get_remaining_time_in_millis() < RESERVE_MS:
-        raise OutOfTimeError(f"record {record.message_id} left for the next delivery: out of time")
-    deps = default_deps()
-    handle_record(record.message_id, record.body, deps, os.environ["MENTIONS_DLQ_URL"])
+def _record_handler(reserve_ms: int) -> Any:
+    def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
+        if lambda_context.get_remaining_time_in_millis() < reserve_ms:
+            raise OutOfTimeError(f"record {record.message_id} left for the next delivery: out of time")
+        handle_record(record.message_id, record.body, default_deps(), os.environ["MENTIONS_DLQ_URL"])
+
+    return record_handler
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    reserve_ms = min(RESERVE_MS, context.get_remaining_time_in_millis() // 4)
     # One processor per invocation: it holds the batch's state, and invocations may run side by side.
     processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return process_partial_response(event=event, record_handler=_record_handler(reserve_ms), processor=processor,
+                                    context=context)

@@ -10,7 +10,12 @@ the SDK. Faults injected on the way:
 - SQS: duplicate deliveries and out-of-order delivery (replies before the posts they answer);
 - router: a crash after the case transaction committed but before the workflow started;
 - DynamoDB: ProvisionedThroughputExceededException injected with botocore event hooks, spread
-  and as a storm that outlasts the SDK's retries;
+  and as a storm that outlasts the SDK's retries; TransactWriteItems cancelled with every reason
+  DynamoDB documents (TransactionConflict, throttling, request limits, validation, collection size),
+  spread and as a storm that outlasts the store's own retries;
+- concurrency: the router runs 4 invocations at once (as Lambda scales out); bursts of replies in one
+  conversation and of posts by one customer land in the same moment on different routers;
+- Lambda: invocations slowed past their function's Timeout mid-batch and stopped there;
 - Step Functions: a task token used twice and after its wait ended; agent retries of one request;
 - poison: bodies that can never be a mention, and items the connector cannot parse.
 
@@ -33,6 +38,8 @@ from typing import Any
 import boto3
 import requests
 from botocore.awsrequest import AWSResponse
+
+from tests.faults import CANCELLATION_CODES, TransactionCanceller
 
 ACTIONABLE = [
     "@SkylarkAir my flight SK{n} was cancelled and nobody at the gate knows when the next one leaves",
@@ -82,6 +89,13 @@ class ChaosConfig:
     duplicate_share: float = 0.05
     reorder_share: float = 0.05
     ingest_poison_items: int = 3
+    tx_cancel_every: int = 25  # every Nth transaction cancelled, the reasons in turn
+    tx_storm_calls: int = 24  # consecutive cancellations: outlasts the store's retries
+    thread_burst: int = 30  # replies to one post, queued at once
+    customer_burst: int = 8  # posts by one customer, queued at once
+    lambda_timeout_s: float = 4.0  # the router's Timeout while invocations are slowed
+    slow_calls: int = 16  # DynamoDB calls slowed by slow_call_s inside the router, once per slowed wave
+    slow_call_s: float = 0.5
 
 
 @dataclass
@@ -96,6 +110,11 @@ class Report:
     executions: int = 0
     executions_running: int = 0
     executions_stuck_no_timer: int = 0
+    open_cases_without_workflow: int = 0  # open, not stale, not flagged, and no execution running
+    executions_failed: Counter = field(default_factory=Counter)  # by error
+    executions_dead_without_alarm: int = 0
+    bursts_doubled: int = 0  # a burst of one conversation or one customer on more than one case
+    router_index_reads: int = 0  # queries on an eventually consistent index while routing
     customer_messages: int = 0
     customer_messages_sent_twice: int = 0
     dead_letters: dict[str, Counter] = field(default_factory=dict)
@@ -115,6 +134,9 @@ class Report:
             f"mentions stored {self.mentions_stored}; mentions lost = {self.mentions_lost}",
             f"cases {self.cases}; cases opened twice = {self.cases_opened_twice}",
             f"executions {self.executions}; running {self.executions_running}; stuck with no timer = {self.executions_stuck_no_timer}",
+            f"executions ended failed {dict(self.executions_failed)}; dead without an alarm = {self.executions_dead_without_alarm}; "
+            f"open cases with no workflow = {self.open_cases_without_workflow}",
+            f"bursts on more than one case = {self.bursts_doubled}; index reads while routing = {self.router_index_reads}",
             f"customer messages {self.customer_messages}; sent twice = {self.customer_messages_sent_twice}",
             f"dead letters by reason: { {q: dict(c) for q, c in self.dead_letters.items()} }; unaccounted = {self.dead_letters_unaccounted}",
             f"redriven {self.redriven}; spent task tokens reused: rejected {self.token_reuse_rejected}, "
@@ -159,6 +181,40 @@ class DynamoThrottle:
             "Content-Type": "application/x-amz-json-1.0",
         }
         return AWSResponse(request.url, 400, headers, MockRawResponse(body))
+
+
+class SlowRouterCalls:
+    """Makes DynamoDB calls made inside the router's invocations slow, so that an invocation runs past
+    its function's Timeout in the middle of its batch (and is stopped there)."""
+
+    def __init__(self, thread_name: str) -> None:
+        self.thread_name = thread_name
+        self.left = 0
+        self.delay = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Any, **kwargs: Any) -> None:
+        if threading.current_thread().name != self.thread_name:
+            return None
+        with self._lock:
+            if self.left <= 0:
+                return None
+            self.left -= 1
+        time.sleep(self.delay)
+        return None
+
+
+class IndexReads:
+    """Counts queries on a secondary index made inside the router's invocations (routing must decide
+    from strongly consistent base-table reads)."""
+
+    def __init__(self, thread_name: str) -> None:
+        self.thread_name = thread_name
+        self.count = 0
+
+    def __call__(self, params: dict[str, Any], **kwargs: Any) -> None:
+        if threading.current_thread().name == self.thread_name and params.get("IndexName"):
+            self.count += 1
 
 
 class CrashingStartExecution:
@@ -282,6 +338,23 @@ def run_chaos(cfg: ChaosConfig) -> Report:
         # Faults live on the clients the handlers use (socialcare.aws), never on the harness's own.
         throttle = DynamoThrottle(cfg.ddb_throttle_every, faults)
         aws.client("dynamodb").meta.events.register_first("before-send.dynamodb", throttle)
+        tx = {"every": cfg.tx_cancel_every, "storm": 0}
+
+        def cancel(call: int, items: list[dict[str, Any]]) -> str | None:
+            if tx["storm"] > 0:
+                tx["storm"] -= 1
+                return "TransactionConflict"
+            if tx["every"] and call % tx["every"] == 0:
+                return CANCELLATION_CODES[(call // tx["every"]) % len(CANCELLATION_CODES)]
+            return None
+
+        TransactionCanceller(cancel, faults).install(aws.client("dynamodb"))
+        router_fn = stack.functions["RouteMentionFunction"]
+        router_thread = f"lambda-{router_fn.name}"
+        slow = SlowRouterCalls(router_thread)
+        aws.client("dynamodb").meta.events.register_first("before-send.dynamodb", slow)
+        index_reads = IndexReads(router_thread)
+        aws.client("dynamodb").meta.events.register("before-parameter-build.dynamodb.Query", index_reads)
         crash_start = CrashingStartExecution(cfg.start_execution_crashes, faults)
         aws.client("stepfunctions").meta.events.register_first(
             "before-call.states.StartExecution", crash_start
@@ -351,6 +424,17 @@ def run_chaos(cfg: ChaosConfig) -> Report:
                 if stats.received == 0:
                     return
 
+        def queue_posts(extra: list[dict[str, Any]]) -> None:
+            from socialcare.ingest.x import mention_from_post
+
+            for post in extra:
+                m = mention_from_post(post, {post["author_id"]: {"username": post["username"]}})
+                sqs.send_message(QueueUrl=queue, MessageBody=m.model_dump_json())
+            posts.extend(extra)
+            report.posted += len(extra)
+
+        bursts: list[list[str]] = []  # mention keys that must share one case
+
         # ---- waves: the platform gets new posts, the poller pulls them, the router routes them
         waves = [posts[i : i + cfg.wave] for i in range(0, len(posts), cfg.wave)]
         agent = AgentClient(deps, "chaos-agent")
@@ -412,20 +496,55 @@ def run_chaos(cfg: ChaosConfig) -> Report:
             if n == len(waves) // 2:
                 throttle.storm = cfg.ddb_storm_calls  # outlasts the SDK's 5 attempts: records fail, come back
                 faults["dynamodb_storm"] += 1
+            if n == 1 or n == len(waves) // 2 + 1:
+                tx["storm"] = cfg.tx_storm_calls  # outlasts the store's retries: records fail, come back
+                faults["transaction_storm"] += 1
+            if n % 3 == 0:
+                # Concurrent routers on one conversation and on one customer: a burst of replies to
+                # one post and a burst of posts by one new customer, all queued at once.
+                root = {**wave[0], "id": str(int(wave[0]["id"]) + 70_000_000), "author_id": str(8_000_000 + n),
+                        "username": f"burst{n}", "text": ACTIONABLE[0].format(n=n)}
+                root["conversation_id"] = root["id"]
+                replies = [{**root, "id": str(int(root["id"]) + 1 + i), "author_id": str(8_100_000 + n * 100 + i),
+                            "username": f"replier{n}x{i}", "in_reply_to_id": root["id"],
+                            "text": f"@SkylarkAir same here, flight SK{n} cancelled ({i})"}
+                           for i in range(cfg.thread_burst)]
+                own = [{**root, "id": str(int(root["id"]) + 500 + i), "conversation_id": str(int(root["id"]) + 500 + i),
+                        "author_id": str(8_200_000 + n), "username": f"insistent{n}",
+                        "text": ACTIONABLE[1].format(n=n * 10 + i)} for i in range(cfg.customer_burst)]
+                queue_posts([root, *replies, *own])
+                bursts.append([f"x#{p['id']}" for p in [root, *replies]])
+                bursts.append([f"x#{p['id']}" for p in own])
+                faults["concurrent_routers_one_conversation"] += len(replies) + 1
+                faults["concurrent_routers_one_customer"] += len(own)
+            slowed = n % 4 == 1
+            if slowed:
+                # Invocations run past the router's Timeout in the middle of their batches.
+                saved_timeout, router_fn.timeout_s = router_fn.timeout_s, cfg.lambda_timeout_s
+                slow.delay, slow.left = cfg.slow_call_s, cfg.slow_calls
+                before = router_fn.timeouts
             phase = time.monotonic()
             route()
             report.timings["route"] += time.monotonic() - phase
+            if slowed:
+                router_fn.timeout_s = saved_timeout
+                slow.left = 0
+                faults["lambda_timeout_mid_batch"] += router_fn.timeouts - before
             phase = time.monotonic()
             # Agents work every open case; every request is sent twice (a retry after a timeout).
             every, throttle.every = throttle.every, 0  # agents act on a calm table
+            tx_every, tx["every"] = tx["every"], 0
             acted += _work_cases(deps, agent, ActionError, report)
             throttle.every = every
+            tx["every"] = tx_every
             report.timings["agents"] += time.monotonic() - phase
             _progress(
                 f"wave {n + 1}/{len(waves)} t={time.monotonic() - started:.0f}s "
                 f"{ {k: round(v, 1) for k, v in report.timings.items()} } faults={dict(faults)}"
             )
         throttle.every = 0
+        tx["every"] = 0
+        report.router_index_reads = index_reads.count
 
         # ---- a task token used twice, and one used after its wait ended
         _progress(f"waves done t={time.monotonic() - started:.0f}s")
@@ -440,6 +559,7 @@ def run_chaos(cfg: ChaosConfig) -> Report:
         _settle(stack, sfn, out["StateMachineArn"])
         _progress(f"settled t={time.monotonic() - started:.0f}s")
         _measure(report, stack, deps, calm_ddb, sqs, sfn, out, posts)
+        _measure_bursts(report, calm_ddb, out["TableName"], bursts)
         server.stop()
     report.seconds = time.monotonic() - started
     return report
@@ -551,6 +671,25 @@ def _scan(ddb: Any, table: str, prefix: str) -> list[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def _case_of(execution_name: str) -> str:
+    """SC-XXXXXXXX, SC-XXXXXXXX-r1 (reopened), SC-XXXXXXXX-w1 (restarted after a failure)."""
+    return execution_name.split("-r")[0].split("-w")[0]
+
+
+def _measure_bursts(report: Report, ddb: Any, table: str, bursts: list[list[str]]) -> None:
+    from socialcare.store import from_item
+
+    for keys in bursts:
+        cases = set()
+        for key in keys:
+            item = ddb.get_item(TableName=table, Key={"PK": {"S": f"MENTION#{key}"}, "SK": {"S": "MENTION"}},
+                                ConsistentRead=True).get("Item")
+            if item:
+                cases.add(from_item(item).get("case_id"))
+        if len(cases - {None}) > 1:
+            report.bursts_doubled += 1
+
+
 def _measure(
     report: Report,
     stack: Any,
@@ -608,8 +747,29 @@ def _measure(
     running = [e for e in executions if e["status"] == "RUNNING"]
     report.executions_running = len(running)
     by_id = {c["id"]: c for c in cases}
+    for e in executions:
+        if e["status"] in {"RUNNING", "SUCCEEDED"}:
+            continue
+        events = sfn.get_execution_history(executionArn=e["executionArn"], maxResults=1000)["events"]
+        failed = next((ev.get("executionFailedEventDetails", {}) for ev in events if ev["type"] == "ExecutionFailed"), {})
+        error = failed.get("error", e["status"])
+        report.executions_failed[error] += 1
+        case = by_id.get(_case_of(e["name"]))
+        # Ended is fine when it says why where people look: a stale case (escalated through every tier)
+        # or a failure flagged on the case (escalation queue, WorkflowFailures alarm).
+        flagged = case is not None and (
+            (error == "CaseStale" and case.get("stale")) or (error == "CaseWorkflowFailed" and case.get("workflow_failed"))
+        )
+        if not flagged:
+            report.executions_dead_without_alarm += 1
+    running_names = {e["name"] for e in running}
+    for case in cases:
+        if case.get("status") == "resolved" or case.get("stale") or case.get("workflow_failed"):
+            continue
+        if case.get("execution_name") not in running_names:
+            report.open_cases_without_workflow += 1
     for e in running:
-        case = by_id.get(e["name"].split("-r")[0])
+        case = by_id.get(_case_of(e["name"]))
         # Running is fine only while the case is open and its execution waits on a timed task token.
         if (
             not case

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.chaos.harness import ChaosConfig, Report, run_chaos
+from tests.faults import CANCELLATION_CODES
 
 
 def _assert_holds(report: Report) -> None:
@@ -25,6 +26,10 @@ def _assert_holds(report: Report) -> None:
     assert report.cases_opened_twice == 0
     assert report.customer_messages_sent_twice == 0
     assert report.executions_stuck_no_timer == 0
+    assert report.executions_dead_without_alarm == 0
+    assert report.open_cases_without_workflow == 0
+    assert report.bursts_doubled == 0
+    assert report.router_index_reads == 0
     assert report.dead_letters_unaccounted == 0
     # Every dead letter left is one that can never be a mention, with its reason:
     assert report.dead_letters["mentions"].get("invalid", 0) == report.poison_bodies
@@ -42,8 +47,13 @@ def _assert_holds(report: Report) -> None:
         "sqs_duplicate_delivery",
         "sqs_out_of_order",
         "poison_bodies",
+        "transaction_storm",
+        "concurrent_routers_one_conversation",
+        "concurrent_routers_one_customer",
+        "lambda_timeout_mid_batch",
     ):
         assert report.faults[fault] > 0, fault
+    assert sum(n for k, n in report.faults.items() if k.startswith("transaction_cancelled_")) > 0
     # Agents answered customers (the sent-twice invariant has something to check); a slow machine
     # lets more short-SLA cases go stale before an agent reaches them, so not necessarily all.
     assert report.cases > 0 and report.customer_messages >= min(report.cases, 20)
@@ -83,3 +93,5 @@ def test_chaos_5000_mentions() -> None:
     report = run_chaos(ChaosConfig(mentions=int(os.environ.get("SOCIALCARE_CHAOS_MENTIONS", "5000"))))
     _assert_holds(report)
     assert report.mentions_stored >= 5000
+    for code in CANCELLATION_CODES:  # every reason DynamoDB documents, at least once
+        assert report.faults[f"transaction_cancelled_{code}"] > 0, code

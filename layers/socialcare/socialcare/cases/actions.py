@@ -270,6 +270,10 @@ def reopen(case_id: str, deps: Deps, *, actor: str, reason: str, request_id: str
     """A resolved case comes back: a new execution, fresh clocks for the new request."""
     request_id = request_id or uuid.uuid4().hex
     if (done := _replay(case_id, request_id, deps)) is not None:
+        # The reopen was committed; the caller may have died before the new execution started.
+        case = deps.store.get_case(case_id)
+        if case.is_open and not case.token_fresh and case.execution_name and case.workflow_input:
+            workflow.start(deps.sfn, deps.settings.state_machine_arn, case.execution_name, case.workflow_input)
         return done
     case = deps.store.get_case(case_id)
     if case.is_open and not case.stale:

@@ -132,10 +132,9 @@ def _duplicate(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
     membership failed last time (the table stayed busy), it is tried again."""
     stored = deps.store.get_mention(mention.key) or {}
     case_id = stored.get("case_id")
-    opened_here = bool(case_id) and case_id == case_id_for(mention.key)
-    case = deps.store.get_case(case_id) if case_id and (opened_here or stored.get(hooks.PENDING)) else None
-    if case is not None and opened_here and case.workflow_input and case.execution_name and case.is_open:
-        workflow.start(deps.sfn, deps.settings.state_machine_arn, case.execution_name, case.workflow_input)
+    case = deps.store.get_case(case_id) if case_id else None
+    if case is not None:
+        _ensure_workflow(case, deps)
     if stored.get(hooks.PENDING):
         hooks.after_mention(mention, tags, case, deps, retry=True)
     logger.info("duplicate mention dropped", mention_key=mention.key)
@@ -211,6 +210,7 @@ def _attach(mention: Mention, tags: Tags, case: Case, seen: _Seen, deps: Deps) -
         store.transact(ops)
     except ConflictError as exc:
         return _settle_conflict(exc, mention, tags, deps)
+    _ensure_workflow(case, deps)
     if case.status == CaseStatus.WAITING_CUSTOMER:
         actions.customer_replied(case.id, deps, mention_key=mention.key)
     logger.info("mention attached to case", case_id=case.id, mention_key=mention.key)
@@ -240,6 +240,14 @@ def _reopen(mention: Mention, tags: Tags, case: Case, seen: _Seen, deps: Deps) -
     except ConflictError as exc:
         return _settle_conflict(exc, mention, tags, deps)
     return RouteResult("reopened", case.id, tags)
+
+
+def _ensure_workflow(case: Case, deps: Deps) -> None:
+    """An open case whose workflow is not waiting may be one whose opener or reopener died right
+    after committing, before starting the execution. Starting it again is idempotent (same name,
+    same stored input), so the next mention on the case, or the redelivery, repairs it."""
+    if case.is_open and not case.stale and not case.token_fresh and case.execution_name and case.workflow_input:
+        workflow.start(deps.sfn, deps.settings.state_machine_arn, case.execution_name, case.workflow_input)
 
 
 def _unchanged(item: dict, seen_case: str | None) -> dict:

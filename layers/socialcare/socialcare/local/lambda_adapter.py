@@ -164,6 +164,7 @@ class LocalFunction:
     def __post_init__(self) -> None:
         self._slots = threading.BoundedSemaphore(self.concurrency)
         self._load = threading.Lock()
+        self.timeouts = 0  # invocations stopped at the Timeout (reported by the chaos run)
 
     def entry(self) -> Callable[[dict, Any], Any]:
         with self._load:
@@ -209,6 +210,7 @@ class LocalFunction:
             thread.start()
             thread.join(self.timeout_s)
             if thread.is_alive():
+                self.timeouts += 1
                 invocation.kill()
                 thread.join(KILL_GRACE_S)
                 raise FunctionTimeoutError(f"{ctx.aws_request_id} Task timed out after {self.timeout_s:.2f} seconds")
