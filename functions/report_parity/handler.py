@@ -6,9 +6,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from socialcare import aws
+from socialcare.cases import tally
 from socialcare.cases.deps import default_deps
 from socialcare.observability import logger, metrics, tracer
-from socialcare.reports.parity import parity, publish
+from socialcare.reports.parity import parity_from_tally, publish
 
 
 @logger.inject_lambda_context
@@ -16,7 +17,7 @@ from socialcare.reports.parity import parity, publish
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = default_deps()
-    report = parity(deps.store.scan_prefix("CASE#", "CASE"), deps.config.parity)
+    report = parity_from_tally(tally.read(deps.store), deps.config.parity)
     published = publish(aws.client("cloudwatch"), report)
     logger.info("parity published", gap_pct=report["gap_pct"], alarm=report["alarm"], metrics=published)
     return {"gap_pct": report["gap_pct"], "alarm": report["alarm"], "metrics": published}

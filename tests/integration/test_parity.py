@@ -64,3 +64,30 @@ def test_parity_report_reaches_cloudwatch_per_band(stack, deps, send):
     assert {"ParitySlaMetPct", "ParityGapPct", "ParityGapExceeded", "ParityCases"} <= names
     alarms = boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]
     assert any(a.get("MetricName") == "ParityGapExceeded" for a in alarms)
+
+
+def test_the_parity_tally_moves_as_cases_close_and_matches_the_cases(stack, deps, send):
+    # Given one small and one big account's cases, answered and resolved (one resolve sent twice)
+    from socialcare.cases import tally
+    from socialcare.reports.parity import parity_from_tally
+
+    first, second = _pair(small_first=True)
+    send(first, second)
+    agent = AgentClient(deps, "priya")
+    for m in (first, second):
+        cid = case_id_for(m.key)
+        wait_for(lambda cid=cid: deps.store.get_case(cid).token_fresh)
+        agent.reply(cid, "Found it - on its way to you tonight.")
+        for _ in range(2):
+            agent.resolve(cid, "delivered", request_id=f"resolve-{cid}")
+    # When the report reads the tally (one query on its partition, not the cases)
+    report = parity_from_tally(tally.read(deps.store), deps.config.parity)
+    # Then each band and the channel counted each closing once, with the answered times
+    scanned = parity([c for c in deps.store.scan_prefix("CASE#", "CASE") if c.get("resolved_at")], deps.config.parity)
+    for band in ("0-100", "1M+"):
+        assert report["bands"][band]["cases"] == scanned["bands"][band]["cases"] == 1
+        assert report["bands"][band]["sla_met_pct"] == scanned["bands"][band]["sla_met_pct"]
+        exact = scanned["bands"][band]["first_response_p50_s"]
+        assert abs(report["bands"][band]["first_response_p50_s"] - exact) <= 0.05 * exact + 0.05
+    assert report["channels"]["x"]["cases"] == 2
+    assert report["bands"]["100-10k"]["cases"] == 0

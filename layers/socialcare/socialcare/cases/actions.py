@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from socialcare.cases import clocks, events, workflow
+from socialcare.cases import clocks, events, tally, workflow
 from socialcare.cases.deps import Deps
 from socialcare.models import Case, CaseEvent, CaseStatus, Clock
 from socialcare.observability import logger
@@ -232,6 +232,9 @@ def _commit(case: Case, action: str, plan: dict[str, Any], deps: Deps, *, actor:
     for i, message in enumerate(plan["messages"]):
         at = now + timedelta(microseconds=i)
         ops.append({"Put": {"Item": store.message_item(case.id, message, at, f"{request_id}-{i}")}})
+    if action == "resolve":
+        # The parity tally moves with the closing, exactly once (same transaction as the ACTION record).
+        ops += tally.closure_ops(case, now, deps.config.parity.bands)
     record = {"PK": f"CASE#{case.id}", "SK": f"ACTION#{request_id}", "action": action, "actor": actor,
               "at": now.isoformat(), "status": plan["fields"].get("status", case.status), "detail": plan["detail"]}
     ops.append({"Put": {"Item": to_item(record), "ConditionExpression": "attribute_not_exists(PK)"}})

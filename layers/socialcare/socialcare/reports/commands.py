@@ -8,10 +8,11 @@ import json
 
 def _parity(args: argparse.Namespace) -> int:
     from socialcare.agents.connect import deps_from_args
-    from socialcare.reports.parity import format_table, parity
+    from socialcare.cases import tally
+    from socialcare.reports.parity import format_table, parity_from_tally
 
     deps = deps_from_args(args)
-    report = parity(deps.store.scan_prefix("CASE#", "CASE"), deps.config.parity)
+    report = parity_from_tally(tally.read(deps.store), deps.config.parity)
     print(json.dumps(report, sort_keys=True) if args.json else format_table(report))
     return 2 if report["alarm"] and args.fail_on_gap else 0
 

@@ -8,29 +8,11 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
+from socialcare.cases import tally
+from socialcare.cases.tally import band_labels, band_of
 from socialcare.config import ParitySettings
 
-
-def band_labels(bounds: list[int]) -> list[str]:
-    def short(n: int) -> str:
-        return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else (
-            f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n))
-
-    labels, low = [], 0
-    for high in bounds:
-        labels.append(f"{short(low)}-{short(high)}")
-        low = high
-    labels.append(f"{short(low)}+")
-    return labels
-
-
-def band_of(followers: int | None, bounds: list[int]) -> str:
-    labels = band_labels(bounds)
-    n = followers or 0
-    for label, high in zip(labels, bounds, strict=False):
-        if n < high:
-            return label
-    return labels[-1]
+__all__ = ["band_labels", "band_of", "parity", "parity_from_tally", "publish", "format_table", "metric_data"]
 
 
 def _seconds(case: dict[str, Any], field: str) -> float | None:
@@ -59,11 +41,27 @@ def parity(cases: list[dict[str, Any]], settings: ParitySettings) -> dict[str, A
         by_band[band_of((case.get("author") or {}).get("followers"), settings.bands)].append(case)
         by_channel[case.get("platform", "?")].append(case)
     bands = {label: _row(rows) for label, rows in by_band.items()}
+    return _report(bands, {name: _row(rows) for name, rows in sorted(by_channel.items())}, settings)
+
+
+def parity_from_tally(items: list[dict[str, Any]], settings: ParitySettings) -> dict[str, Any]:
+    """The same report from the tally items kept as cases close (socialcare.cases.tally): resolved
+    cases only, medians from 10% histogram buckets, and a cost that does not grow with the table."""
+    by_sk = {i["SK"]: i for i in items}
+    bands = {label: tally.row(by_sk.get(f"BAND#{label}")) for label in band_labels(settings.bands)}
+    channels = {sk.removeprefix("CHANNEL#"): tally.row(i) for sk, i in sorted(by_sk.items())
+                if sk.startswith("CHANNEL#")}
+    return _report(bands, channels, settings)
+
+
+def _report(bands: dict[str, dict[str, Any]], channels: dict[str, dict[str, Any]],
+            settings: ParitySettings) -> dict[str, Any]:
+    """Bands with too few cases do not count toward the gap."""
     counted = [r["sla_met_pct"] for r in bands.values() if r["cases"] >= settings.min_cases_per_band]
     gap = round(max(counted) - min(counted), 1) if len(counted) >= 2 else 0.0
     return {
         "bands": bands,
-        "channels": {name: _row(rows) for name, rows in sorted(by_channel.items())},
+        "channels": channels,
         "gap_pct": gap,
         "max_gap_pct": settings.max_gap_pct,
         "alarm": gap > settings.max_gap_pct,
