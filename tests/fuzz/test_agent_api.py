@@ -33,8 +33,9 @@ QUICK = 300
 SCALE = int(os.environ.get("SOCIALCARE_FUZZ_SCALE", "16000"))
 _COMMON = {"deadline": None, "database": None, "suppress_health_check": list(HealthCheck)}
 TABLE = "fuzz-state"
-# Every partition key the agent API may touch: one case, a department's open queue, a customer's cases.
-ALLOWED_PK = re.compile(r"CASE#SC-[A-Z0-9]{8}|DEPT#[a-z][a-z0-9_]{0,39}#OPEN|CUSTOMER#[a-z]+#[\w.-]+")
+# Every partition key the agent API may touch: one case, a department's open queue, a customer's cases,
+# the parity tally (a resolve adds to it).
+ALLOWED_PK = re.compile(r"CASE#SC-[A-Z0-9]{8}|DEPT#[a-z][a-z0-9_]{0,39}#OPEN|CUSTOMER#[a-z]+#[\w.-]+|PARITY")
 RECREATE_EVERY = 25  # moto deep-copies the whole table on every transaction and scans it for GSIs
 
 
