@@ -94,8 +94,7 @@ class ChaosConfig:
     thread_burst: int = 30  # replies to one post, queued at once
     customer_burst: int = 8  # posts by one customer, queued at once
     lambda_timeout_s: float = 4.0  # the router's Timeout while invocations are slowed
-    slow_calls: int = 16  # DynamoDB calls slowed by slow_call_s inside the router, once per slowed wave
-    slow_call_s: float = 0.5
+    slow_call_s: float = 1.5  # each DynamoDB call of one router invocation per slowed wave
 
 
 @dataclass
@@ -184,22 +183,35 @@ class DynamoThrottle:
 
 
 class SlowRouterCalls:
-    """Makes DynamoDB calls made inside the router's invocations slow, so that an invocation runs past
-    its function's Timeout in the middle of its batch (and is stopped there)."""
+    """Makes the DynamoDB calls of one router invocation (the first to call while armed) slow, so that
+    it runs past its function's Timeout in the middle of its batch and is stopped there."""
 
     def __init__(self, thread_name: str) -> None:
         self.thread_name = thread_name
-        self.left = 0
+        self.armed = False
         self.delay = 0.0
+        self.owner: threading.Thread | None = None
         self._lock = threading.Lock()
 
+    def arm(self, delay: float) -> None:
+        with self._lock:
+            self.armed, self.delay, self.owner = True, delay, None
+
+    def disarm(self) -> None:
+        with self._lock:
+            self.armed, self.owner = False, None
+
     def __call__(self, request: Any, **kwargs: Any) -> None:
-        if threading.current_thread().name != self.thread_name:
+        me = threading.current_thread()
+        if me.name != self.thread_name:
             return None
         with self._lock:
-            if self.left <= 0:
+            if not self.armed:
                 return None
-            self.left -= 1
+            if self.owner is None:
+                self.owner = me
+            if self.owner is not me:
+                return None
         time.sleep(self.delay)
         return None
 
@@ -521,14 +533,14 @@ def run_chaos(cfg: ChaosConfig) -> Report:
             if slowed:
                 # Invocations run past the router's Timeout in the middle of their batches.
                 saved_timeout, router_fn.timeout_s = router_fn.timeout_s, cfg.lambda_timeout_s
-                slow.delay, slow.left = cfg.slow_call_s, cfg.slow_calls
+                slow.arm(cfg.slow_call_s)
                 before = router_fn.timeouts
             phase = time.monotonic()
             route()
             report.timings["route"] += time.monotonic() - phase
             if slowed:
                 router_fn.timeout_s = saved_timeout
-                slow.left = 0
+                slow.disarm()
                 faults["lambda_timeout_mid_batch"] += router_fn.timeouts - before
             phase = time.monotonic()
             # Agents work every open case; every request is sent twice (a retry after a timeout).
