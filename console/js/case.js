@@ -57,6 +57,18 @@ export async function casePage(main, me, caseId) {
     return f;
   }
 
+  // Two buttons, one action: the person's verdict on the classifier's "actionable" tag.
+  function labelForm() {
+    const f = h('form', { class: 'action', id: 'act-label', 'aria-label': 'Actionable?' }, h('h3', {}, 'Actionable?'),
+      h('p', { class: 'muted' }, `The classifier said "${(view.tags.actionable || {}).value || '?'}". Your verdict is kept as a label; a case that needs nothing is then resolved.`));
+    const row = h('div', { class: 'row' });
+    for (const [value, text] of [[true, 'Mark actionable'], [false, 'Mark not actionable']]) {
+      row.append(h('button', { type: 'button', id: `label-${value ? 'yes' : 'no'}`, onclick: () => act('label', { actionable: value }, f) }, text));
+    }
+    f.append(row);
+    return f;
+  }
+
   const open = view.status !== 'resolved';
   const replyText = h('textarea', { id: 'reply-text', required: true, maxlength: 4000 });
   const transferTo = h('select', { id: 'transfer-to' }, ...me.known_departments.filter((d) => d !== view.department).map((d) => h('option', { value: d }, d)));
@@ -73,6 +85,7 @@ export async function casePage(main, me, caseId) {
     form('transfer', 'Transfer to another department', [h('label', { for: 'transfer-to' }, 'To '), transferTo, h('label', { for: 'transfer-note' }, 'Note for the receiving department'), transferNote], 'Transfer', () => ({ to: transferTo.value, note: transferNote.value })),
     form('handoff', 'Hand off to a private channel', [h('label', { for: 'handoff-to' }, 'To '), handoffTo, h('label', { for: 'handoff-text' }, 'Private message'), handoffText], 'Hand off', () => ({ to: handoffTo.value, text: handoffText.value })),
     form('wait-customer', 'Wait for the customer', [h('p', { class: 'muted' }, 'Pauses the next-update clock until the customer writes.')], 'Wait for customer', () => ({})),
+    labelForm(),
     form('resolve', 'Resolve', [h('label', { for: 'resolve-note' }, 'Resolution note'), resolveNote], 'Resolve', () => ({ note: resolveNote.value })),
   ] : [
     form('reopen', 'Reopen', [h('label', { for: 'reopen-reason' }, 'Reason '), reopenReason], 'Reopen', () => ({ reason: reopenReason.value })),

@@ -134,6 +134,8 @@ def test_a_case_moves_between_departments_and_ops_work_in_the_browser(stack, bro
     assert "maria" in history and "claimed" in history and "replied" in history
     assert "Needs a goodwill gesture" in history
     assert "Sorry about your bag" in driver.find_element(By.ID, "main").text
+    driver.find_element(By.ID, "label-yes").click()
+    WebDriverWait(driver, 30).until(lambda d: "label done" in status_text(d))
     submit(driver, "act-resolve", {"resolve-note": "Voucher sent, bag delivered"})
     WebDriverWait(driver, 30).until(lambda d: "resolve done" in status_text(d))
     assert driver.find_element(By.ID, "case-status").text == "resolved"

@@ -142,3 +142,28 @@ def test_queue_filters_are_applied_by_the_server_on_the_index(stack, deps, open_
     assert len(ids("limit=1")[0]) == 1 and ids("limit=1")[1] is True
     status, _ = as_person(stack, "maria", ["baggage"], "GET", "/departments/baggage/queue", query="status=resolved")
     assert status == 422
+
+
+def test_marking_a_case_not_actionable_is_kept_as_a_label_and_the_case_can_then_close(stack, deps, open_case, x_api):
+    # Given a case the classifier found actionable
+    case_id = open_case("My bag is lost and the baggage desk is closed")
+    before = deps.store.get_case(case_id)
+    assert before.tags.actionable.value == "yes"
+    # When the agent marks it not actionable
+    status, out = as_person(stack, "maria", ["baggage"], "POST", f"/cases/{case_id}/label",
+                            {"agent": "maria", "actionable": False})
+    # Then the verdict is on the case and in its history, and its clock is untouched
+    assert status == 200 and out["detail"] == {"actionable": False, "was": "yes"}
+    after = deps.store.get_case(case_id)
+    assert after.tags.actionable.value == "no" and after.tags.actionable.confidence == 1.0
+    assert after.clock == before.clock and after.is_open
+    _, shown = as_person(stack, "maria", ["baggage"], "GET", f"/cases/{case_id}")
+    assert [(e["type"], e["actor"], e["detail"]["actionable"]) for e in shown["history"]
+            if e["type"] == "case.labelled"] == [("case.labelled", "maria", False)]
+    # And a label without a verdict is refused, nothing changed
+    status, _ = as_person(stack, "maria", ["baggage"], "POST", f"/cases/{case_id}/label", {"agent": "maria"})
+    assert status == 422
+    # And the case then closes as any other
+    status, out = as_person(stack, "maria", ["baggage"], "POST", f"/cases/{case_id}/resolve",
+                            {"agent": "maria", "note": "not actionable: a compliment"})
+    assert status == 200 and out["status"] == "resolved"

@@ -81,6 +81,10 @@ class TransferRequest(ActionRequest):
     note: str = Field(min_length=1, max_length=2000)
 
 
+class LabelRequest(ActionRequest):
+    actionable: bool = Field(description="the person's verdict on the classifier's actionable tag")
+
+
 class ResolveRequest(ActionRequest):
     note: str = Field(min_length=1, max_length=2000)
 
@@ -332,6 +336,16 @@ def transfer(case_id: CaseId, body: TransferRequest) -> ActionOutcome:
 )
 def wait_customer(case_id: CaseId, body: ActionRequest) -> ActionOutcome:
     return _outcome(_client(body, case_id).wait_customer(case_id, request_id=_request_id(body)))
+
+
+@app.post(
+    "/cases/<case_id>/label",
+    summary="Mark the case actionable or not actionable (kept as a label; the clock is unchanged)",
+    tags=["actions"],
+    responses=_ACTION_RESPONSES,
+)
+def label(case_id: CaseId, body: LabelRequest) -> ActionOutcome:
+    return _outcome(_client(body, case_id).label(case_id, body.actionable, request_id=_request_id(body)))
 
 
 @app.post("/cases/<case_id>/resolve", summary="Close the case", tags=["actions"], responses=_ACTION_RESPONSES)

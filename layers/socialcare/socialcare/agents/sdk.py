@@ -353,6 +353,10 @@ class AgentClient:
     def wait_customer(self, case_id: str, *, request_id: str | None = None) -> ActionResult:
         return self._do(case_id, "wait_customer", request_id)
 
+    def label(self, case_id: str, actionable: bool, *, request_id: str | None = None) -> ActionResult:
+        """Marks the case actionable or not: a person's verdict on the classifier's tag, kept for retraining."""
+        return self._do(case_id, "label", request_id, actionable=actionable)
+
     def resolve(self, case_id: str, note: str, *, request_id: str | None = None) -> ActionResult:
         return self._do(case_id, "resolve", request_id, note=note)
 

@@ -53,12 +53,13 @@ EVENT_TYPES = {
     "customer_replied": "case.customer_replied",
     "resolve": "case.resolved",
     "reopen": "case.reopened",
+    "label": "case.labelled",
 }
 
 
 # Actions that leave the running clock and queue as they are: the workflow keeps its wait (and its
 # timeout) instead of waking for nothing, two state transitions saved per claim.
-QUIET_ACTIONS = frozenset({"claim"})
+QUIET_ACTIONS = frozenset({"claim", "label"})
 
 
 def _require_open(case: Case, action: str) -> None:
@@ -97,6 +98,7 @@ def perform(
     note: str | None = None,
     force: bool = False,
     department: str | None = None,
+    actionable: bool | None = None,
 ) -> ActionResult:
     request_id = request_id or uuid.uuid4().hex
     if (done := _replay(case_id, request_id, deps)) is not None:
@@ -106,7 +108,7 @@ def perform(
         if (done := _replay(case_id, request_id, deps)) is not None:
             return done
         plan = _plan(case, action, deps, actor=actor, text=text, to=to, note=note, force=force, department=department,
-                     request_id=request_id)
+                     request_id=request_id, actionable=actionable)
         try:
             _commit(case, action, plan, deps, actor=actor, request_id=request_id)
         except ConflictError:
@@ -190,6 +192,15 @@ def _plan(case: Case, action: str, deps: Deps, **kw: Any) -> dict[str, Any]:
                       GSI1PK=None, GSI1SK=None, clock=None)
         detail.update(note=kw["note"] or "", resolution_met=now <= case.resolution_due,
                       resolution_s=round((now - case.opened_at).total_seconds(), 3))
+    elif action == "label":
+        # A person's verdict on the classifier's "actionable" tag: kept on the case (and its event) as the
+        # label a retraining can learn from. Closing a case that needs nothing is a separate resolve.
+        _require_open(case, action)
+        if kw.get("actionable") is None:
+            raise ActionError("label needs actionable: true or false")
+        verdict = "yes" if kw["actionable"] else "no"
+        fields["tags"] = {**case.tags.model_dump(mode="json"), "actionable": {"value": verdict, "confidence": 1.0}}
+        detail.update(actionable=bool(kw["actionable"]), was=case.tags.actionable.value)
     else:
         raise ActionError(f"unknown action {action!r}")
 
