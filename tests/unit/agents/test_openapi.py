@@ -21,7 +21,7 @@ def test_committed_openapi_document_is_up_to_date():
 def test_openapi_covers_every_action_with_models_and_iam_auth():
     doc = openapi_document()
     actions = {p.rsplit("/", 1)[1] for p in doc["paths"] if p.startswith("/cases/{case_id}/")}
-    assert actions == {"claim", "reply", "handoff", "transfer", "wait-customer", "resolve", "reopen"}
+    assert actions == {"claim", "reply", "handoff", "transfer", "wait-customer", "label", "resolve", "reopen"}
     claim = doc["paths"]["/cases/{case_id}/claim"]["post"]
     assert claim["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/ClaimRequest")
     assert {"200", "409", "422", "503"} <= set(claim["responses"])
