@@ -118,7 +118,7 @@ export async function overviewPage(main) {
   let o;
   try { o = await api('GET', '/ops/overview'); } catch (err) { fail(err); return; }
   const pct = (met, all) => (all ? `${Math.round((100 * met) / all)}% (${met}/${all})` : '–');
-  main.append(h('h1', {}, 'Ops overview'), h('p', { class: 'muted' }, `As of ${when(o.at)}. Parity is computed by the same code over the same records as "socialcare report parity".`),
+  main.append(h('h1', {}, 'Ops overview'), h('p', { class: 'muted' }, `As of ${when(o.at)}. Parity is the same report, from the same tally, as "socialcare report parity" and its CloudWatch metrics.`),
     h('h2', {}, 'Departments'),
     table('ops-departments', ['Department', 'Open', 'Oldest open', 'First response met today', 'Resolution met today', 'Breached (open)', 'Escalated (open)'],
       o.departments.map((d) => h('tr', {}, h('td', {}, h('a', { href: `#/inbox/${d.department}` }, d.department)), h('td', {}, String(d.open)),

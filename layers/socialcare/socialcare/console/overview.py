@@ -1,9 +1,9 @@
 """The ops overview: per department open cases, oldest, SLA met today, breaches and escalations;
 parity per follower band; dead-letter counts; source health.
 
-Parity comes from the same function over the same case records as `socialcare report parity`, so
-the two agree by construction. Like that report it reads every case record (a scan): the page is
-refreshed every 30 s by the few people in the ops group, never on a customer's path.
+Parity comes from the same function over the same tally items as `socialcare report parity` and the
+ReportParity metrics, so they agree by construction. The department rows read every case record (a
+scan): the page is loaded on demand by the few people in the ops group, never on a customer's path.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from socialcare.reports.parity import parity
+from socialcare.cases import tally
+from socialcare.reports.parity import parity_from_tally
 
 
 def _at(value: Any) -> datetime | None:
@@ -72,7 +73,7 @@ def overview(deps: Any) -> dict[str, Any]:
     return {
         "at": now.isoformat(),
         "departments": department_rows(cases, list(deps.config.department_names), now),
-        "parity": parity(cases, deps.config.parity),
+        "parity": parity_from_tally(tally.read(deps.store), deps.config.parity),
         "dead_letters": dead_letter_counts(deps.sqs, deps.settings.dead_letter_queues),
         "sources": source_health(deps.store.scan_prefix("SOURCE#", "CURSOR")),
     }
