@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from socialcare.agents.api import app
+from socialcare.agents.api import handle_request
 from socialcare.observability import logger, metrics, tracer
 
 
@@ -12,4 +12,4 @@ from socialcare.observability import logger, metrics, tracer
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    return handle_request(event, context)

@@ -48,6 +48,15 @@ def intake_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any, list
     logger.setLevel(level)
 
 
+@pytest.fixture
+def agent_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The agent API's real handler on moto DynamoDB, workflow/events/queues faked (see agent_harness)."""
+    from tests.fuzz.agent_harness import agent_api_harness
+
+    with agent_api_harness(monkeypatch) as harness:
+        yield harness
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if targets.COUNTS:
         total = sum(targets.COUNTS.values())

@@ -24,6 +24,11 @@ def test_openapi_covers_every_action_with_models_and_iam_auth():
     assert actions == {"claim", "reply", "handoff", "transfer", "wait-customer", "label", "resolve", "reopen"}
     claim = doc["paths"]["/cases/{case_id}/claim"]["post"]
     assert claim["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/ClaimRequest")
-    assert {"200", "409", "422", "503"} <= set(claim["responses"])
+    assert {"200", "401", "403", "409", "415", "422", "503"} <= set(claim["responses"])
+    # One error shape: every error response, the function's and API Gateway's, is an ErrorBody
+    for code, response in claim["responses"].items():
+        if code != "200":
+            assert response["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody"), code
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
     assert doc["security"] == [{"sigv4": []}]
     assert "CaseView" in doc["components"]["schemas"]

@@ -3,9 +3,11 @@
 Built on the Powertools APIGatewayHttpResolver with pydantic request and response models; the
 OpenAPI document (docs/openapi.json) is generated from this module by `openapi_document()`.
 Errors: 400 invalid request, 403 a console user outside the case's department, 404 no such case,
-409 refused by the case's state or changed since the caller read it (nothing changed), 503 the
-workflow was busy (retry the same request_id). Every action is idempotent on request_id
-(or the Idempotency-Key header) and recorded with the agent's name.
+409 refused by the case's state or changed since the caller read it (nothing changed), 415 a body that
+is not JSON, 422 a request that does not fit the schema, 503 the workflow was busy (retry the same
+request_id). Every error, ours and API Gateway's own (401/403/429/500), has one shape: a JSON object
+with a `message`. Every action is idempotent on request_id (or the Idempotency-Key header) and recorded
+with the agent's name.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import json
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, Field
 
@@ -93,9 +98,24 @@ class ReopenRequest(ActionRequest):
     reason: str = Field(default="reopened by an agent", max_length=2000)
 
 
+class FieldError(BaseModel):
+    """One reason a request was refused as invalid (422): where, why, and a stable machine-readable type."""
+
+    loc: list[str | int] = Field(description="where: e.g. [\"body\", \"agent\"] or [\"path\", \"case_id\"]")
+    msg: str = Field(description="why, for a person")
+    type: str = Field(description="why, for a program: e.g. missing, string_too_long, json_invalid")
+
+
 class ErrorBody(BaseModel):
-    error: Literal["refused", "not_found", "busy", "invalid", "forbidden"]
-    message: str
+    """Every error answered, by the function or by API Gateway in front of it."""
+
+    message: str = Field(description="the reason, for a person")
+    error: Literal["invalid", "not_found", "refused", "busy", "forbidden", "unsupported_media_type"] | None = Field(
+        default=None,
+        description="the kind of error, for a program; present on every error the API answers, absent only "
+        "from API Gateway's own answers (401/403/429/500), whose body is {\"message\": ...}",
+    )
+    detail: list[FieldError] | None = Field(default=None, description="422 only: every field that did not fit")
 
 
 _DEPS: list[Any] = []
@@ -174,11 +194,14 @@ def _outcome(result: Any) -> ActionOutcome:
     )
 
 
-def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> Response:
+def _error(
+    status: int, kind: str, message: str, headers: dict[str, str] | None = None, detail: list[FieldError] | None = None
+) -> Response:
+    body = ErrorBody(error=kind, message=message, detail=detail)  # type: ignore[arg-type]
     return Response(
         status_code=status,
         content_type="application/json",
-        body=json.dumps({"error": kind, "message": message}),
+        body=body.model_dump_json(exclude_none=True),
         headers=headers,
     )
 
@@ -191,19 +214,36 @@ def _err(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
 
 
+# Answered by API Gateway before (or instead of) the function: IAM authorisation refuses unsigned,
+# badly signed or unpermitted requests with 403; the console's JWT authoriser answers 401 to a request
+# without a valid token; 429 is the route throttle; 500 a function that failed.
+_GATEWAY_ERRORS = {
+    401: _err("API Gateway (console, JWT): no valid token; body {\"message\": \"Unauthorized\"}"),
+    429: _err("API Gateway: the route's throttle; retry later"),
+    500: _err("API Gateway: the function failed; body {\"message\": \"Internal Server Error\"}"),
+}
+
 _ERRORS = {
     400: _err("The request does not fit the case (e.g. unknown department); nothing changed"),
-    403: _err("A console user outside this department (or not in the ops group); nothing changed"),
+    403: _err(
+        "Refused: by API Gateway (IAM: unsigned, badly signed, or execute-api:Invoke not granted; body "
+        "{\"message\": ...}), or a console user outside this department or the ops group (error "
+        "\"forbidden\"); nothing changed"
+    ),
     404: _err("No such case or department"),
     409: _err("Refused by the case's state; nothing changed"),
+    422: _err("The request does not fit the schema: `detail` names every field"),
     503: _err("The workflow was busy; retry with the same request_id"),
+    **_GATEWAY_ERRORS,
 }
 
 
 _ACTION_RESPONSES = {
     200: _ok(ActionOutcome, "Done (or already done by this request_id: replayed=true)"),
     **_ERRORS,
+    415: _err("The body is not JSON (Content-Type other than application/json); nothing changed"),
 }
+JSON_TYPES = ("", "application/json")  # no Content-Type at all is read as JSON, as the resolver does
 
 
 @app.exception_handler(BusyError)
@@ -237,6 +277,29 @@ def _not_found(exc: Exception) -> Response:
     return _error(404, "not_found", str(exc))
 
 
+@app.not_found
+def _no_route(exc: RouteNotFoundError) -> Response:
+    # A path the gateway routes here (/cases/{case_id}/{action}) that names no action, or an id the
+    # resolver's route pattern cannot hold.
+    event = app.current_event
+    return _error(404, "not_found", f"no such resource: {event.http_method} {event.path[:200]}")
+
+
+@app.exception_handler(ServiceError)
+def _service_error(exc: ServiceError) -> Response:
+    kind = {404: "not_found", 415: "unsupported_media_type", 503: "busy"}.get(exc.status_code, "invalid")
+    return _error(exc.status_code, kind, exc.msg)
+
+
+@app.exception_handler(RequestValidationError)
+def _unfit(exc: RequestValidationError) -> Response:
+    detail = [FieldError(loc=list(e["loc"]), msg=str(e.get("msg", "")), type=str(e["type"])) for e in exc.errors()]
+    first = detail[0] if detail else FieldError(loc=["body"], msg="invalid request", type="invalid")
+    where = ".".join(str(part) for part in first.loc)
+    more = f" (and {len(detail) - 1} more)" if len(detail) > 1 else ""
+    return _error(422, "invalid", f"{where}: {first.msg}{more}", detail=detail)
+
+
 @app.get(
     "/departments/<department>/queue",
     summary="The department's open cases by SLA due time",
@@ -267,7 +330,7 @@ def get_queue(
     "/me",
     summary="Who the caller is: name, departments and whether they are in the ops group",
     tags=["queue"],
-    responses={200: _ok(WhoAmI, "The caller")},
+    responses={200: _ok(WhoAmI, "The caller"), 403: _ERRORS[403], **_GATEWAY_ERRORS},
 )
 def whoami() -> WhoAmI:
     who = _principal()
@@ -360,11 +423,37 @@ def reopen(case_id: CaseId, body: ReopenRequest) -> ActionOutcome:
     return _outcome(_client(body, case_id).reopen(case_id, body.reason, request_id=_request_id(body)))
 
 
+def handle_request(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda entry point: refuses a body that is not JSON before the resolver tries to read it.
+
+    The resolver would parse form and multipart bodies too (and fail with a 500 on a multipart
+    Content-Type without a boundary); this API takes JSON only, as its OpenAPI document says.
+    """
+    request = event if isinstance(event, dict) else {}
+    headers = {str(k).lower(): v for k, v in (request.get("headers") or {}).items()}
+    media_type = str(headers.get("content-type", "")).split(";", 1)[0].strip().lower()
+    method = str(((request.get("requestContext") or {}).get("http") or {}).get("method", ""))
+    if method.upper() == "POST" and media_type not in JSON_TYPES:
+        refusal = _error(415, "unsupported_media_type", f"the body must be application/json, not {media_type[:100]}")
+        return {"statusCode": 415, "headers": {"Content-Type": "application/json"}, "body": refusal.body}
+    return app.resolve(event, context)
+
+
 def openapi_document() -> dict[str, Any]:
     """The committed docs/openapi.json: generated from the routes and models above."""
     doc = json.loads(
         app.get_openapi_json_schema(title=TITLE, version=VERSION, description=__doc__.strip().splitlines()[0])
     )
+    # The resolver documents its own 422 body ({"detail": [...]}, whose items it declares with a `msg` it
+    # never sends); this API answers 422 in the one error shape, ErrorBody, so the document says that.
+    for path in doc["paths"].values():
+        for operation in path.values():
+            operation["responses"]["422"] = {
+                "description": _ERRORS[422]["description"],
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+            }
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        doc["components"]["schemas"].pop(name, None)
     doc["components"].setdefault("securitySchemes", {})["sigv4"] = {
         "type": "apiKey",
         "name": "Authorization",

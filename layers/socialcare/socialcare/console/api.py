@@ -66,7 +66,7 @@ def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """One HTTP API event to the resolver that owns its path."""
     path = str(event.get("rawPath") or "")
     if path.startswith(AGENT_PREFIXES):
-        return agent_api.app.resolve(event, context)
+        return agent_api.handle_request(event, context)
     if path.startswith(CONSOLE_PREFIXES):
         return app.resolve(event, context)
     return ops_api.app.resolve(event, context)
