@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -44,6 +46,33 @@ class Urgency(StrEnum):
     TRAVEL_TODAY = "travel_today"
 
 
+LANG_MAX = 16
+PERMALINK_MAX = 2048
+_SUBTAG = re.compile(r"[A-Za-z0-9]{2,8}")  # a singleton (x-, u-) starts an extension: dropped
+
+
+def language_tag(value: Any) -> str | None:
+    """A platform's language tag as kept on a mention: at most LANG_MAX characters.
+
+    A longer BCP 47 tag keeps its leading subtags that fit (zh-Hant-TW-x-private -> zh-Hant-TW); one
+    whose language subtag is not letters is "und" (undetermined). Not a string, or empty: unknown.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    tag = value.strip()
+    if len(tag) <= LANG_MAX:
+        return tag
+    subtags = re.split(r"[-_]", tag)
+    if not re.fullmatch(r"[A-Za-z]{2,8}", subtags[0]):
+        return "und"
+    kept = subtags[0]
+    for subtag in subtags[1:]:
+        if not _SUBTAG.fullmatch(subtag) or len(kept) + 1 + len(subtag) > LANG_MAX:
+            break
+        kept = f"{kept}-{subtag}"
+    return kept
+
+
 class Author(BaseModel):
     """Who wrote a mention. Reach (followers, verified) is shown to agents, never used to prioritise."""
 
@@ -54,6 +83,34 @@ class Author(BaseModel):
     name: str | None = Field(default=None, max_length=512)
     followers: int | None = Field(default=None, ge=0)
     verified: bool | None = None
+
+    # Display-only fields: a platform that sends them out of range (a negative count, an over-long
+    # name) or of another type loses the value shown to agents, never the mention.
+    @field_validator("followers", mode="before")
+    @classmethod
+    def _count(cls, value: Any) -> int | None:
+        if isinstance(value, bool) or value is None:
+            return None
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            value = int(value)
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        return value if isinstance(value, int) and value >= 0 else None
+
+    @field_validator("verified", mode="before")
+    @classmethod
+    def _flag(cls, value: Any) -> bool | None:
+        return value if isinstance(value, bool) else None
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _display_name(cls, value: Any) -> str | None:
+        return value[:512] if isinstance(value, str) else None
+
+    @field_validator("handle", mode="before")
+    @classmethod
+    def _handle(cls, value: Any) -> Any:
+        return value[:256] if isinstance(value, str) else value
 
 
 class Mention(BaseModel):
@@ -66,8 +123,8 @@ class Mention(BaseModel):
     author: Author
     text: str = Field(max_length=40_000)
     created_at: datetime
-    lang: str | None = Field(default=None, max_length=16)
-    permalink: str | None = Field(default=None, max_length=2048)
+    lang: str | None = Field(default=None, max_length=LANG_MAX)
+    permalink: str | None = Field(default=None, max_length=PERMALINK_MAX)
     conversation_id: str | None = Field(default=None, max_length=512)
     in_reply_to_id: str | None = Field(default=None, max_length=512)
     region: str | None = Field(default=None, max_length=64)
@@ -79,13 +136,18 @@ class Mention(BaseModel):
     def _aware(cls, value: datetime) -> datetime:
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
-    @field_validator("permalink")
+    @field_validator("lang", mode="before")
     @classmethod
-    def _web_link(cls, value: str | None) -> str | None:
+    def _language(cls, value: Any) -> str | None:
+        return language_tag(value)
+
+    @field_validator("permalink", mode="before")
+    @classmethod
+    def _web_link(cls, value: Any) -> str | None:
         """Agents click this link: only a plain http(s) URL survives. A platform (or a federated
-        server) that sends javascript:, data: or a userinfo trick (https://host@evil/) loses the
-        link, not the mention."""
-        if value is None:
+        server) that sends javascript:, data:, a userinfo trick (https://host@evil/) or a link
+        longer than we keep loses the link, not the mention."""
+        if not isinstance(value, str) or len(value) > PERMALINK_MAX:
             return None
         try:
             parts = urlsplit(value)

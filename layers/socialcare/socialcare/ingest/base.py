@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from socialcare.ingest.errors import IngestError, StaleCursorError
+from socialcare.ingest.errors import IngestError, PagingLoopError, StaleCursorError
 from socialcare.models import Mention
 
 
@@ -69,6 +69,23 @@ def normalise_items(
     return mentions, dead
 
 
+class PageTokens:
+    """The page tokens followed in one poll: a token handed back twice means the source is looping."""
+
+    def __init__(self, first: Any = None) -> None:
+        self._seen: set[str] = set() if first is None else {str(first)}
+
+    def repeated(self, token: Any) -> bool:
+        key = str(token)
+        if key in self._seen:
+            return True
+        self._seen.add(key)
+        return False
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
 def descending_run(
     cursor: dict[str, Any],
     fetch: Callable[[Any, Any], tuple[list[Mention], list[DeadItem], Any, Any, bool]],
@@ -78,11 +95,13 @@ def descending_run(
     `fetch(mark, token)` returns (mentions, dead, newest_mark_on_page, next_token, reached_mark).
     The cursor keeps the old mark fixed while paging (`mark`), the page to resume from (`token`) and the
     newest mark seen in this run (`pending`); only when the run ends does `pending` become the mark.
-    A crash or a rate limit mid-run resumes at the next unqueued page instead of starting over.
+    A crash or a rate limit mid-run resumes at the next unqueued page instead of starting over. A
+    page token handed back twice ends the poll (PagingLoopError) once its page is kept.
     """
     mark = cursor.get("mark")
     token = cursor.get("token")
     pending = cursor.get("pending")
+    tokens = PageTokens(token)
     while True:
         try:
             mentions, dead, newest, next_token, reached = fetch(mark, token)
@@ -90,10 +109,16 @@ def descending_run(
             if not token:
                 raise
             # An expired page token: start the run again from the stored mark; dedup drops the repeats.
-            token, pending = None, None
+            token, pending, tokens = None, None, PageTokens()
             continue
         if pending is None and newest is not None:
             pending = newest
+        if next_token and not reached and tokens.repeated(next_token):
+            # A source that hands back a token already followed would be paged until the time budget
+            # runs out. This page is kept; the next poll starts the run again from the old mark (the
+            # pages beyond the loop may be reachable then; dedup drops what was already queued).
+            yield Page(mentions, {"mark": mark, "token": None, "pending": None}, dead)
+            raise PagingLoopError(f"the source repeated a page token after {len(tokens)} distinct ones")
         if next_token and not reached:
             yield Page(mentions, {"mark": mark, "token": next_token, "pending": pending}, dead)
             token = next_token

@@ -36,6 +36,10 @@ class StaleCursorError(IngestError):
     """A stored page token is no longer accepted; the run restarts from the stored mark."""
 
 
+class PagingLoopError(IngestError):
+    """The source handed back a page token already followed in this poll: paging stops until the next one."""
+
+
 class SourceGoneError(IngestError):
     """The source no longer exists (HTTP 410, deleted subreddit/video): disable it."""
 

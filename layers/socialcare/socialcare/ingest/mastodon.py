@@ -11,8 +11,8 @@ from typing import Any
 
 import requests
 
-from socialcare.ingest.base import DeadItem, Page, descending_run, normalise_items
-from socialcare.ingest.errors import MalformedPageError
+from socialcare.ingest.base import DeadItem, Page, PageTokens, descending_run, normalise_items
+from socialcare.ingest.errors import MalformedPageError, PagingLoopError
 from socialcare.ingest.http import Http, json_body
 from socialcare.ingest.text import clip, strip_html
 from socialcare.models import Author, Mention
@@ -85,6 +85,7 @@ class MastodonConnector:
     def _notifications(self, cursor: dict[str, Any]) -> Iterator[Page]:
         """min_id returns the block just after the cursor, so each page's newest id is a safe cursor."""
         min_id = cursor.get("mark")
+        marks = PageTokens(min_id)
         while True:
             params: list[tuple[str, Any]] = [("types[]", "mention"), ("limit", NOTIFICATIONS_LIMIT)]
             if min_id:
@@ -114,6 +115,8 @@ class MastodonConnector:
             yield Page(mentions, {"mark": newest}, dead + bad)
             if len(body) < NOTIFICATIONS_LIMIT or not min_id:
                 return  # a short page is the newest block; a first poll backfills one page only
+            if marks.repeated(newest):
+                raise PagingLoopError(f"the server repeated min_id {str(newest)[:40]} after {len(marks)} pages")
             min_id = newest
 
     def _search_page(self, mark: Any, token: Any) -> tuple[list[Mention], list[DeadItem], Any, Any, bool]:

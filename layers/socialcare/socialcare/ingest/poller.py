@@ -23,6 +23,7 @@ from socialcare.ingest.errors import (
     CursorConflictError,
     IngestError,
     MalformedPageError,
+    PagingLoopError,
     RateLimitedError,
     SourceGoneError,
     TransientError,
@@ -34,6 +35,11 @@ from socialcare.ingest.sources import SourceConfig
 from socialcare.ingest.state import CursorStore
 from socialcare.models import Mention
 from socialcare.observability import logger
+
+# Pages one source may fetch in one poll (up to 5,000 posts at 100 a page). A source with more waiting
+# resumes from the saved page token on the next poll: requests per poll stay bounded whatever the
+# platform answers, and nothing is skipped.
+MAX_PAGES_PER_POLL = 50
 
 
 class MetricsPort(Protocol):
@@ -85,6 +91,7 @@ def poll_source(
     sleep: Callable[[float], None] = time.sleep,
     connector_factory: Callable[[SourceConfig, Http, str | None], Connector] = build_connector,
     keep_new: bool = False,
+    max_pages: int = MAX_PAGES_PER_POLL,
 ) -> PollResult:
     """Poll `source` once within `deadline`; never raises for platform trouble, only reports it."""
     metrics = metrics or NullMetrics()
@@ -138,6 +145,10 @@ def poll_source(
                 result.new.extend(new)
             if page.cursor != state.cursor:
                 state = store.save_cursor(state, page.cursor)
+            if result.pages >= max_pages:
+                log.info("page limit of one poll reached; the next poll resumes here", source_id=source.id,
+                         pages=result.pages)
+                break
         if not state.healthy:
             store.mark_healthy(source.id)
     except RateLimitedError as exc:
@@ -161,6 +172,10 @@ def poll_source(
         result.dead_lettered += 1
         result.errors += 1
         log.warning("unreadable page dead-lettered", source_id=source.id, reason=exc.reason)
+    except PagingLoopError as exc:
+        metrics.add_metric("PagingLoopsStopped", "Count", 1)
+        log.warning("source repeated a page token; paging stopped for this poll", source_id=source.id,
+                    error=str(exc))
     except CursorConflictError:
         log.info("another poller advanced this source; stopping", source_id=source.id)
     except (TransientError, ConfigurationError, IngestError, requests.RequestException) as exc:

@@ -47,14 +47,26 @@ def mention_from_post(
     source: str | None = None,
     region: str | None = None,
 ) -> Mention:
-    """One X post (with its expanded author) as a Mention; note_tweet carries the long-form text."""
+    """One X post (with its expanded author) as a Mention; the note carries the long-form text.
+
+    The API answers `referenced_tweets` and `note_tweet`; its OpenAPI description (v2.167) names them
+    `referenced_posts` and `note_post`. Both spellings are read. Display fields the platform sends out
+    of range (a negative follower count, an over-long language tag) are normalised by the models.
+    """
     author_id = str(post["author_id"])
     user = users.get(author_id, {})
     username = user.get("username") or author_id
-    metrics = user.get("public_metrics") or {}
-    text = (post.get("note_tweet") or {}).get("text") or post["text"]
+    metrics = user.get("public_metrics") if isinstance(user.get("public_metrics"), dict) else {}
+    note = _either(post, "note_tweet", "note_post")
+    text = (note.get("text") if isinstance(note, dict) else None) or post["text"]
+    references = _either(post, "referenced_tweets", "referenced_posts")
     replied_to = next(
-        (str(r["id"]) for r in post.get("referenced_tweets") or [] if r.get("type") == "replied_to"), None
+        (
+            str(r["id"])
+            for r in (references if isinstance(references, list) else [])
+            if isinstance(r, dict) and r.get("type") == "replied_to" and r.get("id")
+        ),
+        None,
     )
     return Mention(
         platform="x",
@@ -159,6 +171,10 @@ class XConnector:
 
     def pages(self, cursor: dict[str, Any]) -> Iterator[Page]:
         return descending_run(cursor, self._fetch)
+
+
+def _either(post: dict[str, Any], name: str, spec_name: str) -> Any:
+    return post.get(name) if post.get(name) is not None else post.get(spec_name)
 
 
 def _is_rate_limit(error: Any) -> bool:
