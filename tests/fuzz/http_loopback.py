@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,7 +183,11 @@ def _event(
         "isBase64Encoded": is_b64,
     }
     if query:
-        event["queryStringParameters"] = dict(p.split("=", 1) if "=" in p else (p, "") for p in query.split("&"))
+        # Decoded, repeated names joined by commas, as payload 2.0 gives them (rawQueryString stays raw)
+        params: dict[str, str] = {}
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            params[name] = f"{params[name]},{value}" if name in params else value
+        event["queryStringParameters"] = params
     if raw:
         event["body"] = body
     return event

@@ -124,6 +124,7 @@ def test_error_answers_share_one_documented_shape(agent_api: AgentApi) -> None:
         ("POST", claim, {**signed, "Content-Type": "text/plain"}, b"maria", 415, "unsupported_media_type"),
         ("POST", claim, {**signed, "Content-Type": "application/json"}, b'{"agent": ""}', 422, "invalid"),
         ("POST", claim, {**signed, "Content-Type": "application/json"}, b"{not json", 422, "invalid"),
+        ("POST", claim, {**signed, "Content-Type": "application/json"}, b'{"agent": "maria", "force": 0.0}', 422, "invalid"),
         ("GET", "/cases/SC-lower123", signed, None, 422, "invalid"),
         ("POST", f"/cases/{case_id}/teleport", {**signed, "Content-Type": "application/json"}, b"{}", 404, "not_found"),
         ("GET", "/cases/SC-NOSUCH00", signed, None, 404, "not_found"),

@@ -69,7 +69,8 @@ class ActionRequest(BaseModel):
 
 
 class ClaimRequest(ActionRequest):
-    force: bool = Field(default=False, description="take the case over from its current owner")
+    # strict: JSON true/false only (lax mode would read 0, 0.0 or "yes" as a boolean the schema refuses)
+    force: bool = Field(default=False, strict=True, description="take the case over from its current owner")
 
 
 class ReplyRequest(ActionRequest):
