@@ -93,8 +93,11 @@ class Author(BaseModel):
             return None
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             value = int(value)
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value.strip())
+        if isinstance(value, str):
+            try:  # "12" is a count; "²" passes isdigit() but is not a number
+                value = int(value.strip())
+            except ValueError:
+                return None
         return value if isinstance(value, int) and value >= 0 else None
 
     @field_validator("verified", mode="before")
