@@ -7,7 +7,6 @@ driver manager has nothing to look up.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -21,10 +20,6 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import wait_for
-
-# The default run deselects the browser marker, but pytest imports a module before deselecting: without
-# the browser extra (make test installs only dev), these modules are not collected at all.
-collect_ignore_glob = [] if importlib.util.find_spec("selenium") else ["test_*.py"]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("SOCIALCARE_CHROMIUM", "/usr/bin/chromium")
