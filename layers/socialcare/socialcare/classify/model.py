@@ -40,11 +40,10 @@ _READS = (1, 2)
 # zlib still finds the repeats (the artifact grows by a few percent over one stream).
 BLOCK_ROWS = 256
 _CACHE_LIMIT = 50_000
-# Packed rows: 40 bits per class column hold a sum of up to 2**24 int16 weights without overflow
-# (a post has at most a few thousand features), so columns never carry into each other.
-_FIELD = 40
+# Packed rows: 64 bits per class column hold any sum of int16 weights a post can have, so columns
+# never carry into each other, and a packed sum reads back as an int64 array in one C call.
+_FIELD = 64
 _HALF = 1 << (_FIELD - 1)
-_MASK = (1 << _FIELD) - 1
 
 
 class BlockRows:
@@ -155,6 +154,7 @@ class Model:
         self._row_cache: dict[str, int] = {}
         self._shifts = [j * _FIELD for j in range(self.width)]
         self._half = sum(_HALF << s for s in self._shifts)
+        self._bytes = self.width * _FIELD // 8
         # Stacked heads: a head may also read another head's probabilities, as features named
         # "P:<source>=<class>" (e.g. intent reads sentiment: praise is rarely negative).
         self._stack: dict[str, list[tuple[str, list[float]]]] = {}
@@ -214,11 +214,15 @@ class Model:
         return result
 
     def _unpack(self, total: int, scale: float) -> list[float]:
-        # Adding half a field to every column makes each field non-negative, so plain shifts and
-        # masks read the signed column sums back.
-        t = total + self._half
-        mask, half = _MASK, _HALF
-        return [(((t >> s) & mask) - half) * scale for s in self._shifts]
+        # Adding half a field to every column makes each field non-negative (no borrows between
+        # columns); flipping each field's top bit back turns it into that column's signed sum in
+        # two's complement, which ``array("q")`` reads.
+        half = self._half
+        sums = array("q")
+        sums.frombytes(((total + half) ^ half).to_bytes(self._bytes, "little"))
+        if sys.byteorder != "little":
+            sums.byteswap()
+        return list(map(scale.__mul__, sums))
 
     def scores(self, text: str) -> tuple[list[float], float, list[str]]:
         """Raw class scores for every head, the share of words the model knows (0..1), and the
