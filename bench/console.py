@@ -116,7 +116,7 @@ def run(cases: int = 1000, requests: int = 40) -> dict[str, Any]:
 
     warnings.filterwarnings("ignore")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from socialcare.cases.deps import default_deps
+    from socialcare.assembly import default_deps
     from socialcare.local.server import LocalServer
 
     size, files = first_page_bytes()

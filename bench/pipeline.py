@@ -243,7 +243,7 @@ def _lifecycle(stack: Any, server: Any, counter: RequestCounter, m: int) -> dict
     then claimed, answered and resolved by an agent on time. Everything each step asks of AWS."""
     import boto3
     from socialcare.agents import AgentClient
-    from socialcare.cases.deps import build_deps
+    from socialcare.assembly import build_deps
     from socialcare.models import case_id_for
 
     deps = build_deps()
@@ -290,9 +290,8 @@ def _lifecycle(stack: Any, server: Any, counter: RequestCounter, m: int) -> dict
 
 def measure() -> dict[str, Any]:
     import boto3
-    from socialcare import aws
-    from socialcare.cases import deps as deps_module
-    from socialcare.cases.deps import reset_deps
+    from socialcare import assembly, aws
+    from socialcare.assembly import reset_deps
     from socialcare.local.platform_server import PlatformServer
     from socialcare.local.stack import local_stack
 
@@ -317,13 +316,13 @@ def measure() -> dict[str, Any]:
         result["praise"] = _summary(counter, n)
         # venting (the model's intent overridden): stored and indexed for incidents
         counter.clear()
-        for d in deps_module._CACHE.values():  # the router's warm dependencies, built by the run above
+        for d in assembly._CACHE.values():  # the router's warm dependencies, built by the run above
             d.classifier = _ForcedVenting(d.classifier)
         posts = _posts(n, actionable=False, start_id=2_050_000_000_000_000_000, authors=n)
         for i, post in enumerate(posts):
             post["text"] = VENTING.format(i=i % 40)
         _pipeline(stack, server, posts, counter)
-        for d in deps_module._CACHE.values():
+        for d in assembly._CACHE.values():
             d.classifier = d.classifier.inner
         result["venting"] = _summary(counter, n)
         print(json.dumps({k: result[k] for k in ("praise", "venting")}), flush=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
+from socialcare.assembly import default_deps
 from socialcare.cases import actions
-from socialcare.cases.deps import default_deps
 from socialcare.observability import logger, metrics, tracer
 
 

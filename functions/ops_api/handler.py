@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from socialcare.assembly import default_deps
+from socialcare.cases.deps import provide
 from socialcare.observability import logger, metrics, tracer
 from socialcare.quiet.api import app
+
+provide(default_deps)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from socialcare.cases.deps import default_deps
+from socialcare.assembly import default_deps
 from socialcare.observability import logger, metrics, tracer
 from socialcare.quiet.service import Quiet
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from socialcare import aws
+from socialcare.assembly import default_deps
 from socialcare.cases import tally
-from socialcare.cases.deps import default_deps
 from socialcare.observability import logger, metrics, tracer
 from socialcare.reports.parity import parity_from_tally, publish
 

@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from socialcare.cases.deps import default_deps
+from socialcare.assembly import default_deps
 from socialcare.cases.intake import OutOfTimeError, handle_record
 from socialcare.observability import logger, metrics, tracer
 

@@ -7,8 +7,8 @@ import json
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from socialcare.assembly import default_deps
 from socialcare.cases.actions import fire_sla_warning
-from socialcare.cases.deps import default_deps
 from socialcare.observability import logger, metrics, tracer
 
 

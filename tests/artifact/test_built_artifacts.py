@@ -111,7 +111,7 @@ def built_stack(artifacts):
     import requests
     from moto.server import ThreadedMotoServer
     from socialcare import aws
-    from socialcare.cases.deps import reset_deps
+    from socialcare.assembly import reset_deps
     from socialcare.local.stack import MOTO_CONFIG, LocalStack
     from socialcare.settings import get_settings
 
@@ -164,7 +164,7 @@ def _wait(predicate, timeout=30.0):
 
 def test_a_mention_travels_through_the_built_functions_to_a_resolved_case(built_stack):
     import boto3
-    from socialcare.cases.deps import build_deps
+    from socialcare.assembly import build_deps
     from socialcare.models import CaseStatus, case_id_for
 
     from tests.integration.agents.test_agent_api import api_event

@@ -317,9 +317,9 @@ def _posts(cfg: ChaosConfig, rng: random.Random) -> list[dict[str, Any]]:
 def run_chaos(cfg: ChaosConfig) -> Report:
     from socialcare import aws
     from socialcare.agents import AgentClient
+    from socialcare.assembly import build_deps, reset_deps
     from socialcare.cases import actions
     from socialcare.cases.actions import ActionError
-    from socialcare.cases.deps import build_deps, reset_deps
     from socialcare.dlq import redrive
     from socialcare.ingest.http import Deadline
     from socialcare.ingest.poller import poll_source

@@ -72,7 +72,7 @@ def test_redrive_returns_repaired_messages_and_keeps_the_rest(stack: LocalStack,
     dept_url = out["MentionsQueueUrl"].rsplit("/", 1)[0] + "/" + out["DepartmentQueuePrefix"] + "baggage"
     assert _count(sqs, dept_url) == 1
     stack.pump("RouteMentionFunction")
-    from socialcare.cases.deps import build_deps
+    from socialcare.assembly import build_deps
 
     store = build_deps().store
     assert store.get_mention(valid.key) is not None and store.get_mention("x#1950000000000000002") is not None

@@ -26,7 +26,7 @@ def stack() -> Iterator[LocalStack]:
 
 @pytest.fixture
 def deps(stack: LocalStack) -> Any:
-    from socialcare.cases.deps import build_deps
+    from socialcare.assembly import build_deps
 
     return build_deps()
 

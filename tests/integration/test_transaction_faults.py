@@ -7,7 +7,7 @@ import threading
 import boto3
 import pytest
 from socialcare import aws
-from socialcare.cases.deps import build_deps, reset_deps
+from socialcare.assembly import build_deps, reset_deps
 from socialcare.cases.router import route_mention
 from socialcare.models import case_id_for
 from socialcare.store import TRANSACT_ATTEMPTS

@@ -52,7 +52,7 @@ def http(
     """An API Gateway HTTP API (payload 2.0) event, IAM-authorised. Local Lambda invocations run one
     at a time, so an action waits until the workflow's await step has run (as a human's pace would)."""
     if method == "POST" and path.startswith("/cases/SC-"):
-        from socialcare.cases.deps import build_deps
+        from socialcare.assembly import build_deps
 
         store = build_deps().store
         case_id = path.split("/")[2]

@@ -25,7 +25,7 @@ def as_person(stack: Any, name: str, groups: list[str], method: str, path: str, 
         "jwt": {"claims": {"cognito:username": name, "cognito:groups": "[" + " ".join(groups) + "]"}, "scopes": None}
     }
     if method == "POST" and path.startswith("/cases/SC-"):
-        from socialcare.cases.deps import build_deps
+        from socialcare.assembly import build_deps
 
         store = build_deps().store
         wait_for(lambda: (c := store.get_case(path.split("/")[2])).token_fresh or not c.is_open)

@@ -9,7 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 from socialcare.agents import AgentClient
-from socialcare.cases.deps import build_deps
+from socialcare.assembly import build_deps
 from socialcare.local.stack import local_stack
 from socialcare.models import case_id_for
 

@@ -5,14 +5,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from socialcare import aws
 from socialcare.classify import Classifier, build_classifier
 from socialcare.config import BrandConfig, load_config
-from socialcare.models import utcnow
-from socialcare.settings import Settings, get_settings, settings_from_env
+from socialcare.models import Case, Mention, Tags, utcnow
+from socialcare.settings import Settings, get_settings
 from socialcare.store import Store
+
+# The flag a stored mention carries while its after-mention hook still owes it work (the table was too
+# busy to record it); the redelivery, a duplicate for the router, runs the hook again with retry=True.
+AFTER_MENTION_PENDING = "incident_pending"
+
+
+class MentionHook(Protocol):
+    def __call__(self, mention: Mention, tags: Tags, case: Case | None, deps: Deps, *, retry: bool = False) -> None: ...
+
+
+class Hold(Protocol):
+    """A reason to keep an outgoing message back (socialcare.outbound asks every hold on Deps)."""
+
+    def reason(self, deps: Deps, case: Case, kind: str) -> str | None: ...
+
+    def record(self, deps: Deps, case: Case, delivery: Any) -> None:
+        """Lists the held message for whoever releases or cancels it."""
 
 
 @dataclass
@@ -25,9 +42,14 @@ class Deps:
     sqs: Any
     classifier: Classifier
     now: Callable[[], datetime] = field(default=utcnow)
+    # Plug points for the layers above cases and outbound (wired by socialcare.assembly): incident linking
+    # and the crisis watch see every stored mention; quiet periods may hold an outgoing message.
+    after_mention: MentionHook | None = None
+    holds: tuple[Hold, ...] = ()
 
 
 def build_deps(settings: Settings | None = None, config: BrandConfig | None = None) -> Deps:
+    """The clients, configuration and classifier, without the plug-ins (socialcare.assembly adds them)."""
     settings = settings or get_settings()
     config = config or load_config(settings.config_path)
     # Cold start runs the same check as `socialcare config check`: a bad configuration stops here.
@@ -43,18 +65,16 @@ def build_deps(settings: Settings | None = None, config: BrandConfig | None = No
     )
 
 
-_CACHE: dict[str, Deps] = {}
+_PROVIDER: list[Callable[[], Deps]] = []
 
 
-def default_deps() -> Deps:
-    """One Deps per configuration: a warm Lambda builds it once. Keyed by the settings so that
-    in-process local mode, where several functions share a process, never mixes stacks."""
-    settings = settings_from_env()
-    key = settings.model_dump_json()
-    if key not in _CACHE:
-        _CACHE[key] = build_deps(settings)
-    return _CACHE[key]
+def provide(factory: Callable[[], Deps]) -> None:
+    """An entry point (a Lambda handler module) names how its Deps are built (socialcare.assembly);
+    the HTTP APIs in the layers below ask through provided() and never import the layers above."""
+    _PROVIDER[:] = [factory]
 
 
-def reset_deps() -> None:
-    _CACHE.clear()
+def provided() -> Deps:
+    if not _PROVIDER:
+        raise RuntimeError("no Deps provided: the entry point calls cases.deps.provide(assembly.default_deps)")
+    return _PROVIDER[0]()

@@ -12,8 +12,7 @@ from datetime import timedelta
 from typing import Literal
 
 from socialcare.cases import actions, clocks, events, policy, workflow
-from socialcare.cases.deps import Deps
-from socialcare.incidents import hooks
+from socialcare.cases.deps import AFTER_MENTION_PENDING, Deps
 from socialcare.models import Case, CaseEvent, CaseStatus, Mention, Tags, case_id_for
 from socialcare.observability import logger
 from socialcare.store import ConflictError, case_key
@@ -126,6 +125,11 @@ def _customer_message(mention: Mention, deps: Deps) -> dict:
     }
 
 
+def _after_mention(mention: Mention, tags: Tags, case: Case | None, deps: Deps) -> None:
+    if deps.after_mention is not None:
+        deps.after_mention(mention, tags, case, deps)
+
+
 def _duplicate(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
     """A redelivery. If this mention opened a case whose workflow never started (a crash between the
     two), start it now: the stored input and the execution name make that idempotent. If its incident
@@ -135,8 +139,8 @@ def _duplicate(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
     case = deps.store.get_case(case_id) if case_id else None
     if case is not None:
         _ensure_workflow(case, deps)
-    if stored.get(hooks.PENDING):
-        hooks.after_mention(mention, tags, case, deps, retry=True)
+    if stored.get(AFTER_MENTION_PENDING) and deps.after_mention is not None:
+        deps.after_mention(mention, tags, case, deps, retry=True)
     logger.info("duplicate mention dropped", mention_key=mention.key)
     return RouteResult("duplicate", case_id, None)
 
@@ -192,7 +196,7 @@ def _open(mention: Mention, tags: Tags, seen: _Seen, deps: Deps) -> RouteResult:
     workflow.start(deps.sfn, deps.settings.state_machine_arn, case_id, case.workflow_input)
     events.publish(deps.events, deps.settings.event_bus_name, opened, {"department": department})
     logger.info("case opened", case_id=case_id, department=department, priority=case.priority)
-    hooks.after_mention(mention, tags, case, deps)
+    _after_mention(mention, tags, case, deps)
     return RouteResult("opened", case_id, tags)
 
 
@@ -270,5 +274,5 @@ def _ignore(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
     """Venting, praise, noise: heard and stored, no case. One conditional write, nothing else."""
     if not deps.store.put_new(deps.store.mention_item(mention, tags, None, deps.config.retention_days)):
         return _duplicate(mention, tags, deps)
-    hooks.after_mention(mention, tags, None, deps)
+    _after_mention(mention, tags, None, deps)
     return RouteResult("ignored", None, tags)

@@ -1,22 +1,20 @@
 """What the router calls after a mention is stored: incident detection and the crisis watch.
 
-One small call site in socialcare.cases.router; neither side fails the routing, except when the
-table stays too busy to record an incident membership: then the mention is flagged and its record
-fails, and the redelivery (a duplicate for the router) links it again."""
+Plugged into Deps by socialcare.assembly and called by socialcare.cases.router; neither side fails
+the routing, except when the table stays too busy to record an incident membership: then the mention
+is flagged and its record fails, and the redelivery (a duplicate for the router) links it again."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from socialcare.cases.deps import AFTER_MENTION_PENDING
 from socialcare.observability import logger, metrics
 from socialcare.store import StoreBusyError, mention_key
 
 if TYPE_CHECKING:
     from socialcare.cases.deps import Deps
     from socialcare.models import Case, Mention, Tags
-
-PENDING = "incident_pending"
-
 
 def after_mention(mention: Mention, tags: Tags, case: Case | None, deps: Deps, *, retry: bool = False) -> None:
     from socialcare.incidents.service import after_mention as incidents_after_mention
@@ -35,7 +33,7 @@ def after_mention(mention: Mention, tags: Tags, case: Case | None, deps: Deps, *
 
 def _flag(mention: Mention, deps: Deps, *, pending: bool) -> None:
     store = deps.store
-    expr = f"SET {PENDING} = :yes" if pending else f"REMOVE {PENDING}"
+    expr = f"SET {AFTER_MENTION_PENDING} = :yes" if pending else f"REMOVE {AFTER_MENTION_PENDING}"
     kwargs = {"TableName": store.table, "Key": mention_key(mention.key), "UpdateExpression": expr}
     if pending:
         kwargs["ExpressionAttributeValues"] = {":yes": {"BOOL": True}}

@@ -133,7 +133,7 @@ class ConsoleServer:
         if self._fn is None:
             import os
 
-            from socialcare.cases.deps import reset_deps
+            from socialcare.assembly import reset_deps
             from socialcare.settings import get_settings
 
             fn = self.stack.functions["ConsoleApiFunction"]

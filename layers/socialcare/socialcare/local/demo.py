@@ -156,7 +156,7 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
     import requests
 
     from socialcare.agents import AgentClient
-    from socialcare.cases.deps import build_deps
+    from socialcare.assembly import build_deps
     from socialcare.ingest.http import Deadline
     from socialcare.ingest.poller import poll_source
     from socialcare.ingest.sinks import DynamoSeenIndex, SqsDeadLetterSink, SqsMentionSink

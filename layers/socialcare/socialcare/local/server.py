@@ -68,7 +68,7 @@ class LocalServer:
         from moto.server import ThreadedMotoServer
 
         from socialcare import aws
-        from socialcare.cases.deps import reset_deps
+        from socialcare.assembly import reset_deps
         from socialcare.config_check import require_fit
         from socialcare.local.demo import demo_data_dir
         from socialcare.settings import get_settings

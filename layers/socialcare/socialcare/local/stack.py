@@ -344,7 +344,7 @@ def local_stack(parameters: dict[str, str] | None = None, *, stack_name: str | N
 
 
 def _reset_caches() -> None:
-    from socialcare.cases.deps import reset_deps
+    from socialcare.assembly import reset_deps
 
     reset_deps()
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from socialcare.cases.deps import Deps
+from socialcare.cases.deps import Deps, Hold
 from socialcare.models import Case
 from socialcare.observability import logger
 from socialcare.outbound.writers import OutboundMessage, PublishError, writer_for
@@ -52,11 +52,17 @@ def _key(case_id: str, idempotency_key: str) -> dict[str, Any]:
 
 
 def hold_reason(deps: Deps, case: Case, kind: str, channel: str) -> str | None:
-    """Why this message must not go out now, or None. The single place for holds (quiet periods for
-    the case's region hold acknowledgements and other automatic messages); agent replies are not held."""
-    from socialcare.quiet.guard import quiet_hold
+    """Why this message must not go out now, or None. The single place for holds: each one plugged into
+    Deps (quiet periods for the case's region hold acknowledgements and other automatic messages)."""
+    found = _holding(deps, case, kind)
+    return found[1] if found else None
 
-    return quiet_hold(deps, case, kind)
+
+def _holding(deps: Deps, case: Case, kind: str) -> tuple[Hold, str] | None:
+    for hold in deps.holds:
+        if reason := hold.reason(deps, case, kind):
+            return hold, reason
+    return None
 
 
 def _platform_id(key: str | None) -> str | None:
@@ -116,9 +122,9 @@ def deliver(
     if (stored := deps.store.get(_key(case.id, idempotency_key))) is not None:
         return _from_record(stored)
     now = deps.now()
-    held = hold_reason(deps, case, kind, channel)
-    if held:
-        mode, reason, external_id = "held", held, None
+    holding = _holding(deps, case, kind)
+    if holding:
+        mode, reason, external_id = "held", holding[1], None
     else:
         mode, reason, external_id = _publish(deps, case, text, channel, idempotency_key)
     delivery = Delivery(mode, case.platform, channel, kind, text, idempotency_key, now, reason, external_id)
@@ -134,10 +140,8 @@ def deliver(
         stored = deps.store.get(_key(case.id, idempotency_key))
         if stored is not None:
             return _from_record(stored)
-    if mode == "held":
-        from socialcare.quiet.guard import record_held  # listed for an operator to release or cancel
-
-        record_held(deps, case, delivery)
+    if holding:
+        holding[0].record(deps, case, delivery)
     logger.info(
         "outbound delivery", case_id=case.id, mode=mode, kind=kind, channel=channel, platform=case.platform
     )

@@ -48,9 +48,9 @@ def set_deps(deps: Any) -> None:
 
 
 def _deps() -> Any:
-    from socialcare.cases.deps import default_deps
+    from socialcare.cases.deps import provided
 
-    return _DEPS[0] if _DEPS else default_deps()
+    return _DEPS[0] if _DEPS else provided()
 
 
 def _quiet() -> Any:

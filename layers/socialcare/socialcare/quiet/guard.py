@@ -16,13 +16,19 @@ if TYPE_CHECKING:
 HELD_KINDS = frozenset({"promotional", "auto_ack", "acknowledgement"})
 
 
-def quiet_hold(deps: Deps, case: Case, kind: str) -> str | None:
-    if kind not in HELD_KINDS or not case.region:
-        return None
-    from socialcare.quiet.service import Quiet
+class QuietHold:
+    """The hold socialcare.assembly plugs into Deps: an active quiet period for the case's region."""
 
-    period = Quiet(deps, delivery=_Never()).holding(kind, case.region)
-    return f"quiet period {period.id} for {period.region}" if period else None
+    def reason(self, deps: Deps, case: Case, kind: str) -> str | None:
+        if kind not in HELD_KINDS or not case.region:
+            return None
+        from socialcare.quiet.service import Quiet
+
+        period = Quiet(deps, delivery=_Never()).holding(kind, case.region)
+        return f"quiet period {period.id} for {period.region}" if period else None
+
+    def record(self, deps: Deps, case: Case, delivery: Any) -> None:
+        record_held(deps, case, delivery)
 
 
 def record_held(deps: Deps, case: Case, delivery: Any) -> None:
