@@ -33,9 +33,9 @@ from socialcare.ingest.sinks import (
     SqsDeadLetterSink,
     SqsMentionSink,
 )
-from socialcare.ingest.sources import SourceConfig
 from socialcare.ingest.state import DynamoCursorStore, MemoryCursorStore
 from socialcare.local.platform_server import PlatformServer, sample_posts
+from socialcare.sources import SourceConfig
 
 PAGE = 100
 BASE_ID = 1_950_000_000_000_000_000

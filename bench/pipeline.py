@@ -175,8 +175,8 @@ def _pipeline(stack: Any, server: Any, posts: list[dict[str, Any]], counter: Req
     from socialcare.ingest.http import Deadline
     from socialcare.ingest.poller import poll_source
     from socialcare.ingest.sinks import DynamoSeenIndex, SqsDeadLetterSink, SqsMentionSink
-    from socialcare.ingest.sources import SourceConfig
     from socialcare.ingest.state import DynamoCursorStore
+    from socialcare.sources import SourceConfig
 
     out = stack.outputs
     ddb, sqs = aws.client("dynamodb"), aws.client("sqs")

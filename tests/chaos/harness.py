@@ -324,10 +324,10 @@ def run_chaos(cfg: ChaosConfig) -> Report:
     from socialcare.ingest.http import Deadline
     from socialcare.ingest.poller import poll_source
     from socialcare.ingest.sinks import DynamoSeenIndex, SqsDeadLetterSink, SqsMentionSink
-    from socialcare.ingest.sources import SourceConfig
     from socialcare.ingest.state import DynamoCursorStore
     from socialcare.local.platform_server import PlatformServer
     from socialcare.local.stack import local_stack
+    from socialcare.sources import SourceConfig
 
     actions.TOKEN_WAIT_S = 5.0
 

@@ -17,8 +17,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from socialcare.errors import Exit, UserError
-from socialcare.ingest.sources import PUBLIC_PLATFORMS, SourceConfig
 from socialcare.models import Department, SlaPolicy
+from socialcare.sources import PUBLIC_PLATFORMS, SourceConfig
 
 
 class ConfigError(UserError):
@@ -184,7 +184,7 @@ class BrandConfig(_Strict):
     # case.sla_warning fires when this fraction of a first-response, next-update or resolution clock
     # has run without an answer; 0 switches warnings off.
     sla_warning_fraction: float = Field(default=0.8, ge=0.0, lt=1.0)
-    # Where to listen: handles, queries, subreddits, feeds (see socialcare.ingest.sources).
+    # Where to listen: handles, queries, subreddits, feeds (see socialcare.sources).
     sources: list[SourceConfig] = Field(default_factory=list)
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     parity: ParitySettings = Field(default_factory=ParitySettings)

@@ -30,7 +30,7 @@ def template_departments(template: Path) -> list[str]:
 def check_file(path: str, template: Path | None = None) -> tuple[BrandConfig, list[str]]:
     """The parsed configuration and what is wrong with it against the template (ConfigError when it
     does not parse at all)."""
-    from socialcare.local.stack import project_root
+    from socialcare.settings import project_root
 
     config = load_config(path)
     template = template or project_root() / "template.yaml"

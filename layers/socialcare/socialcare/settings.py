@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import os
 from importlib import resources
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
@@ -71,3 +72,15 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
 @functools.cache
 def get_settings() -> Settings:
     return settings_from_env()
+
+
+def project_root() -> Path:
+    """The checkout that holds template.yaml (the CLI may run from anywhere inside it)."""
+    env = os.environ.get("SOCIALCARE_ROOT")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in [Path.cwd(), *Path.cwd().parents, *here.parents]:
+        if (parent / "template.yaml").exists() and (parent / "functions").is_dir():
+            return parent
+    raise FileNotFoundError("cannot find template.yaml; run from the socialcare checkout or set SOCIALCARE_ROOT")

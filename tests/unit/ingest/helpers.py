@@ -12,8 +12,8 @@ import requests
 from socialcare.ingest.http import Deadline
 from socialcare.ingest.poller import PollResult, poll_source
 from socialcare.ingest.sinks import MemoryDeadLetterSink, MemoryMentionSink, MemorySeenIndex
-from socialcare.ingest.sources import SourceConfig
 from socialcare.ingest.state import MemoryCursorStore
+from socialcare.sources import SourceConfig
 
 # Fake credentials for loopback servers and replayed responses.
 TOKEN = "test-token"  # noqa: S105

@@ -14,8 +14,8 @@ import responses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from socialcare.ingest import bluesky, mastodon, meta, reddit, reviews, x, youtube
-from socialcare.ingest.sources import SourceConfig
 from socialcare.models import Author, Mention, language_tag
+from socialcare.sources import SourceConfig
 
 from tests.unit.ingest.helpers import Harness, RecordingMetrics, fixture_json
 

@@ -11,9 +11,9 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from socialcare.ingest.sources import SourceConfig
 from socialcare.ingest.state import MemoryCursorStore
 from socialcare.local.platform_server import PlatformServer, sample_posts
+from socialcare.sources import SourceConfig
 
 from tests.unit.ingest.helpers import TOKEN, FakeClock, Harness
 

@@ -6,7 +6,7 @@ import json
 
 import responses
 from responses import matchers
-from socialcare.ingest.sources import SourceConfig
+from socialcare.sources import SourceConfig
 
 from tests.unit.ingest.helpers import TOKEN, Harness, fixture_json, fixture_text
 

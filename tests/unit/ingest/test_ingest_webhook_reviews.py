@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from responses import matchers
 from socialcare.ingest import meta
 from socialcare.ingest.sinks import MemoryDeadLetterSink, MemoryMentionSink, MemorySeenIndex
-from socialcare.ingest.sources import SourceConfig
 from socialcare.ingest.text import strip_html
 from socialcare.ingest.youtube import next_quota_reset
+from socialcare.sources import SourceConfig
 
 from tests.unit.ingest.helpers import TOKEN, Harness, fixture_json, fixture_text
 

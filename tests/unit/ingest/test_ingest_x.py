@@ -12,9 +12,9 @@ import pytest
 import requests
 import responses
 from responses import matchers
-from socialcare.ingest.sources import SourceConfig
 from socialcare.ingest.x import XConnector
 from socialcare.local.platform_server import PlatformServer, sample_posts
+from socialcare.sources import SourceConfig
 
 from tests.unit.ingest.helpers import FIXTURES, ROTATED_TOKEN, TOKEN, Harness, fixture_json
 

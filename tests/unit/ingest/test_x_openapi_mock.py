@@ -34,8 +34,8 @@ import responses
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from socialcare.ingest.poller import MAX_PAGES_PER_POLL
-from socialcare.ingest.sources import SourceConfig
 from socialcare.ingest.text import clip
+from socialcare.sources import SourceConfig
 
 from tests.unit.ingest.helpers import Harness, RecordingMetrics
 

@@ -94,7 +94,7 @@ def state_path(root: Path | None = None) -> Path:
     (SOCIALCARE_LOCAL_STATE overrides, e.g. for tests)."""
     import os
 
-    from socialcare.local.stack import project_root
+    from socialcare.settings import project_root
 
     if os.environ.get("SOCIALCARE_LOCAL_STATE"):
         return Path(os.environ["SOCIALCARE_LOCAL_STATE"])

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from socialcare.ingest.sources import SourceConfig
+from socialcare.sources import SourceConfig
 
 PLATFORMS = ("x", "mastodon", "bluesky", "reddit", "rss", "youtube", "gbp", "trustpilot")
 LOCAL_CLIENT_ID = "socialcare-local"

@@ -14,7 +14,7 @@ from socialcare.ingest.base import Connector
 from socialcare.ingest.errors import ConfigurationError
 from socialcare.ingest.http import Http
 from socialcare.ingest.secrets import secret_fields
-from socialcare.ingest.sources import SourceConfig
+from socialcare.sources import SourceConfig
 
 
 def _plain(secret: str | None, source: SourceConfig, *keys: str) -> str:

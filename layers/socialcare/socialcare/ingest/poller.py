@@ -31,10 +31,10 @@ from socialcare.ingest.errors import (
 from socialcare.ingest.http import Deadline, Http
 from socialcare.ingest.secrets import fingerprint, load_secret
 from socialcare.ingest.sinks import DeadLetterSink, MentionSink, SeenIndex
-from socialcare.ingest.sources import SourceConfig
 from socialcare.ingest.state import CursorStore
 from socialcare.models import Mention
 from socialcare.observability import logger
+from socialcare.sources import SourceConfig
 
 # Pages one source may fetch in one poll (up to 5,000 posts at 100 a page). A source with more waiting
 # resumes from the saved page token on the next poll: requests per poll stay bounded whatever the

@@ -20,9 +20,9 @@ from socialcare.ingest.http import Deadline
 from socialcare.ingest.poller import MetricsPort, PollResult, poll_source
 from socialcare.ingest.secrets import load_secret
 from socialcare.ingest.sinks import DynamoSeenIndex, SqsDeadLetterSink, SqsMentionSink
-from socialcare.ingest.sources import SourceConfig
 from socialcare.ingest.state import DynamoCursorStore
 from socialcare.settings import Settings
+from socialcare.sources import SourceConfig
 
 USER_AGENT = "socialcare-poller/0.1"
 MAX_PARALLEL_SOURCES = 8

@@ -20,9 +20,9 @@ from socialcare.ingest.errors import (
     StaleCursorError,
 )
 from socialcare.ingest.http import Deadline, Http, json_body
-from socialcare.ingest.sources import DEFAULT_BASE_URLS
 from socialcare.ingest.text import clip
 from socialcare.models import Author, Mention
+from socialcare.sources import DEFAULT_BASE_URLS
 
 TWEET_FIELDS = ",".join(
     [

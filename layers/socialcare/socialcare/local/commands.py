@@ -85,8 +85,7 @@ def _template_sync(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from socialcare.config import load_config
-    from socialcare.local.stack import project_root
-    from socialcare.settings import settings_from_env
+    from socialcare.settings import project_root, settings_from_env
     from socialcare.template_sync import sync
 
     config = load_config(args.config or settings_from_env().config_path)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from socialcare.local.stack import project_root
+from socialcare.settings import project_root
 
 # No inline script or style anywhere; the API is same-origin here (CloudFront + API Gateway in AWS).
 CSP = (

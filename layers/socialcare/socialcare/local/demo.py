@@ -160,11 +160,11 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
     from socialcare.ingest.http import Deadline
     from socialcare.ingest.poller import poll_source
     from socialcare.ingest.sinks import DynamoSeenIndex, SqsDeadLetterSink, SqsMentionSink
-    from socialcare.ingest.sources import SourceConfig
     from socialcare.ingest.state import DynamoCursorStore
     from socialcare.local import lambda_adapter
     from socialcare.local.platform_server import PlatformServer
     from socialcare.local.stack import local_stack
+    from socialcare.sources import SourceConfig
 
     quiet = json_output
     started = time.monotonic()

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from socialcare.local.stack import MOTO_CONFIG, REGION, LocalStack, project_root
+from socialcare.local.stack import MOTO_CONFIG, REGION, LocalStack
+from socialcare.settings import project_root
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -183,8 +184,8 @@ class LocalServer:
         from socialcare.ingest.http import Deadline
         from socialcare.ingest.poller import poll_source
         from socialcare.ingest.sinks import DynamoSeenIndex, SqsDeadLetterSink, SqsMentionSink
-        from socialcare.ingest.sources import SourceConfig
         from socialcare.ingest.state import DynamoCursorStore
+        from socialcare.sources import SourceConfig
 
         assert self.stack is not None
         out = self.stack.outputs

@@ -23,21 +23,10 @@ import boto3
 
 from socialcare.local import lambda_adapter
 from socialcare.local.template import LocalTemplate, prepare
+from socialcare.settings import project_root
 
 REGION = "us-east-1"
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-
-
-def project_root() -> Path:
-    """The checkout that holds template.yaml (the CLI may run from anywhere inside it)."""
-    env = os.environ.get("SOCIALCARE_ROOT")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in [Path.cwd(), *Path.cwd().parents, *here.parents]:
-        if (parent / "template.yaml").exists() and (parent / "functions").is_dir():
-            return parent
-    raise FileNotFoundError("cannot find template.yaml; run from the socialcare checkout or set SOCIALCARE_ROOT")
 
 
 def _zip_bytes() -> bytes:
