@@ -37,6 +37,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from socialcare.agents import AgentClient
 from socialcare.agents.views import CaseView
+from socialcare.aws import settle_batch
 
 Push = Callable[[CaseView, dict[str, Any]], None]
 
@@ -98,17 +99,7 @@ class Worker:
         event = {"Records": [_record(m) for m in got]}
         result = self.handle(event)
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-        done = [m for m in got if m["MessageId"] not in failed]
-        if done:
-            sqs.delete_message_batch(
-                QueueUrl=url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
-            )
-        for m in got:
-            if m["MessageId"] in failed:
-                sqs.change_message_visibility(
-                    QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=retry_after_s
-                )
+        done = settle_batch(sqs, url, got, failed, retry_after_s)
         return len(done), len(failed)
 
 

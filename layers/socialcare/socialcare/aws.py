@@ -22,3 +22,20 @@ def client(service: str) -> Any:
 
 def reset_clients() -> None:
     client.cache_clear()
+
+
+def settle_batch(sqs: Any, queue_url: str, received: list[dict[str, Any]], failed: set[str],
+                 retry_after_s: int = 0) -> list[dict[str, Any]]:
+    """After a handler reported batchItemFailures, as the Lambda event source mapping does: delete what
+    succeeded, make the failures visible again after `retry_after_s`. Returns the succeeded messages."""
+    done = [m for m in received if m["MessageId"] not in failed]
+    if done:
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+        )
+    for m in received:
+        if m["MessageId"] in failed:
+            sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"],
+                                          VisibilityTimeout=retry_after_s)
+    return done

@@ -21,6 +21,7 @@ from typing import Any
 
 import boto3
 
+from socialcare.aws import settle_batch
 from socialcare.local import lambda_adapter
 from socialcare.local.template import LocalTemplate, prepare
 from socialcare.settings import project_root
@@ -225,17 +226,7 @@ class LocalStack:
                         stats.received += len(got)
                         stats.failed += len(failed)
                         stats.errors += errors
-                    ok = [m for m in got if m["MessageId"] not in failed]
-                    if ok:
-                        sqs.delete_message_batch(
-                            QueueUrl=url,
-                            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(ok)],
-                        )
-                    for m in got:
-                        if m["MessageId"] in failed:
-                            sqs.change_message_visibility(
-                                QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
-                            )
+                    settle_batch(sqs, url, got, failed)
 
             workers = [threading.Thread(target=poller, name=f"pump-{function_id}-{i}", daemon=True)
                        for i in range(max(1, fn.concurrency))]
