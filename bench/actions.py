@@ -114,20 +114,24 @@ def _act(agent: Any, action: str, case_id: str) -> None:
 
 
 def _settled(stack: Any, case_ids: list[str]) -> None:
-    """Every execution has ended, so the workflow's reads for these actions are all counted."""
+    """Every execution has ended, and ended closed (so the workflow's reads are all counted, and no
+    action was lost on the way)."""
     import boto3
 
     sfn = boto3.client("stepfunctions")
     prefix = stack.outputs["StateMachineArn"].replace(":stateMachine:", ":execution:") + ":"
     for case_id in case_ids:
         _until(lambda c=case_id: sfn.describe_execution(executionArn=prefix + c)["status"] != "RUNNING")
+        status = sfn.describe_execution(executionArn=prefix + case_id)["status"]
+        if status != "SUCCEEDED":
+            raise RuntimeError(f"case {case_id}: its workflow ended {status}, not closed")
 
 
 def measure(cases: int = 20, late_s: float = 0.5) -> dict[str, Any]:
     from socialcare import aws
     from socialcare.agents import AgentClient
     from socialcare.cases import actions
-    from socialcare.cases.deps import build_deps, reset_deps
+    from socialcare.assembly import build_deps, reset_deps
     from socialcare.local.stack import local_stack
 
     warnings.filterwarnings("ignore")

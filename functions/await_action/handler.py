@@ -1,4 +1,5 @@
-"""Called by the case workflow each time it waits: stores the task token and SLA clock on the case."""
+"""Called by the case workflow each time it waits: stores the task token and SLA clock on the case, or
+resumes the workflow at once with an action taken while it was not waiting."""
 
 from __future__ import annotations
 

@@ -318,7 +318,6 @@ def run_chaos(cfg: ChaosConfig) -> Report:
     from socialcare import aws
     from socialcare.agents import AgentClient
     from socialcare.assembly import build_deps, reset_deps
-    from socialcare.cases import actions
     from socialcare.cases.actions import ActionError
     from socialcare.dlq import redrive
     from socialcare.ingest.http import Deadline
@@ -328,8 +327,6 @@ def run_chaos(cfg: ChaosConfig) -> Report:
     from socialcare.local.platform_server import PlatformServer
     from socialcare.local.stack import local_stack
     from socialcare.sources import SourceConfig
-
-    actions.TOKEN_WAIT_S = 5.0
 
     rng = random.Random(cfg.seed)
     report = Report()

@@ -185,7 +185,6 @@ class AgentApi:
 def agent_api_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[AgentApi]:
     """The handler wired to moto DynamoDB and the fakes, its logging quietened, for the block's duration."""
     from socialcare.agents import api
-    from socialcare.cases import actions
     from socialcare.cases.deps import Deps
     from socialcare.config import load_config
     from socialcare.observability import logger
@@ -196,8 +195,6 @@ def agent_api_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[AgentApi]:
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    # A busy workflow would wait 15 s per request; the fake one is never busy, so this only bounds a bug.
-    monkeypatch.setattr(actions, "TOKEN_WAIT_S", 0.5)
     settings_ = Settings(
         stack_name="fuzz",
         table_name=TABLE,

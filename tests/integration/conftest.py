@@ -14,13 +14,17 @@ import pytest
 from socialcare.local.stack import LocalStack, local_stack
 
 FAST_CONFIG = str(Path(__file__).resolve().parents[1] / "data" / "brand_fast.yaml")
+# Clocks of minutes: for tests whose steps must not race an SLA (they are not about breaches).
+PATIENT_CONFIG = str(Path(__file__).resolve().parents[1] / "data" / "brand_patient.yaml")
 
 
 @pytest.fixture
-def stack() -> Iterator[LocalStack]:
+def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    """The stack with the fast brand (2 s clocks), or the brand a test passes through indirect
+    parametrisation (`@pytest.mark.parametrize("stack", [PATIENT_CONFIG], indirect=True)`)."""
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     warnings.filterwarnings("ignore", category=UserWarning)
-    with local_stack({"BrandConfigPath": FAST_CONFIG}) as deployed:
+    with local_stack({"BrandConfigPath": getattr(request, "param", FAST_CONFIG)}) as deployed:
         yield deployed
 
 

@@ -11,9 +11,12 @@ from socialcare.agents import AgentClient, NotAllowedError
 from socialcare.models import CaseStatus, case_id_for
 
 from tests.builders import mention
-from tests.integration.conftest import execution, history, wait_for
+from tests.integration.conftest import PATIENT_CONFIG, execution, history, wait_for
 
 pytestmark = pytest.mark.integration
+# Tests about what actions do run with clocks of minutes, so a loaded machine cannot make an SLA run
+# out between their steps; only the breach test keeps the 2 s clocks (its waits are event-driven).
+patient = pytest.mark.parametrize("stack", [PATIENT_CONFIG], indirect=True, ids=["patient"])
 
 
 def _event_bus_tap(stack) -> str:
@@ -36,6 +39,7 @@ def _drain(url: str) -> list[dict]:
     return out
 
 
+@patient
 def test_happy_path_routes_to_department_and_resolves(stack, deps, send):
     # Given a customer who lost a bag
     tap = _event_bus_tap(stack)
@@ -86,6 +90,7 @@ def test_breach_escalates_tier_by_tier_to_the_escalation_queue(stack, deps, send
     assert deps.store.get_case(case_id).stale
 
 
+@patient
 def test_transfer_carries_history_and_running_clock(stack, deps, send):
     # Given an open case in baggage with its first-response clock running
     m = mention("@SkylarkAir lost my bag, please help")
@@ -118,6 +123,7 @@ def test_duplicate_mention_never_opens_a_second_case(stack, deps, send):
     assert [r["name"] for r in runs] == [case_id_for(m.key)]
 
 
+@patient
 def test_reply_in_thread_attaches_to_the_open_case(stack, deps, send):
     # Given an open case from a complaint
     first = mention("@SkylarkAir my flight SK12 was cancelled, please rebook me")
@@ -132,6 +138,7 @@ def test_reply_in_thread_attaches_to_the_open_case(stack, deps, send):
     assert texts == [first.text, reply.text]
 
 
+@patient
 def test_waiting_on_customer_pauses_next_update_until_they_write(stack, deps, send):
     first = mention("@SkylarkAir the check-in kiosk charged me but gave no boarding pass, please help")
     send(first)
@@ -151,6 +158,7 @@ def test_waiting_on_customer_pauses_next_update_until_they_write(stack, deps, se
     assert "case.customer_replied" in [e["type"] for e in deps.store.events(case_id)]
 
 
+@patient
 def test_actions_that_do_not_fit_the_state_change_nothing(stack, deps, send):
     m = mention("@SkylarkAir my bag arrived damaged, please help")
     send(m)

@@ -283,6 +283,8 @@ class Case(BaseModel):
     stale: bool = False
     # True while the stored task token belongs to a wait that has not been answered yet.
     token_fresh: bool = False
+    # An action taken while the workflow was not waiting: its next wait resumes with this at once.
+    pending_action: dict[str, Any] | None = None
     execution_name: str | None = None
     workflow_input: dict[str, Any] | None = None
     reopen_count: int = 0

@@ -1,12 +1,13 @@
 """What an agent (or the customer) does to a case. Every action is validated against the case's
-state, recorded with who and when, idempotent per request id, and resumes the case workflow with
-the task token stored on the case."""
+state, recorded with who and when, idempotent per request id, and handed to the case workflow
+without waiting for it: if the workflow waits (a fresh task token on the case) the action resumes it
+at once; if not, the action stays on the case as its pending action and the workflow's next wait
+picks it up instead of waiting. Whichever side arrives second resumes the workflow."""
 
 from __future__ import annotations
 
 import json
 import math
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,8 @@ from socialcare.models import Case, CaseEvent, CaseStatus, Clock
 from socialcare.observability import logger
 from socialcare.store import ConflictError, to_item
 
-TOKEN_WAIT_S = 15.0
+# Conditional writes retried against a case that keeps changing, before the caller is told to retry.
+ATTEMPTS = 20
 
 
 class ActionError(Exception):
@@ -32,7 +34,7 @@ class NotAllowedError(ActionError):
 
 
 class BusyError(ActionError):
-    """The workflow did not become ready in time; retrying the same request is safe."""
+    """The case kept changing under the request; retrying the same request is safe."""
 
 
 @dataclass
@@ -67,18 +69,6 @@ def _require_open(case: Case, action: str) -> None:
         raise NotAllowedError(f"cannot {action} case {case.id}: it is resolved (reopen it first)")
 
 
-def _ready_case(case_id: str, deps: Deps) -> Case:
-    """The case once its workflow waits on a fresh token, so the action can resume it."""
-    deadline = time.monotonic() + TOKEN_WAIT_S
-    while True:
-        case = deps.store.get_case(case_id)
-        if not case.is_open or case.stale or (case.token_fresh and case.task_token):
-            return case
-        if time.monotonic() > deadline:
-            raise BusyError(f"case {case_id} workflow is not waiting for an action yet; retry")
-        time.sleep(0.05)
-
-
 def _replay(case_id: str, request_id: str, deps: Deps) -> ActionResult | None:
     done = deps.store.get({"PK": {"S": f"CASE#{case_id}"}, "SK": {"S": f"ACTION#{request_id}"}})
     if done is None:
@@ -103,17 +93,19 @@ def perform(
     request_id = request_id or uuid.uuid4().hex
     if (done := _replay(case_id, request_id, deps)) is not None:
         return done
-    for _ in range(20):
-        case = _ready_case(case_id, deps)
-        if (done := _replay(case_id, request_id, deps)) is not None:
-            return done
+    for _ in range(ATTEMPTS):
+        case = deps.store.get_case(case_id)
         plan = _plan(case, action, deps, actor=actor, text=text, to=to, note=note, force=force, department=department,
                      request_id=request_id, actionable=actionable)
+        _hand_over(case, action, plan, deps, request_id)
         try:
             _commit(case, action, plan, deps, actor=actor, request_id=request_id)
         except ConflictError:
-            continue  # the case moved under us (another action, a new wait): re-read and re-check
-        _resume(case, action, plan, deps)
+            # The case moved under us (another action, a new wait) or this request committed meanwhile.
+            if (done := _replay(case_id, request_id, deps)) is not None:
+                return done
+            continue
+        _resume(case.id, plan["resume"], deps)
         events.publish(deps.events, deps.settings.event_bus_name, plan["events"], {"department": plan["department"]})
         logger.info("case action", case_id=case_id, action=action, actor=actor)
         return ActionResult(case_id, action, plan["fields"].get("status", case.status), plan["detail"])
@@ -252,28 +244,81 @@ def _commit(case: Case, action: str, plan: dict[str, Any], deps: Deps, *, actor:
     store.transact(ops)
 
 
-def _resume(case: Case, action: str, plan: dict[str, Any], deps: Deps) -> None:
-    output: dict[str, Any] = {
+def _hand_over(case: Case, action: str, plan: dict[str, Any], deps: Deps, request_id: str) -> None:
+    """How the workflow learns of the action, decided on the case as read and committed with it: the
+    waiting workflow's token is spent (resumed right after the commit), or the action is left on the
+    case for the workflow's next wait. Quiet actions and a closing need neither."""
+    plan["resume"] = None
+    if case.stale or action in QUIET_ACTIONS:
+        return  # the workflow already ended, or it keeps waiting on the same clock
+    if action == "resolve":
+        plan["fields"]["pending_action"] = None  # a closed case ends the workflow at its next wait
+        if case.token_fresh and case.task_token:
+            plan["resume"] = (case.task_token, _output(action, plan, deps, request_id))
+        return
+    output = _output(action, plan, deps, request_id)
+    if case.token_fresh and case.task_token:
+        plan["resume"] = (case.task_token, output)
+    else:
+        plan["fields"]["pending_action"] = _merged(case.pending_action, output)
+
+
+def _output(action: str, plan: dict[str, Any], deps: Deps, request_id: str) -> dict[str, Any]:
+    """What the workflow continues with ($.action): the next step, department, queue and clock, and
+    the request it came from (so a wait can tell a pending action it already applied)."""
+    return {
         "type": action,
         "department": plan["department"],
         "queue_url": deps.settings.department_queue_url(plan["department"]),
         "clock": workflow.clock_payload(plan["clock"]),
+        "ref": request_id,
     }
-    if case.stale or action in QUIET_ACTIONS:
-        return  # the workflow already ended, or it keeps waiting on the same clock
-    token = case.task_token
-    deadline = time.monotonic() + TOKEN_WAIT_S
-    while token:
-        try:
-            workflow.resume(deps.sfn, token, output)
+
+
+def _merged(pending: dict[str, Any] | None, output: dict[str, Any]) -> dict[str, Any]:
+    """Actions the workflow has not picked up yet fold into one: the latest clock and department, and
+    a transfer among them still sends the case to its (latest) department's queue."""
+    if pending and pending.get("type") == "transfer":
+        return {**output, "type": "transfer"}
+    return output
+
+
+def _resume(case_id: str, resume: tuple[str, dict[str, Any]] | None, deps: Deps) -> None:
+    if resume is None:
+        return
+    token, output = resume
+    try:
+        workflow.resume(deps.sfn, token, output)
+    except workflow.StaleTokenError:
+        _defer(case_id, token, output, deps)
+
+
+def _defer(case_id: str, spent: str, output: dict[str, Any], deps: Deps) -> None:
+    """The wait the action was committed against ended first (its timeout fired; an escalation is
+    under way). The action goes to the wait that replaced it if one has begun, else it stays on the
+    case as the pending action for the next wait. No waiting: each step is one read and one write."""
+    for _ in range(ATTEMPTS):
+        case = deps.store.get_case(case_id)
+        if not case.is_open or case.stale:
             return
-        except workflow.StaleTokenError:
-            # The wait ended first (an escalation fired): deliver to the wait that replaced it.
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-            fresh = deps.store.get_case(case.id)
-            token = fresh.task_token if fresh.token_fresh and fresh.task_token != token else token
+        if case.token_fresh and case.task_token and case.task_token != spent:
+            try:
+                deps.store.update_case(case_id, case.version, {"token_fresh": False})
+            except ConflictError:
+                continue
+            try:
+                workflow.resume(deps.sfn, case.task_token, output)
+                return
+            except workflow.StaleTokenError:
+                spent = case.task_token
+                continue
+        try:
+            deps.store.update_case(case_id, case.version, {"token_fresh": False,
+                                                           "pending_action": _merged(case.pending_action, output)})
+            return
+        except ConflictError:
+            continue
+    raise BusyError(f"case {case_id} kept changing while its action was handed to the workflow; retry the same request")
 
 
 def customer_replied(case_id: str, deps: Deps, *, mention_key: str) -> ActionResult:
@@ -304,7 +349,7 @@ def reopen(case_id: str, deps: Deps, *, actor: str, reason: str, request_id: str
         "clock": clock.model_dump(mode="json"), "first_response_due": reopened.first_response_due.isoformat(),
         "resolution_due": reopened.resolution_due.isoformat(), "reopen_count": case.reopen_count + 1,
         "execution_name": name, "workflow_input": payload, "escalation_tier": 0, "token_fresh": False,
-        "stale": False,
+        "stale": False, "pending_action": None,
         "GSI1PK": f"DEPT#{case.department}#OPEN", "GSI1SK": f"{clock.due_at.isoformat()}#{case.id}",
     }
     event = CaseEvent(case_id=case.id, type="case.reopened", at=now, actor=actor, detail={"reason": reason})
@@ -332,7 +377,9 @@ def restart_workflow(case_id: str, deps: Deps, *, actor: str) -> ActionResult:
                                        deps.settings.department_queue_url(case.department))
     payload["tier"] = case.escalation_tier
     fields = {"workflow_failed": False, "workflow_error": None, "workflow_restarts": case.workflow_restarts + 1,
-              "execution_name": name, "workflow_input": payload, "token_fresh": False, "stale": False}
+              "execution_name": name, "workflow_input": payload, "token_fresh": False, "stale": False,
+              # the fresh execution starts from the case as it stands, so nothing is left pending
+              "pending_action": None}
     event = CaseEvent(case_id=case.id, type="case.workflow_restarted", at=now, actor=actor,
                       detail={"execution": name, "error": case.workflow_error})
     plan = {"fields": fields, "detail": {"execution": name}, "messages": [], "events": [event]}
@@ -349,25 +396,51 @@ def store_wait(case_id: str, task_token: str, action: dict[str, Any], deps: Deps
     if action["clock"].get("due_at"):
         # Computed when the action was taken; escalation clocks from the workflow have none.
         clock = clock.model_copy(update={"due_at": datetime.fromisoformat(action["clock"]["due_at"])})
-    for _ in range(20):
+    for _ in range(ATTEMPTS):
         case = deps.store.get_case(case_id)
         if not case.is_open:
             raise CaseClosedError(f"case {case_id} is closed")
+        pending = case.pending_action
+        if pending and pending.get("ref") != action.get("ref"):
+            # An action came while the workflow was not waiting: it goes on with it now, not waiting.
+            workflow.resume(deps.sfn, task_token, pending)
+            _clear_pending(case, pending["ref"], deps)
+            _maybe_acknowledge(case, action, deps)
+            return case
         fields = {
             "task_token": task_token,
             "token_fresh": True,
             "clock": clock.model_dump(mode="json"),
             "GSI1SK": f"{clock.due_at.isoformat()}#{case_id}",
         }
+        if pending:
+            fields["pending_action"] = None  # applied by the previous wait, which was gone before clearing it
         try:
             deps.store.update_case(case_id, case.version, fields)
         except ConflictError:
             continue
-        if action.get("type") == "opened" and case.first_responded_at is None:
-            _acknowledge(case, deps)
+        _maybe_acknowledge(case, action, deps)
         schedule_sla_warning(case_id, clock, deps)
         return case
     raise BusyError(f"case {case_id} kept changing while storing its task token")
+
+
+def _clear_pending(case: Case, ref: str, deps: Deps) -> None:
+    """Removes a pending action the workflow has just taken, unless a newer one replaced it (that one
+    waits for the next wait). A clear that never lands is done by the next wait instead."""
+    for _ in range(ATTEMPTS):
+        try:
+            deps.store.update_case(case.id, case.version, {"pending_action": None})
+            return
+        except ConflictError:
+            case = deps.store.get_case(case.id)
+            if not case.pending_action or case.pending_action.get("ref") != ref:
+                return
+
+
+def _maybe_acknowledge(case: Case, action: dict[str, Any], deps: Deps) -> None:
+    if action.get("type") == "opened" and case.first_responded_at is None:
+        _acknowledge(case, deps)
 
 
 def _acknowledge(case: Case, deps: Deps) -> None:

@@ -18,6 +18,12 @@
 5. Step Functions service tasks: moto builds a new boto3 client for every task state it runs, and
    parses every JSONPath with a fresh yacc parser. One client per (region, service) and one parse
    per path serve them all (clients are thread-safe; parsed paths are immutable).
+6. Step Functions task tokens: AWS refuses SendTaskSuccess for a task that has ended (TaskTimedOut
+   after its timeout, TaskDoesNotExist once answered); moto keeps accepting the token and drops the
+   outcome, which would hide an agent action sent to a wait that had just timed out. moto's own
+   TaskTimedOut / TaskDoesNotExist / InvalidToken cannot even be raised (no message, no error type):
+   they get both, so the caller sees an error code AWS sends (moto still answers TaskDoesNotExist
+   where AWS would say TaskTimedOut; callers treat the two alike).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ def install() -> None:
     _plain_json_reads()
     _cheap_retention_check()
     _reuse_task_clients()
+    _refuse_spent_tokens()
 
 
 def _serialise_dynamodb() -> None:
@@ -414,3 +421,64 @@ def _reuse_task_clients() -> None:
 
     json_path.parse = cached_parse  # type: ignore[assignment]
     boto_client._socialcare_cached = True  # type: ignore[attr-defined]
+
+
+def _refuse_spent_tokens() -> None:
+    """When a task state ends, moto interrupts its callback endpoint; from then on the token is
+    reported spent, as Step Functions answers: timed out if nothing answered it, gone otherwise."""
+    from moto.stepfunctions.parser.asl.eval.callback import callback
+
+    endpoint = callback.CallbackEndpoint
+    if getattr(endpoint, "_socialcare_spent", False):
+        return
+    original = endpoint.interrupt_all
+
+    def interrupt_all(self: Any) -> None:
+        original(self)
+        if self.consumer_error is None:
+            answered = self.get_outcome() is not None
+            self.report(callback.CallbackConsumerLeft() if answered else callback.CallbackConsumerTimeout())
+
+    endpoint.interrupt_all = interrupt_all  # type: ignore[method-assign]
+    endpoint._socialcare_spent = True  # type: ignore[attr-defined]
+    _expire_on_state_timeout()
+    _token_errors()
+
+
+def _expire_on_state_timeout() -> None:
+    """moto times a task state out in the state's own thread and leaves the task's callback wait to
+    time out on its own clock, which starts later (after the Lambda invocation returned): in between
+    moto would accept the spent token. At the state's timeout, the tokens its task created expire.
+    (The case workflow has no Parallel or Map state, whose branches would share the pool.)"""
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    from moto.stepfunctions.parser.asl.eval.callback import callback
+
+    original = ExecutionState._evaluate_with_timeout
+
+    def _evaluate_with_timeout(self: Any, env: Any) -> None:
+        pool = env.callback_pool_manager._pool
+        before = set(pool)
+        try:
+            original(self, env)
+        except EvalTimeoutError:
+            for token in [t for t in list(pool) if t not in before]:
+                spent = pool[token]
+                if spent.consumer_error is None and spent.get_outcome() is None:
+                    spent.report(callback.CallbackConsumerTimeout())
+            raise
+
+    ExecutionState._evaluate_with_timeout = _evaluate_with_timeout  # type: ignore[method-assign]
+
+
+def _token_errors() -> None:
+    from moto.core.exceptions import AWSError
+    from moto.stepfunctions.parser import api
+
+    messages = {"TaskTimedOut": "Task Timed Out", "TaskDoesNotExist": "Task Does Not Exist",
+                "InvalidToken": "Invalid Token: 'Invalid token'"}
+    for name, text in messages.items():
+        def __init__(self: Any, message: str = text, *, _type: str = name) -> None:
+            AWSError.__init__(self, message, exception_type=_type)
+
+        getattr(api, name).__init__ = __init__

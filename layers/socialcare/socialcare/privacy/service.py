@@ -141,6 +141,7 @@ def export_author(store: Store, ref: str) -> dict[str, Any]:
         "task_token",
         "workflow_input",
         "token_fresh",
+        "pending_action",
     }
 
     def clean(item: dict[str, Any]) -> dict[str, Any]:
