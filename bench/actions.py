@@ -130,8 +130,8 @@ def _settled(stack: Any, case_ids: list[str]) -> None:
 def measure(cases: int = 20, late_s: float = 0.5) -> dict[str, Any]:
     from socialcare import aws
     from socialcare.agents import AgentClient
-    from socialcare.cases import actions
     from socialcare.assembly import build_deps, reset_deps
+    from socialcare.cases import actions
     from socialcare.local.stack import local_stack
 
     warnings.filterwarnings("ignore")
