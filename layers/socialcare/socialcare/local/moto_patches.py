@@ -52,7 +52,12 @@ def install() -> None:
 def _serialise_dynamodb() -> None:
     """moto's DynamoDB backend is not thread-safe (a query iterating an item while another thread
     updates it raises "dictionary changed size"). The local stack has many threads (each workflow
-    execution, the agents, the pollers): one request at a time, as a real table would appear."""
+    execution, the agents, the pollers): one request at a time, as a real table would appear.
+    The lock spans one request, never a sequence of the product's requests: a read and the
+    conditional write after it still interleave with other writers as on DynamoDB. It cannot be
+    narrower: moto's handler turns the backend's live Item objects into the response after the
+    backend call returns, so the response building needs it too; and in one process under the GIL a
+    request is pure CPU, so holding it for the whole request costs no parallelism."""
     from moto.dynamodb.responses import DynamoHandler
 
     if getattr(DynamoHandler, "_socialcare_serial", False):
