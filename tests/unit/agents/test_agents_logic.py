@@ -162,7 +162,8 @@ def test_x_writer_posts_replies_with_reply_settings_and_dms():
     assert body == {"text": "hi", "reply": {"in_reply_to_tweet_id": "42"}, "reply_settings": "mentionedUsers"}
     writer.publish(OutboundMessage("psst", "dm", "k2", recipient_id="u1"), "tok")
     assert session.calls[1][0] == "https://api.x.com/2/dm_conversations/with/u1/messages"
-    assert not writer.supports("email") and writer_for("mastodon", WriteAccount(secret=REF)) is None
+    assert not writer.supports("email") and writer_for("bluesky", WriteAccount(secret=REF)) is None
+    assert writer_for("mastodon", WriteAccount(secret=REF)) is None  # no server to post to
 
 
 def test_x_writer_refusal_is_a_publish_error():

@@ -71,24 +71,28 @@ class OutboundDelivery:
         return self._publish(message)
 
     def _publish(self, message: Outgoing) -> str:
-        from socialcare.ingest.errors import ConfigurationError
-        from socialcare.ingest.secrets import load_secret
-        from socialcare.outbound import OutboundMessage, PublishError, writer_for
-        from socialcare.outbound import delivery as outbound_delivery
+        """A brand post or a reply to a customer without a case, exactly once per key: the outbox
+        intent (OUTBOX#{platform} / SEND#{key}) is written before the platform is asked."""
+        from socialcare.outbound import OutboundError, OutboundMessage, OutboxBusyError, publish_once, resolve_writer
 
-        account = self.deps.config.outbound.get(message.platform)
-        writer = writer_for(message.platform, account, outbound_delivery.HTTP_SESSION) if account else None
-        if account is None or writer is None or not writer.supports(message.channel):
+        resolved = resolve_writer(self.deps, message.platform, message.channel)
+        if isinstance(resolved, str):
             return self.drafts.send(message)
+        writer, token = resolved
         in_reply_to = (message.in_reply_to.split("#", 1)[1]
                        if message.in_reply_to and "#" in message.in_reply_to else None)
+        outgoing = OutboundMessage(text=message.text, channel=message.channel,
+                                   idempotency_key=message.idempotency_key, in_reply_to=in_reply_to)
         try:
-            external = writer.publish(OutboundMessage(text=message.text, channel=message.channel,
-                                                      idempotency_key=message.idempotency_key,
-                                                      in_reply_to=in_reply_to), load_secret(account.secret))
-        except (PublishError, ConfigurationError):
+            outcome = publish_once(self.deps, f"OUTBOX#{message.platform}", f"SEND#{message.idempotency_key}",
+                                   message.platform, writer, token, outgoing, {"kind": message.kind})
+        except OutboxBusyError as exc:
+            raise OutboundError(str(exc)) from exc
+        if outcome.state == "draft":
             return self.drafts.send(message)
-        return f"published:{external}"
+        if outcome.state == "unknown":
+            return f"unknown:{message.platform}:{message.idempotency_key}"
+        return f"published:{outcome.external_id}"
 
 
 def default_delivery(deps: Any) -> Delivery:

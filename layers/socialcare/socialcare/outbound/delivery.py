@@ -9,17 +9,17 @@ from typing import Any, Literal
 from socialcare.cases.deps import Deps, Hold
 from socialcare.models import Case
 from socialcare.observability import logger
-from socialcare.outbound.writers import OutboundMessage, PublishError, writer_for
+from socialcare.outbound.outbox import OutboxBusyError, publish_once, resolve_writer
+from socialcare.outbound.writers import OutboundMessage
 from socialcare.store import to_item
 
-Mode = Literal["published", "draft", "held"]
-
-# Tests (and the local stack) replace this to give writers a fake HTTP session.
-HTTP_SESSION: Any = None
+Mode = Literal["published", "draft", "held", "unknown"]
+SETTLED = frozenset({"published", "draft", "held", "unknown"})
 
 
 class OutboundError(Exception):
-    """The delivery could not even be recorded (store failure); the caller may retry the same key."""
+    """The delivery could not be settled now (an earlier attempt may still be in flight, or the store
+    failed); the caller retries the same key later, which never posts twice."""
 
 
 @dataclass(frozen=True)
@@ -80,34 +80,6 @@ def _in_reply_to(deps: Deps, case: Case) -> str | None:
     return _platform_id(latest or case.mention_key)
 
 
-def _publish(deps: Deps, case: Case, text: str, channel: str, key: str) -> tuple[Mode, str, str | None]:
-    account = deps.config.outbound.get(case.platform)
-    if account is None:
-        return "draft", f"no write credentials for {case.platform}; a human posts it", None
-    writer = writer_for(case.platform, account, HTTP_SESSION)
-    if writer is None or not writer.supports(channel):
-        return "draft", f"no {channel} writer for {case.platform}; a human posts it", None
-    from socialcare.ingest.errors import ConfigurationError
-    from socialcare.ingest.secrets import load_secret
-
-    try:
-        token = load_secret(account.secret)
-    except ConfigurationError as exc:
-        return "draft", f"write credentials unreadable ({exc}); a human posts it", None
-    message = OutboundMessage(
-        text=text,
-        channel=channel,
-        idempotency_key=key,
-        in_reply_to=_in_reply_to(deps, case) if channel == "public" else None,
-        recipient_id=case.author.id,
-    )
-    try:
-        external_id = writer.publish(message, token)
-    except PublishError as exc:
-        return "draft", f"{exc}; kept as a draft for a human to post", None
-    return "published", f"posted on {case.platform}", external_id
-
-
 def deliver(
     deps: Deps,
     case: Case,
@@ -116,34 +88,52 @@ def deliver(
     kind: str = "reply",
     idempotency_key: str = "",
 ) -> Delivery:
-    """Sends `text` to the case's customer once per `idempotency_key`; see the package docstring."""
+    """Sends `text` to the case's customer once per `idempotency_key`; see the package docstring.
+    The case's OUTBOUND# item is the outbox intent: written before the platform is asked, settled after."""
     if not idempotency_key:
         raise ValueError("deliver needs an idempotency_key")
-    if (stored := deps.store.get(_key(case.id, idempotency_key))) is not None:
+    stored = deps.store.get(_key(case.id, idempotency_key))
+    if stored is not None and stored.get("mode") in SETTLED:
         return _from_record(stored)
     now = deps.now()
-    holding = _holding(deps, case, kind)
-    if holding:
-        mode, reason, external_id = "held", holding[1], None
+    pk, sk = f"CASE#{case.id}", f"OUTBOUND#{idempotency_key}"
+    fields = {"at": stored["at"] if stored else now.isoformat(), "kind": kind, "platform": case.platform}
+    holding = _holding(deps, case, kind) if stored is None else None
+    resolved = resolve_writer(deps, case.platform, channel) if not holding else None
+    if holding or isinstance(resolved, str):
+        mode: Mode = "held" if holding else "draft"
+        reason = holding[1] if holding else str(resolved)
+        delivery = Delivery(mode, case.platform, channel, kind, text, idempotency_key, now, reason)
+        record = {"PK": pk, "SK": sk, **fields, **delivery.as_dict(), "text": text}
+        if not deps.store.put_new(to_item(record)):
+            # A concurrent call with the same key won the race (its outcome stands), or an earlier
+            # attempt reached a platform we can no longer ask: settle that one first.
+            won = deps.store.get(_key(case.id, idempotency_key)) or {}
+            if won.get("mode") not in SETTLED:
+                raise OutboundError(f"delivery {idempotency_key} has an unsettled attempt and no writer to check it")
+            return _from_record(won)
+        if holding:
+            holding[0].record(deps, case, delivery)  # listed for an operator to release or cancel
     else:
-        mode, reason, external_id = _publish(deps, case, text, channel, idempotency_key)
-    delivery = Delivery(mode, case.platform, channel, kind, text, idempotency_key, now, reason, external_id)
-    record = {
-        "PK": f"CASE#{case.id}",
-        "SK": f"OUTBOUND#{idempotency_key}",
-        "at": now.isoformat(),
-        **delivery.as_dict(),
-        "text": text,
-    }
-    if not deps.store.put_new(to_item(record)):
-        # A concurrent call with the same key won the race: its outcome stands.
-        stored = deps.store.get(_key(case.id, idempotency_key))
-        if stored is not None:
-            return _from_record(stored)
-    if holding:
-        holding[0].record(deps, case, delivery)
+        assert resolved is not None
+        writer, token = resolved
+        message = OutboundMessage(
+            text=text,
+            channel=channel,
+            idempotency_key=idempotency_key,
+            in_reply_to=_in_reply_to(deps, case) if channel == "public" else None,
+            recipient_id=case.author.id,
+        )
+        try:
+            outcome = publish_once(deps, pk, sk, case.platform, writer, token, message, fields)
+        except OutboxBusyError as exc:
+            raise OutboundError(str(exc)) from exc
+        if outcome.replayed and outcome.record is not None:
+            return _from_record(outcome.record)
+        delivery = Delivery(outcome.state, case.platform, channel, kind, text, idempotency_key,
+                            datetime.fromisoformat(fields["at"]), outcome.reason, outcome.external_id)
     logger.info(
-        "outbound delivery", case_id=case.id, mode=mode, kind=kind, channel=channel, platform=case.platform
+        "outbound delivery", case_id=case.id, mode=delivery.mode, kind=kind, channel=channel, platform=case.platform
     )
     return delivery
 
