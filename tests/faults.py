@@ -70,3 +70,40 @@ class TransactionCanceller:
 def first_calls(n: int, code: str) -> Callable[[int, list[dict[str, Any]]], str | None]:
     """The first n transactions are cancelled with `code`; the rest go through."""
     return lambda call, items: code if call <= n else None
+
+
+class PostCrash(Exception):  # noqa: N818 - a process dying, not an error the product raises
+    """The sender died around a platform write: nothing after this point ran."""
+
+
+class CrashingSession:
+    """An HTTP session for the outbound writers that dies around POSTs: `after` lets the platform
+    accept the post and dies before the answer is used (the post exists, nothing records it);
+    `before` dies before the request leaves. `crash_on` picks which POSTs (1-based), default the first."""
+
+    def __init__(self, inner: Any = None, *, after: bool = True, crash_on: Callable[[int], bool] | None = None,
+                 counter: Counter | None = None, label: str = "crash_between_post_and_record") -> None:
+        import requests
+
+        self.inner = inner or requests.Session()
+        self.after = after
+        self.crash_on = crash_on or (lambda n: n == 1)
+        self.counter = counter if counter is not None else Counter()
+        self.label = label
+        self.posts = 0
+        self._lock = threading.Lock()
+
+    def post(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            self.posts += 1
+            crash = self.crash_on(self.posts)
+        if crash and not self.after:
+            raise PostCrash("the sender died before the request left")
+        response = self.inner.post(*args, **kwargs)
+        if crash and response.status_code < 300:
+            self.counter[self.label] += 1
+            raise PostCrash("the sender died after the platform accepted the post, before recording it")
+        return response
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self.inner.get(*args, **kwargs)

@@ -38,19 +38,28 @@ def x_api(stack: LocalStack) -> Iterator[responses.RequestsMock]:
     so none reaches a real network."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         counter = iter(range(900_000, 999_999))
+        posted: list[dict[str, Any]] = []  # what the brand account has posted, for the look-up after a crash
 
         def tweet(request: Any) -> tuple[int, dict, str]:
-            return (
-                201,
-                {},
-                json.dumps({"data": {"id": str(next(counter)), "text": json.loads(request.body)["text"]}}),
-            )
+            body = json.loads(request.body)
+            post = {"id": str(next(counter)), "text": body["text"]}
+            if body.get("reply"):
+                post["referenced_tweets"] = [{"type": "replied_to", "id": body["reply"]["in_reply_to_tweet_id"]}]
+            posted.insert(0, post)  # newest first, as X lists a user's posts
+            return 201, {}, json.dumps({"data": {"id": post["id"], "text": post["text"]}})
 
         mock.add_callback(responses.POST, "https://api.x.test/2/tweets", callback=tweet)
         mock.add_callback(
             responses.POST,
             re.compile(r"https://api\.x\.test/2/dm_conversations/with/[^/]+/messages"),
             callback=lambda r: (201, {}, json.dumps({"data": {"dm_event_id": "dm1"}})),
+        )
+        mock.add(responses.GET, "https://api.x.test/2/users/me", json={"data": {"id": "4242", "username": "SkylarkAir"}})
+        mock.add_callback(
+            responses.GET,
+            re.compile(r"https://api\.x\.test/2/users/4242/tweets.*"),
+            callback=lambda r: (200, {}, json.dumps({"data": list(posted), "meta": {"result_count": len(posted)}}
+                                                    if posted else {"meta": {"result_count": 0}})),
         )
         yield mock
 

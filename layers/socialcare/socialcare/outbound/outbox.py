@@ -39,7 +39,7 @@ from socialcare.store import StoreError, from_item, iso, to_item
 
 # Longer than a writer's connect + read timeout: an intent younger than this may still be in flight.
 LEASE = timedelta(seconds=60)
-SENDING_INDEX_PK = "OUTBOX#SENDING"  # GSI1 entry while an intent is unsettled: how reconcile finds it
+SENDING_INDEX_PK = "OUTBOX#SENDING"  # GSI1 (sparse index) entry while unsettled: how reconcile finds it
 State = Literal["published", "draft", "unknown"]
 
 # Tests (and the local stack) replace this to give writers a fake HTTP session.
@@ -215,7 +215,7 @@ def reconcile_stuck(deps: Any, limit: int = 100) -> dict[str, int]:
     cutoff = iso(deps.now() - LEASE)
     try:
         page = deps.store.ddb.query(
-            TableName=deps.store.table, IndexName="GSI1", Limit=limit,
+            TableName=deps.store.table, IndexName="OpenByDepartment", Limit=limit,  # the sparse GSI1 index
             KeyConditionExpression="GSI1PK = :p AND GSI1SK < :cutoff",
             ExpressionAttributeValues={":p": {"S": SENDING_INDEX_PK}, ":cutoff": {"S": cutoff}},
         )

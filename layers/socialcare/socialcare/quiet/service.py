@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from socialcare.cases.deps import Deps
 from socialcare.incidents.delivery import Delivery, Outgoing, default_delivery
 from socialcare.observability import logger, metrics
+from socialcare.outbound.delivery import OutboundError
 from socialcare.quiet.guard import HELD_KINDS
 from socialcare.store import NotFoundError, from_item, to_item
 
@@ -188,7 +189,12 @@ class Quiet:
                     metrics.add_metric(name="QuietHeldPosts", unit="Count", value=1)
                 continue
             assert self.delivery is not None
-            delivery_id = self.delivery.send(message)
+            try:
+                delivery_id = self.delivery.send(message)
+            except OutboundError as exc:  # an earlier attempt may be in flight: the next run settles it
+                logger.warning("scheduled post left for the next run", post_id=post.id, error=str(exc))
+                counts["retry_later"] = counts.get("retry_later", 0) + 1
+                continue
             if self._set("POSTS", f"POST#{post.id}", {"status": "published", "delivery_id": delivery_id},
                          expect_status="scheduled"):
                 counts["published"] += 1
