@@ -79,10 +79,12 @@ class PostCrash(Exception):  # noqa: N818 - a process dying, not an error the pr
 class CrashingSession:
     """An HTTP session for the outbound writers that dies around POSTs: `after` lets the platform
     accept the post and dies before the answer is used (the post exists, nothing records it);
-    `before` dies before the request leaves. `crash_on` picks which POSTs (1-based), default the first."""
+    `before` dies before the request leaves. `crash_on(n)` picks which POSTs die, n counted from 1
+    per label (`label(url)` names the fault class, e.g. per platform); default the first."""
 
     def __init__(self, inner: Any = None, *, after: bool = True, crash_on: Callable[[int], bool] | None = None,
-                 counter: Counter | None = None, label: str = "crash_between_post_and_record") -> None:
+                 counter: Counter | None = None,
+                 label: Callable[[str], str] = lambda url: "crash_between_post_and_record") -> None:
         import requests
 
         self.inner = inner or requests.Session()
@@ -90,18 +92,19 @@ class CrashingSession:
         self.crash_on = crash_on or (lambda n: n == 1)
         self.counter = counter if counter is not None else Counter()
         self.label = label
-        self.posts = 0
+        self.posts: Counter = Counter()
         self._lock = threading.Lock()
 
-    def post(self, *args: Any, **kwargs: Any) -> Any:
+    def post(self, url: str, *args: Any, **kwargs: Any) -> Any:
+        label = self.label(url)
         with self._lock:
-            self.posts += 1
-            crash = self.crash_on(self.posts)
+            self.posts[label] += 1
+            crash = self.crash_on(self.posts[label])
         if crash and not self.after:
             raise PostCrash("the sender died before the request left")
-        response = self.inner.post(*args, **kwargs)
+        response = self.inner.post(url, *args, **kwargs)
         if crash and response.status_code < 300:
-            self.counter[self.label] += 1
+            self.counter[label] += 1
             raise PostCrash("the sender died after the platform accepted the post, before recording it")
         return response
 

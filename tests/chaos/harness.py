@@ -17,6 +17,10 @@ the SDK. Faults injected on the way:
   conversation and of posts by one customer land in the same moment on different routers;
 - Lambda: invocations slowed past their function's Timeout mid-batch and stopped there;
 - Step Functions: a task token used twice and after its wait ended; agent retries of one request;
+- publishing: the sender dies after the platform accepted a post and before recording it (agent
+  replies on X, scheduled brand posts on X and Mastodon), and the retry must not post again; every
+  reply and post is counted on the platform itself;
+- paging: the platform hands the same next_token back (a paging loop);
 - poison: bodies that can never be a mention, and items the connector cannot parse.
 
 Afterwards the dead-letter queues are redriven with `socialcare dlq redrive` (what an operator does)
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import json
 import random
+import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
@@ -39,7 +44,7 @@ import boto3
 import requests
 from botocore.awsrequest import AWSResponse
 
-from tests.faults import CANCELLATION_CODES, TransactionCanceller
+from tests.faults import CANCELLATION_CODES, CrashingSession, PostCrash, TransactionCanceller
 
 ACTIONABLE = [
     "@SkylarkAir my flight SK{n} was cancelled and nobody at the gate knows when the next one leaves",
@@ -95,6 +100,9 @@ class ChaosConfig:
     customer_burst: int = 8  # posts by one customer, queued at once
     lambda_timeout_s: float = 4.0  # the router's Timeout while invocations are slowed
     slow_call_s: float = 1.5  # each DynamoDB call of one router invocation per slowed wave
+    crash_every_post: int = 5  # every Nth platform write by an agent or the publisher dies after it
+    brand_posts: int = 12  # scheduled brand posts, half on X, half on Mastodon
+    paging_loops: int = 2  # waves whose poll meets a repeated next_token
 
 
 @dataclass
@@ -116,6 +124,9 @@ class Report:
     router_index_reads: int = 0  # queries on an eventually consistent index while routing
     customer_messages: int = 0
     customer_messages_sent_twice: int = 0
+    platform_posts: int = 0  # replies and posts the platforms received
+    platform_posts_sent_twice: int = 0  # the same text to the same place more than once, counted there
+    outbound_states: Counter = field(default_factory=Counter)  # intents by settled state
     dead_letters: dict[str, Counter] = field(default_factory=dict)
     dead_letters_unaccounted: int = 0
     redriven: dict[str, int] = field(default_factory=dict)
@@ -137,10 +148,13 @@ class Report:
             f"open cases with no workflow = {self.open_cases_without_workflow}",
             f"bursts on more than one case = {self.bursts_doubled}; index reads while routing = {self.router_index_reads}",
             f"customer messages {self.customer_messages}; sent twice = {self.customer_messages_sent_twice}",
+            f"posts on the platforms {self.platform_posts}; sent twice there = {self.platform_posts_sent_twice}; "
+            f"outbound intents {dict(self.outbound_states)}",
             f"dead letters by reason: { {q: dict(c) for q, c in self.dead_letters.items()} }; unaccounted = {self.dead_letters_unaccounted}",
             f"redriven {self.redriven}; spent task tokens reused: rejected {self.token_reuse_rejected}, "
             f"accepted {self.token_reuse_accepted}",
-            f"faults injected {dict(self.faults)}",
+            "faults injected, by class:",
+            *(f"  {name:<52} {count:>6}" for name, count in sorted(self.faults.items())),
             f"agent errors {len(self.agent_errors)}: {self.agent_errors[:5]}",
             f"took {self.seconds:.1f}s ({', '.join(f'{k} {v:.1f}s' for k, v in self.timings.items())})",
         ]
@@ -340,7 +354,16 @@ def run_chaos(cfg: ChaosConfig) -> Report:
     report.posted = len(posts)
     report.ingest_poison_items = len(poison_posts)
 
-    with local_stack({"BrandConfigPath": CHAOS_CONFIG}) as stack:
+    # The platform runs first: the brand's write credentials point at it (replies and posts go out).
+    server = PlatformServer([], token="chaos-bearer").start()  # noqa: S106 - a loopback test token
+    brand = Path(tempfile.mkdtemp(prefix="chaos-brand-")) / "brand.yaml"
+    brand.write_text(
+        f"extends: {CHAOS_CONFIG}\noutbound:\n"
+        f"  x: {{secret: 'ssm:/{{stack}}/x-bearer', api_base: '{server.base_url}'}}\n"
+        f"  mastodon: {{secret: 'ssm:/{{stack}}/x-bearer', api_base: '{server.base_url}'}}\n",
+        encoding="utf-8",
+    )
+    with local_stack({"BrandConfigPath": str(brand)}) as stack:
         out = stack.outputs
         aws.reset_clients()
         reset_deps()
@@ -375,7 +398,15 @@ def run_chaos(cfg: ChaosConfig) -> Report:
         ssm = boto3.client("ssm")
         ssm.put_parameter(Name=f"/{stack.stack_name}/x-bearer", Value="chaos-bearer", Type="SecureString")
 
-        server = PlatformServer([], token="chaos-bearer").start()  # noqa: S106 - a loopback test token
+        # The sender dies after every Nth write the platform accepted (agents and the publisher, which
+        # run here; the Lambda threads' acknowledgements are not crashed), before recording it.
+        from socialcare.outbound import outbox
+
+        outbox.HTTP_SESSION = CrashingSession(
+            crash_on=lambda n: threading.current_thread() is threading.main_thread() and n % cfg.crash_every_post == 0,
+            counter=faults,
+            label=lambda url: "crash_between_post_and_record_" + ("mastodon" if "/api/v1/" in url else "x"),
+        )
         source = SourceConfig(
             id="chaos-x",
             platform="x",
@@ -473,8 +504,12 @@ def run_chaos(cfg: ChaosConfig) -> Report:
                 poll(deadline_s=1.0, rounds=1)
                 server.latency_s = 0.0
                 faults["platform_timeout"] += 1
+            if 0 < n <= cfg.paging_loops:
+                server.repeat_next_token = 1  # this wave's poll gets its own page token back once
             phase = time.monotonic()
+            loops_before = server.paging_loops_served
             poll()
+            faults["paging_loop"] += server.paging_loops_served - loops_before
             report.timings["poll"] += time.monotonic() - phase
             inject_sqs_chaos(wave)
             if n == 1:
@@ -555,6 +590,11 @@ def run_chaos(cfg: ChaosConfig) -> Report:
         tx["every"] = 0
         report.router_index_reads = index_reads.count
 
+        # ---- scheduled brand posts on X and Mastodon; the publisher dies after some, then runs again
+        phase = time.monotonic()
+        _publish_brand_posts(deps, cfg, report)
+        report.timings["brand_posts"] += time.monotonic() - phase
+
         # ---- a task token used twice, and one used after its wait ended
         _progress(f"waves done t={time.monotonic() - started:.0f}s")
         report.token_reuse_rejected = _reuse_tokens(deps, sfn, report.spent_tokens, report)
@@ -569,7 +609,9 @@ def run_chaos(cfg: ChaosConfig) -> Report:
         _progress(f"settled t={time.monotonic() - started:.0f}s")
         _measure(report, stack, deps, calm_ddb, sqs, sfn, out, posts)
         _measure_bursts(report, calm_ddb, out["TableName"], bursts)
-        server.stop()
+        _measure_platform(report, server, calm_ddb, out["TableName"])
+        outbox.HTTP_SESSION = None
+    server.stop()
     report.seconds = time.monotonic() - started
     return report
 
@@ -601,7 +643,7 @@ def _work_cases(deps: Any, agent: Any, action_error: type, report: Report) -> li
                     "reply",
                     lambda c: agent.reply(
                         c.id,
-                        "Sorry about this - fixing it now.",
+                        f"Sorry about this - fixing it now ({c.id}/{c.reopen_count}).",
                         request_id=f"chaos-{c.id}-{c.reopen_count}-reply",
                     ),
                 ),
@@ -612,9 +654,11 @@ def _work_cases(deps: Any, agent: Any, action_error: type, report: Report) -> li
                     ),
                 ),
             ):
-                for _attempt in range(2):
+                for _attempt in range(3):
                     try:
                         call(case)
+                    except PostCrash:
+                        continue  # the agent's tool died after X took the reply: it retries the same request
                     except action_error as exc:  # resolved meanwhile, or reopened: the state says no
                         report.faults[f"agent_refused_{type(exc).__name__}"] += 1
                         break
@@ -629,6 +673,38 @@ def _work_cases(deps: Any, agent: Any, action_error: type, report: Report) -> li
                         report.spent_tokens.append((case.id, case.task_token))
                         break
     return acted
+
+
+def _publish_brand_posts(deps: Any, cfg: ChaosConfig, report: Report) -> None:
+    """Due brand posts, alternately on X and Mastodon; a run that dies mid-way is simply run again
+    (the schedule's next tick), as the scheduled function would be."""
+    from socialcare.quiet.service import Quiet
+
+    quiet = Quiet(deps)
+    due = deps.now() - timedelta(seconds=1)
+    for i in range(cfg.brand_posts):
+        quiet.schedule(due, f"Service update {i}: all flights on time today.", region=None, kind="service",
+                       platform=("x", "mastodon")[i % 2])
+    for _ in range(cfg.brand_posts + 2):
+        try:
+            quiet.publish_due()
+        except PostCrash:
+            continue
+        if not quiet.posts("scheduled"):
+            return
+    report.agent_errors.append(f"scheduled posts still waiting: {len(quiet.posts('scheduled'))}")
+
+
+def _measure_platform(report: Report, server: Any, ddb: Any, table: str) -> None:
+    """Sent twice as the customer sees it: the same text to the same place twice on the platform."""
+    published = list(server.published)
+    report.platform_posts = len(published)
+    same = Counter((p["platform"], p["text"], p["in_reply_to"]) for p in published)
+    report.platform_posts_sent_twice = sum(1 for n in same.values() if n > 1)
+    for prefix in ("CASE#", "OUTBOX#"):
+        for item in _scan(ddb, table, prefix):
+            if item["SK"].startswith(("OUTBOUND#", "SEND#")):
+                report.outbound_states[item.get("mode", "?")] += 1
 
 
 def _reuse_tokens(deps: Any, sfn: Any, spent: list[tuple[str, str]], report: Report) -> int:

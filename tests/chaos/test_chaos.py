@@ -25,6 +25,8 @@ def _assert_holds(report: Report) -> None:
     assert report.mentions_lost == 0
     assert report.cases_opened_twice == 0
     assert report.customer_messages_sent_twice == 0
+    assert report.platform_posts_sent_twice == 0  # counted on the platforms themselves
+    assert report.platform_posts > 0 and report.outbound_states["sending"] == 0
     assert report.executions_stuck_no_timer == 0
     assert report.executions_dead_without_alarm == 0
     assert report.open_cases_without_workflow == 0
@@ -51,6 +53,8 @@ def _assert_holds(report: Report) -> None:
         "concurrent_routers_one_conversation",
         "concurrent_routers_one_customer",
         "lambda_timeout_mid_batch",
+        "crash_between_post_and_record_x",
+        "crash_between_post_and_record_mastodon",
     ):
         assert report.faults[fault] > 0, fault
     assert sum(n for k, n in report.faults.items() if k.startswith("transaction_cancelled_")) > 0
@@ -93,5 +97,6 @@ def test_chaos_5000_mentions() -> None:
     report = run_chaos(ChaosConfig(mentions=int(os.environ.get("SOCIALCARE_CHAOS_MENTIONS", "5000"))))
     _assert_holds(report)
     assert report.mentions_stored >= 5000
+    assert report.faults["paging_loop"] > 0
     for code in CANCELLATION_CODES:  # every reason DynamoDB documents, at least once
         assert report.faults[f"transaction_cancelled_{code}"] > 0, code

@@ -4,7 +4,7 @@
     agent = AgentClient.connect(name="maria", department="baggage", stack="socialcare")
     for item in agent.queue("baggage"):
         agent.claim(item.case_id)
-        agent.reply(item.case_id, "Sorry about your bag - I'm on it.")   # .detail["delivery"]: published | draft
+        agent.reply(item.case_id, "Sorry about your bag - I'm on it.")   # .detail["delivery"]: published|draft|unknown
 
 `connect` finds the stack the usual way (profile/region, AWS_ENDPOINT_URL or a running
 `socialcare local up`) and every resource name from the stack's outputs. An agent bound to a

@@ -21,7 +21,9 @@ class MessageView(BaseModel):
     channel: str = "public"
     author: str | None = None
     text: str
-    delivery: str | None = Field(default=None, description="published | draft | held, for messages we sent")
+    delivery: str | None = Field(
+        default=None, description="published | draft | held | unknown (check the platform first), for messages we sent"
+    )
     delivery_reason: str | None = None
     tags: dict[str, Any] | None = Field(default=None, description="a customer message's own tags, when still kept")
 

@@ -163,6 +163,11 @@ class PlatformServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.feed_etag_changes = 0
+        # The brand's own writes (replies, posts), kept apart from the posts a search finds.
+        self.published: list[dict[str, Any]] = []
+        self._mastodon_keys: dict[str, dict[str, Any]] = {}  # Idempotency-Key -> the status it made
+        self.repeat_next_token = 0  # the next N paged X requests hand their own page token back
+        self.paging_loops_served = 0
         self.add_posts(posts)
 
     # ----- lifecycle -------------------------------------------------------------------------------
@@ -334,6 +339,12 @@ class PlatformServer:
             pass
 
     def _route(self, method: str, path: str) -> Any:
+        if (path == "/2/tweets" and method == "POST") or path == "/2/users/me" or (
+            path.startswith("/2/users/") and path.endswith("/tweets")
+        ):
+            return self._x_brand
+        if path == "/api/v1/statuses" and method == "POST":
+            return self._mastodon_write
         if path == "/2/tweets/search/recent" or (path.startswith("/2/users/") and path.endswith("/mentions")):
             return self._x
         if path in ("/api/v1/notifications", "/api/v2/search"):
@@ -445,10 +456,68 @@ class PlatformServer:
             meta["oldest_id"] = page[-1]["id"]
         if rest:
             meta["next_token"] = _token({"before": page[-1]["id"]})
+            with self._lock:
+                loop = bool(token) and self.repeat_next_token > 0
+                if loop:  # a faulty server: the same page token again, a paging loop for the client
+                    self.repeat_next_token -= 1
+                    self.paging_loops_served += 1
+            if loop:
+                meta["next_token"] = token
         payload: dict[str, Any] = {"meta": meta}
         if data:
             payload = {"data": data, "includes": {"users": list(users.values())}, "meta": meta}
         raise _Reply(200, payload, headers)
+
+    # ----- the brand's writes (X and Mastodon), and X's look-up of the brand's own posts ----------
+    BRAND_X_ID = "4000000001"
+
+    def _x_brand(self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes) -> None:
+        self._bearer(req, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"})
+        if path == "/2/users/me":
+            raise _Reply(200, {"data": {"id": self.BRAND_X_ID, "name": "Brand", "username": "brand"}})
+        if path == "/2/tweets":
+            sent = json.loads(body or b"{}")
+            reply = (sent.get("reply") or {}).get("in_reply_to_tweet_id")
+            with self._lock:
+                post = {"platform": "x", "id": str(5_000_000_000 + len(self.published)), "text": sent.get("text", ""),
+                        "in_reply_to": reply, "created_at": datetime.now(UTC)}
+                self.published.append(post)
+            raise _Reply(201, {"data": {"id": post["id"], "text": post["text"]}})
+        # GET /2/users/{id}/tweets: the account's posts, newest first, from start_time on
+        floor = _dt(query["start_time"][0]) if query.get("start_time") else None
+        with self._lock:
+            mine = [p for p in reversed(self.published) if p["platform"] == "x"
+                    and (floor is None or p["created_at"] >= floor)]
+        data = []
+        for p in mine[:100]:
+            item = {"id": p["id"], "text": p["text"], "created_at": _iso(p["created_at"])}
+            if p["in_reply_to"]:
+                item["referenced_tweets"] = [{"type": "replied_to", "id": p["in_reply_to"]}]
+            data.append(item)
+        meta = {"result_count": len(data)}
+        raise _Reply(200, {"data": data, "meta": meta} if data else {"meta": meta})
+
+    def _mastodon_write(
+        self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes
+    ) -> None:
+        """POST /api/v1/statuses honouring Idempotency-Key: a repeated key returns the status it made."""
+        self._bearer(req, {"error": "The access token is invalid"})
+        sent = json.loads(body or b"{}")
+        key = req.headers.get("Idempotency-Key")
+        with self._lock:
+            if key and key in self._mastodon_keys:
+                status = self._mastodon_keys[key]
+            else:
+                post = {"platform": "mastodon", "id": str(7_000_000_000 + len(self.published)),
+                        "text": sent.get("status", ""), "in_reply_to": sent.get("in_reply_to_id"),
+                        "created_at": datetime.now(UTC), "idempotency_key": key}
+                self.published.append(post)
+                status = {"id": post["id"], "content": f"<p>{post['text']}</p>", "in_reply_to_id": post["in_reply_to"],
+                          "visibility": sent.get("visibility", "public"), "created_at": _iso(post["created_at"]),
+                          "uri": f"{self.base_url}/users/brand/statuses/{post['id']}"}
+                if key:
+                    self._mastodon_keys[key] = status
+        raise _Reply(200, status)
 
     # ----- Mastodon --------------------------------------------------------------------------------
     def _mastodon_status(self, post: Post) -> dict[str, Any]:
