@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from socialcare.cases.actions import BusyError
 from socialcare.cases.deps import Deps, Hold
 from socialcare.models import Case
 from socialcare.observability import logger
@@ -17,9 +18,10 @@ Mode = Literal["published", "draft", "held", "unknown"]
 SETTLED = frozenset({"published", "draft", "held", "unknown"})
 
 
-class OutboundError(Exception):
-    """The delivery could not be settled now (an earlier attempt may still be in flight, or the store
-    failed); the caller retries the same key later, which never posts twice."""
+class OutboundError(BusyError):
+    """The delivery could not be settled now (an earlier attempt may still be in flight); the caller
+    retries the same key later, which never posts twice. A BusyError, so an agent action answers
+    "busy, retry the same request" (HTTP 503 with Retry-After) rather than failing."""
 
 
 @dataclass(frozen=True)
