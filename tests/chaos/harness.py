@@ -701,10 +701,18 @@ def _measure_platform(report: Report, server: Any, ddb: Any, table: str) -> None
     report.platform_posts = len(published)
     same = Counter((p["platform"], p["text"], p["in_reply_to"]) for p in published)
     report.platform_posts_sent_twice = sum(1 for n in same.values() if n > 1)
-    for prefix in ("CASE#", "OUTBOX#"):
-        for item in _scan(ddb, table, prefix):
-            if item["SK"].startswith(("OUTBOUND#", "SEND#")):
-                report.outbound_states[item.get("mode", "?")] += 1
+    from socialcare.store import from_item
+
+    for platform in ("x", "mastodon"):  # brand posts' intents; the cases' ones were counted in _measure
+        kwargs: dict[str, Any] = {"TableName": table, "KeyConditionExpression": "PK = :p AND begins_with(SK, :s)",
+                                  "ExpressionAttributeValues": {":p": {"S": f"OUTBOX#{platform}"}, ":s": {"S": "SEND#"}}}
+        while True:
+            page = ddb.query(**kwargs)
+            for item in page.get("Items", []):
+                report.outbound_states[from_item(item).get("mode", "?")] += 1
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _reuse_tokens(deps: Any, sfn: Any, spent: list[tuple[str, str]], report: Report) -> int:
@@ -817,6 +825,7 @@ def _measure(
         1 for pk, texts in per_text.items() for n in texts.values() if n > 1 + reopen.get(pk, 0)
     )
     outbound = Counter(i["SK"] for i in case_items if i["SK"].startswith("OUTBOUND#"))
+    report.outbound_states.update(i.get("mode", "?") for i in case_items if i["SK"].startswith("OUTBOUND#"))
     report.customer_messages_sent_twice += sum(1 for n in outbound.values() if n > 1)
 
     machine = out["StateMachineArn"]
