@@ -783,6 +783,10 @@ def _measure_bursts(report: Report, ddb: Any, table: str, bursts: list[list[str]
             report.bursts_doubled += 1
 
 
+# The workflow state that flags the case before an execution ends with this error.
+FLAG_STATES = {"CaseStale": "MarkStale", "CaseWorkflowFailed": "RecordWorkflowFailure"}
+
+
 def _measure(
     report: Report,
     stack: Any,
@@ -850,9 +854,16 @@ def _measure(
         report.executions_failed[error] += 1
         case = by_id.get(_case_of(e["name"]))
         # Ended is fine when it says why where people look: a stale case (escalated through every tier)
-        # or a failure flagged on the case (escalation queue, WorkflowFailures alarm).
+        # or a failure flagged on the case (escalation queue, WorkflowFailures alarm). A later reopen or
+        # restart clears the case's flag, so an execution it superseded is judged by its own history:
+        # the state that writes the flag ran before the execution ended.
+        flagged_then = any((ev.get("stateExitedEventDetails") or {}).get("name") == FLAG_STATES.get(error)
+                           for ev in events)
+        superseded = case is not None and case.get("execution_name") != e["name"]
         flagged = case is not None and (
-            (error == "CaseStale" and case.get("stale")) or (error == "CaseWorkflowFailed" and case.get("workflow_failed"))
+            (error == "CaseStale" and case.get("stale"))
+            or (error == "CaseWorkflowFailed" and case.get("workflow_failed"))
+            or (superseded and flagged_then)
         )
         if not flagged:
             report.executions_dead_without_alarm += 1
