@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from socialcare.incidents.delivery import RateLimiter
 from socialcare.incidents.service import Incidents
 from socialcare.models import Author, CaseStatus, case_id_for
+from socialcare.outbound.port import RateLimiter
 
 from tests.builders import mention
 from tests.integration.conftest import wait_for

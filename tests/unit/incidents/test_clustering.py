@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 from socialcare.config import IncidentSettings, load_config
-from socialcare.incidents.delivery import RateLimiter
 from socialcare.incidents.detector import Detector
 from socialcare.incidents.evaluate import load, score
 from socialcare.incidents.index import Member, MemoryIndex
 from socialcare.incidents.text import band_keys, cosine, minhash, words
+from socialcare.outbound.port import RateLimiter
 
 LABELLED = Path(__file__).resolve().parents[2] / "data" / "incidents" / "labelled.jsonl"
 BRAND = Path(__file__).resolve().parents[3] / "layers/socialcare/socialcare/data/brand.yaml"

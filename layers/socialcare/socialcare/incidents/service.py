@@ -20,13 +20,13 @@ from botocore.exceptions import ClientError
 
 from socialcare.cases.deps import Deps
 from socialcare.config import IncidentSettings
-from socialcare.incidents.delivery import Delivery, Outgoing, RateLimiter, default_delivery
 from socialcare.incidents.detector import Decision, Detector
 from socialcare.incidents.index import DynamoIndex, Member
 from socialcare.incidents.models import Incident, IncidentStatus, incident_id_for
 from socialcare.incidents.text import words
 from socialcare.models import Case, CaseEvent, Mention, Tags
 from socialcare.observability import logger, metrics
+from socialcare.outbound.port import Outgoing, RateLimiter, Sender, default_sender
 from socialcare.store import ConflictError, NotFoundError, StoreBusyError, StoreError, from_item, iso, to_item
 
 SOURCE = "socialcare.incidents"
@@ -61,14 +61,14 @@ def member_for_mention(mention: Mention, department: str, settings: IncidentSett
 @dataclass
 class Incidents:
     deps: Deps
-    delivery: Delivery | None = None
+    delivery: Sender | None = None
     limiter: RateLimiter | None = None
     index: DynamoIndex = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
         self.index = DynamoIndex(self.deps.store.ddb, self.deps.store.table, s.bucket_cap)
-        self.delivery = self.delivery or default_delivery(self.deps)
+        self.delivery = self.delivery or default_sender(self.deps)
         self.limiter = self.limiter or RateLimiter(s.update_rate_per_s, s.default_update_rate_per_s)
 
     @property

@@ -19,9 +19,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from socialcare.cases.deps import Deps
-from socialcare.incidents.delivery import Delivery, Outgoing, default_delivery
 from socialcare.observability import logger, metrics
 from socialcare.outbound.delivery import OutboundError
+from socialcare.outbound.port import Outgoing, Sender, default_sender
 from socialcare.quiet.guard import HELD_KINDS
 from socialcare.store import NotFoundError, from_item, to_item
 
@@ -61,10 +61,10 @@ class ScheduledPost(BaseModel):
 @dataclass
 class Quiet:
     deps: Deps
-    delivery: Delivery | None = None
+    delivery: Sender | None = None
 
     def __post_init__(self) -> None:
-        self.delivery = self.delivery or default_delivery(self.deps)
+        self.delivery = self.delivery or default_sender(self.deps)
 
     @property
     def store(self) -> Any:

@@ -1,8 +1,8 @@
-"""Sending a message to a customer or publishing a brand post, behind a small port.
+"""The port incidents and quiet periods send through: a message to a customer or a brand post.
 
-socialcare.outbound owns delivery (publish through the platform's write API or record a draft);
-this port lets incidents and quiet periods be tested with a fake and adds brand posts and customers
-without a case. Quiet-period holds for case messages live in socialcare.outbound.hold_reason.
+It sits on `deliver` (customers with a case) and the outbox (brand posts, customers without a case), so
+the layers above plug into outbound rather than outbound knowing them; tests give them a fake Sender.
+Holds for case messages are the ones plugged into Deps (see socialcare.outbound.hold_reason).
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from socialcare.models import utcnow
+from socialcare.outbound.delivery import OutboundError, deliver
+from socialcare.outbound.outbox import OutboxBusyError, publish_once, resolve_writer
+from socialcare.outbound.writers import OutboundMessage
 from socialcare.store import Store, iso, to_item
 
 
@@ -34,11 +37,11 @@ class Outgoing:
     region: str | None = None
 
 
-class Delivery(Protocol):
+class Sender(Protocol):
     def send(self, message: Outgoing) -> str: ...
 
 
-class DraftDelivery:
+class DraftSender:
     """Records each message once under its idempotency key (PK=OUTBOX#{platform}); returns its id."""
 
     def __init__(self, store: Store) -> None:
@@ -51,18 +54,16 @@ class DraftDelivery:
         return f"draft:{message.platform}:{message.idempotency_key}"
 
 
-class OutboundDelivery:
+class OutboundSender:
     """Through socialcare.outbound: `deliver` for a customer with a case (recorded on the case, published
     or drafted, held if a quiet period applies); the platform writer for brand posts and for customers
     without a case (replying to their post), a draft when the platform has no write credentials."""
 
     def __init__(self, deps: Any) -> None:
         self.deps = deps
-        self.drafts = DraftDelivery(deps.store)
+        self.drafts = DraftSender(deps.store)
 
     def send(self, message: Outgoing) -> str:
-        from socialcare.outbound import deliver
-
         if message.case_id:
             case = self.deps.store.get_case(message.case_id)
             d = deliver(self.deps, case, message.text, channel=message.channel, kind=message.kind,
@@ -73,8 +74,6 @@ class OutboundDelivery:
     def _publish(self, message: Outgoing) -> str:
         """A brand post or a reply to a customer without a case, exactly once per key: the outbox
         intent (OUTBOX#{platform} / SEND#{key}) is written before the platform is asked."""
-        from socialcare.outbound import OutboundError, OutboundMessage, OutboxBusyError, publish_once, resolve_writer
-
         resolved = resolve_writer(self.deps, message.platform, message.channel)
         if isinstance(resolved, str):
             return self.drafts.send(message)
@@ -95,8 +94,8 @@ class OutboundDelivery:
         return f"published:{outcome.external_id}"
 
 
-def default_delivery(deps: Any) -> Delivery:
-    return OutboundDelivery(deps)
+def default_sender(deps: Any) -> Sender:
+    return OutboundSender(deps)
 
 
 class RateLimiter:
