@@ -398,6 +398,8 @@ def detect(
     if not words:
         return "und", 0.0
     use_model = predicted is not None and coverage >= 0.5
+    if use_model and predicted[1] >= 0.9:  # sure enough whatever the stop words say (below)
+        return predicted[0], round(min(0.95, predicted[1] * min(1.0, 0.55 + 0.15 * len(words))), 3)
     scores = dict.fromkeys(STOPWORDS, 0)
     index = _STOP_INDEX
     for w in words:
