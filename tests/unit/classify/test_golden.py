@@ -10,8 +10,8 @@ from socialcare.settings import Settings
 from tests.unit.classify.conftest import GOLDEN_DIR, read_jsonl
 
 # What the shipped model reaches in its weakest language (docs/model.md has every figure).
-INTENT_FLOOR = 0.75
-ACTIONABLE_FLOOR = 0.85
+INTENT_FLOOR = 0.8
+ACTIONABLE_FLOOR = 0.88
 
 
 def test_golden_set_is_big_varied_and_apart_from_training() -> None:
@@ -31,7 +31,7 @@ def test_shipped_model_meets_golden_targets() -> None:
     result = evaluate(clf, golden)
     # Then intent accuracy and actionable F1 hold (the floors are 0.88 and 0.95 per language;
     # docs/model.md says where the shipped model stands)
-    assert result["intent"].accuracy >= 0.84
+    assert result["intent"].accuracy >= 0.86
     assert result["actionable"].per_class["_binary_f1_yes"]["f1"] >= 0.9
     assert result["urgency"].accuracy >= 0.8
 
