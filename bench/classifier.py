@@ -357,6 +357,8 @@ def _multilingual() -> None:
         f"  mean macro-F1 {sum(f1s) / len(f1s):.4f} (reference {sum(ref_f1s) / len(ref_f1s):.4f}), lowest "
         f"{min(f1s):.4f} (reference {min(ref_f1s):.4f})   (targets: mean >= 0.55, none below 0.45)"
     )
+    if not irony:
+        print(f"  TweetEval irony data set not found at {IRONY}; set IRONY_DATASET for the irony figures")
     val = [r for r in irony if r["split"] == "val"]
     for flag, name in ((True, "ironic"), (False, "not ironic")):
         sub = [r for r in val if r["irony"] is flag]
