@@ -85,25 +85,24 @@ def tokens(text: str) -> list[str]:
 
 
 def word_features(toks: list[str]) -> list[str]:
-    """Unigrams, bigrams, negation-scoped unigrams and a couple of shape cues, as strings.
-
-    Order does not matter (the model sums them), so each kind is built in one pass."""
-    if not toks:
-        return ["<s> </s>", *cue_features(toks), "<empty>"]
-    feats = [*toks, *map("{} {}".format, ["<s>", *toks], toks), toks[-1] + " </s>"]
-    # Words after a negator, up to the end of the clause, also count as "NOT_<word>".
-    negators = _NEGATORS
-    start = next((i for i, t in enumerate(toks) if t in negators or t.endswith("n't")), None)
-    if start is not None:
-        negated = False
-        for tok in toks[start:]:
-            if negated:
-                feats.append("NOT_" + tok)
-            if tok in negators or tok.endswith("n't"):
-                negated = True
-            elif tok in _CLAUSE_END or tok[0] in "!?":
-                negated = False
+    """Unigrams, bigrams, negation-scoped unigrams and a couple of shape cues, as strings."""
+    feats: list[str] = []
+    negated = False
+    prev = "<s>"
+    for tok in toks:
+        feats.append(tok)
+        feats.append(prev + " " + tok)
+        if negated:
+            feats.append("NOT_" + tok)
+        if tok in _NEGATORS or tok.endswith("n't"):
+            negated = True
+        elif tok in _CLAUSE_END or tok[0] in "!?":
+            negated = False
+        prev = tok
+    feats.append(prev + " </s>")
     feats.extend(cue_features(toks))
+    if not toks:
+        feats.append("<empty>")
     return feats
 
 

@@ -44,8 +44,6 @@ _CACHE_LIMIT = 50_000
 # never carry into each other, and a packed sum reads back as an int64 array in one C call.
 _FIELD = 64
 _HALF = 1 << (_FIELD - 1)
-# |logit| under which exp() neither overflows nor underflows a softmax sum to zero.
-_EXP_SAFE = 600.0
 
 
 class BlockRows:
@@ -264,29 +262,19 @@ class Model:
         logits_all = list(map(add, raw, self._bias))
         out: dict[str, Prediction] = {}
         exp = math.exp
-        # One exp per column for every head at once; a head's own maximum is only subtracted (to
-        # keep exp in range) when some logit is far from zero, which a scored post practically never is.
-        in_range = min(logits_all) > -_EXP_SAFE and max(logits_all) < _EXP_SAFE
-        exps_all = list(map(exp, logits_all)) if in_range else None
         for name, lo, hi, classes, stack in self._plan:
+            logits = logits_all[lo:hi]
             if stack:
-                logits = logits_all[lo:hi]
                 probs_in = out[stack[0][0]].probabilities
                 for c, row in stack[1:]:
                     p = probs_in[c]
                     logits = [v + p * r for v, r in zip(logits, row, strict=True)]
-                top = max(logits)
-                exps = [exp(v - top) for v in logits]
-            elif exps_all is None:
-                logits = logits_all[lo:hi]
-                top = max(logits)
-                exps = [exp(v - top) for v in logits]
-            else:
-                exps = exps_all[lo:hi]
+            top = max(logits)
+            exps = [exp(v - top) for v in logits]
             inv = 1.0 / sum(exps)
-            probs = list(map(inv.__mul__, exps))
-            best = max(probs)
-            out[name] = Prediction(classes[probs.index(best)], best, dict(zip(classes, probs, strict=True)))
+            best = exps.index(max(exps))
+            probs = dict(zip(classes, [e * inv for e in exps], strict=True))
+            out[name] = Prediction(classes[best], exps[best] * inv, probs)
         return out, coverage, words
 
 
