@@ -70,7 +70,7 @@ def _seed(deps: Any, department: str, n: int) -> None:
                     first_response_due=opened + timedelta(seconds=sla.first_response_s),
                     resolution_due=opened + timedelta(seconds=sla.resolution_s),
                     clock=clocks.first_clock(sla, opened))
-        items.append(deps.store.case_item(case))
+        items.append(deps.store.case_item(case, summary=mention.text))
         items.append(deps.store.mention_item(mention, tags, case.id, 30))
     for start in range(0, len(items), 25):
         deps.store.ddb.batch_write_item(RequestItems={deps.store.table: [{"PutRequest": {"Item": it}}

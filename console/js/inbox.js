@@ -1,6 +1,6 @@
 // The department inbox: open cases by SLA due time (the server's order, never re-sorted), live
 // countdowns, tier and breach markers, filters applied by the server (on its index query, so they hold
-// for every open case, not only the ones on screen), 100 at a time with "show more". New cases arrive by polling every 5 s: the console's
+// for every open case, not only the ones on screen), 100 a page with "show more" (the server's `next`). New cases arrive by polling every 5 s: the console's
 // API is API Gateway's HTTP API, which has no push channel, and a WebSocket API would add a second API,
 // a connection table and fan-out code for a gain of at most 5 s on clocks measured in minutes.
 import { h, clear, countdown, say } from './dom.js';
@@ -8,6 +8,7 @@ import { api, session } from './api.js';
 
 const POLL_MS = 5000;
 const PAGE = 100;
+const MAX_PAGES = 10;
 const FILTERS = [
   ['mine', 'Mine'], ['unclaimed', 'Unclaimed'], ['breached', 'Breached'], ['waiting', 'Waiting for customer'], ['incident', 'Linked to an incident'],
 ];
@@ -16,7 +17,7 @@ export function inboxPage(main, me, department, onLeave) {
   const dept = department || me.departments[0];
   clear(main);
   if (!dept) { main.append(h('p', {}, 'You are in no department; ask for a department group.')); return; }
-  const state = { cases: [], known: null, filters: new Set(), channel: '', language: '', limit: PAGE, more: false,
+  const state = { cases: [], known: null, filters: new Set(), channel: '', language: '', pages: 1, more: false,
     channels: new Set(), languages: new Set() };
   const picker = h('select', { id: 'inbox-department' }, ...me.departments.map((d) => h('option', { value: d, selected: d === dept }, d)));
   picker.addEventListener('change', () => { location.hash = `#/inbox/${picker.value}`; });
@@ -32,7 +33,7 @@ export function inboxPage(main, me, department, onLeave) {
   const count = h('span', { id: 'inbox-count', class: 'muted' });
   const body = h('tbody', { id: 'inbox-rows' });
   const moreButton = h('button', { type: 'button', id: 'inbox-more', hidden: true }, `Show ${PAGE} more`);
-  moreButton.addEventListener('click', () => { state.limit = Math.min(1000, state.limit + PAGE); reload(); });
+  moreButton.addEventListener('click', () => { state.pages = Math.min(MAX_PAGES, state.pages + 1); clearTimeout(timer); state.known = null; load(); });
   main.append(
     h('h1', {}, 'Inbox ', h('label', { for: 'inbox-department', class: 'muted' }, 'department'), ' ', picker),
     h('fieldset', { class: 'filters' }, h('legend', {}, 'Filters'), ...checks,
@@ -44,7 +45,7 @@ export function inboxPage(main, me, department, onLeave) {
     h('p', {}, moreButton));
 
   function query() {
-    const q = new URLSearchParams({ limit: String(state.limit) });
+    const q = new URLSearchParams({ limit: String(PAGE) });
     const f = state.filters;
     if (f.has('mine')) q.set('owner', session().agent);
     if (f.has('unclaimed')) q.set('unclaimed', 'true');
@@ -88,18 +89,30 @@ export function inboxPage(main, me, department, onLeave) {
         h('td', { class: 'summary text' }, c.summary)));
     }
     count.textContent = `${shown.length} shown${state.more ? ', more below' : ''}`;
-    moreButton.hidden = !state.more || state.limit >= 1000;
+    moreButton.hidden = !state.more || state.pages >= MAX_PAGES;
   }
 
   let timer = null;
   let alive = true;
+  let loads = 0;
   async function load() {
+    loads += 1;
+    const seq = loads;
     try {
       const started = performance.now();
       const asked = query();
-      const view = await api('GET', `/departments/${encodeURIComponent(dept)}/queue?${asked}`);
-      if (asked !== query()) return; // the filters changed meanwhile: that load's answer is the one to show
-      if (!alive) return;
+      // The pages on screen, each from where the one before ended (one index query each).
+      const view = { cases: [], more: false };
+      let after = null;
+      for (let page = 0; page < state.pages; page += 1) {
+        const got = await api('GET', `/departments/${encodeURIComponent(dept)}/queue?${asked}${after ? `&after=${after}` : ''}`);
+        view.cases.push(...got.cases);
+        view.more = got.more;
+        after = got.next;
+        if (!got.more) break;
+      }
+      // A newer load started meanwhile (filters, "show more"): its answer is the one to show.
+      if (seq !== loads || !alive) return;
       const before = state.known;
       state.known = new Set(view.cases.map((c) => c.case_id));
       const fresh = before ? view.cases.filter((c) => !before.has(c.case_id)) : [];
@@ -118,10 +131,10 @@ export function inboxPage(main, me, department, onLeave) {
       say('');
       document.getElementById('alert').textContent = err.explained || String(err);
     }
-    if (alive) timer = setTimeout(load, POLL_MS);
+    if (alive && seq === loads) timer = setTimeout(load, POLL_MS);
   }
   // A filter change: load now, without marking what arrives as new.
-  function reload() { clearTimeout(timer); state.known = null; load(); }
+  function reload() { clearTimeout(timer); state.known = null; state.pages = 1; load(); }
   onLeave(() => { alive = false; clearTimeout(timer); });
   load();
 }

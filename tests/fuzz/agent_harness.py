@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from socialcare.agents.sdk import INBOX_ROW
 
 from tests.fuzz.http_loopback import LambdaContext
 
@@ -109,7 +110,9 @@ def _create_table(ddb: Any) -> None:
                 ],
             }
             for n, index in ((1, "OpenByDepartment"), (2, "ByCustomer"))
-        ],
+        ]
+        + [{"IndexName": "InboxByDepartment", "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(INBOX_ROW)},
+            "KeySchema": [{"AttributeName": "GSI1PK", "KeyType": "HASH"}, {"AttributeName": "GSI1SK", "KeyType": "RANGE"}]}],
     )
 
 

@@ -21,9 +21,14 @@ def table() -> Any:
             TableName="t", BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "G")],
             KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-            GlobalSecondaryIndexes=[{"IndexName": "ByG", "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"},
-                                                                       {"AttributeName": "SK", "KeyType": "RANGE"}],
-                                     "Projection": {"ProjectionType": "ALL"}}],
+            GlobalSecondaryIndexes=[
+                {"IndexName": "ByG", "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"},
+                                                   {"AttributeName": "SK", "KeyType": "RANGE"}],
+                 "Projection": {"ProjectionType": "ALL"}},
+                {"IndexName": "SomeByG", "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"},
+                                                       {"AttributeName": "SK", "KeyType": "RANGE"}],
+                 "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["n", "owner", "tags"]}},
+            ],
         )
         for i in range(30):
             ddb.put_item(TableName="t", Item={
@@ -38,16 +43,20 @@ def table() -> Any:
 
 def both(call: Any) -> tuple[Any, Any]:
     from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
 
     patched = call()
     project, serialized = dynamo_type.Item.project, DynamoHandler.serialized
+    all_items, sorted_items = Table.all_items, Table.sorted_items
     dynamo_type.Item.project = moto_patches.ORIGINALS["Item.project"]
     DynamoHandler.serialized = moto_patches.ORIGINALS["DynamoHandler.serialized"]
+    Table.all_items, Table.sorted_items = moto_patches.ORIGINALS["Table.all_items"], moto_patches.ORIGINALS["Table.sorted_items"]
     try:
         plain = call()
     finally:
         dynamo_type.Item.project, DynamoHandler.serialized = project, serialized
+        Table.all_items, Table.sorted_items = all_items, sorted_items
     patched.pop("ResponseMetadata"), plain.pop("ResponseMetadata")
     return patched, plain
 
@@ -72,3 +81,30 @@ def test_projected_index_queries_filters_and_batch_reads_are_unchanged(table):
         patched, plain = both(call)
         assert patched == plain
         assert patched.get("Items") or patched.get("Item") or patched.get("Responses") or patched == {}
+
+
+def test_projecting_index_answers_as_moto_does_and_follows_writes(table):
+    """The projected, presorted partition a projecting index keeps is moto's answer, and a write to an
+    item of the index (changed, joined, left, deleted) shows in the next query."""
+    query = dict(TableName="t", IndexName="SomeByG", KeyConditionExpression="G = :g",
+                 ExpressionAttributeValues={":g": {"S": "g"}})
+
+    def check() -> dict[str, Any]:
+        for call in (lambda: table.query(**query), lambda: table.query(**query, Limit=5, ScanIndexForward=False),
+                     lambda: table.query(**query, ProjectionExpression="PK, tags.#l", Limit=9,
+                                         ExpressionAttributeNames={"#l": "language"})):
+            patched, plain = both(call)
+            assert patched == plain
+        return table.query(**query)
+
+    first = check()
+    assert len(first["Items"]) == 30 and "l" not in first["Items"][0]  # INCLUDE: l is not projected
+    table.update_item(TableName="t", Key={"PK": {"S": "P4"}, "SK": {"S": "004"}}, UpdateExpression="SET n = :n",
+                      ExpressionAttributeValues={":n": {"N": "99"}})
+    table.put_item(TableName="t", Item={"PK": {"S": "new"}, "SK": {"S": "000"}, "G": {"S": "g"}})
+    table.update_item(TableName="t", Key={"PK": {"S": "P5"}, "SK": {"S": "005"}}, UpdateExpression="REMOVE G")
+    table.delete_item(TableName="t", Key={"PK": {"S": "P6"}, "SK": {"S": "006"}})
+    after = check()
+    ids = [i["PK"]["S"] for i in after["Items"]]
+    assert "new" in ids and "P5" not in ids and "P6" not in ids and len(ids) == 29
+    assert next(i for i in after["Items"] if i["PK"]["S"] == "P4")["n"] == {"N": "99"}

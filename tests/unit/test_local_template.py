@@ -51,3 +51,15 @@ def test_the_local_stack_keeps_the_console_api_and_leaves_its_aws_edge_to_local_
     for dept in load_config(settings_from_env({}).config_path).department_names:
         assert f"      GroupName: {dept}\n" in text
     assert "      GroupName: ops\n" in text
+
+
+def test_the_inbox_index_projects_exactly_what_an_inbox_row_reads():
+    from socialcare.agents.sdk import INBOX_ROW
+    from socialcare.local.template import load_sam
+
+    table = load_sam(ROOT / "template.yaml")["Resources"]["Table"]["Properties"]
+    indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
+    inbox, open_cases = indexes["InboxByDepartment"], indexes["OpenByDepartment"]
+    # The same sparse keys as the open-case index (a resolved case leaves both), fewer attributes
+    assert inbox["KeySchema"] == open_cases["KeySchema"]
+    assert inbox["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(INBOX_ROW)}

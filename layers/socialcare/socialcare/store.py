@@ -158,6 +158,8 @@ CONDITION_FAILED = "ConditionalCheckFailed"
 TRANSACT_ATTEMPTS = 6
 TRANSACT_BASE_S = 0.025
 TRANSACT_CAP_S = 1.0
+# An inbox row shows the opening message's start, not the whole text.
+SUMMARY_CHARS = 140
 
 
 class Store:
@@ -167,8 +169,14 @@ class Store:
         self.sleep = sleep
 
     # -------------------------------------------------------------- items
-    def case_item(self, case: Case) -> dict[str, Any]:
+    def case_item(self, case: Case, summary: str | None = None) -> dict[str, Any]:
+        """The case as stored. Three copies for the inbox index (InboxByDepartment projects only the
+        attributes an inbox row shows): the opening message's first 140 characters, the language and
+        the author's follower count. All three are fixed when the case opens."""
         data = case.model_dump(mode="json")
+        data.update(language=case.tags.language.value, followers=case.author.followers)
+        if summary is not None:
+            data["summary"] = summary[:SUMMARY_CHARS]
         data.update(PK=f"CASE#{case.id}", SK="CASE", GSI2PK=f"CUSTOMER#{case.customer_key}", GSI2SK=iso(case.opened_at))
         if case.is_open:
             due = case.clock.due_at if case.clock else case.first_response_due

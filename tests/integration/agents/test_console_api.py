@@ -143,6 +143,22 @@ def test_queue_filters_are_applied_by_the_server_on_the_index(stack, deps, open_
     assert len(ids("limit=1")[0]) == 1 and ids("limit=1")[1] is True
     status, _ = as_person(stack, "maria", ["baggage"], "GET", "/departments/baggage/queue", query="status=resolved")
     assert status == 422
+    # And pages follow one another: the first page's `next` starts the second, which is the last
+    _, page1 = as_person(stack, "maria", ["baggage"], "GET", "/departments/baggage/queue", query="limit=1")
+    _, page2 = as_person(stack, "maria", ["baggage"], "GET", "/departments/baggage/queue",
+                         query=f"limit=1&after={page1['next']}")
+    assert page1["more"] and not page2["more"] and page2["next"] is None
+    assert sorted(c["case_id"] for c in page1["cases"] + page2["cases"]) == sorted([first, second])
+    assert [c["case_id"] for c in view["cases"]] == [c["case_id"] for c in page1["cases"] + page2["cases"]]
+    # With a filter too; and a position the queue never handed out is a clear 400, not a 500
+    _, only = as_person(stack, "maria", ["baggage"], "GET", "/departments/baggage/queue",
+                        query=f"limit=1&unclaimed=true&after={page1['next']}")
+    assert [c["case_id"] for c in only["cases"]] == ([second] if page1["cases"][0]["case_id"] == first else [])
+    for bad in ("bm9wZQ", "x" * 40):
+        status, out = as_person(stack, "maria", ["baggage"], "GET", "/departments/baggage/queue", query=f"after={bad}")
+        assert status == 400 and "'after'" in out["message"], out
+    status, _ = as_person(stack, "maria", ["baggage"], "GET", "/departments/baggage/queue", query="after=a%2Fb")
+    assert status == 422
 
 
 def test_marking_a_case_not_actionable_is_kept_as_a_label_and_the_case_can_then_close(stack, deps, open_case, x_api):

@@ -82,7 +82,7 @@ def _seed(store: Store, author: Author, mention_id: str, text: str) -> Case:
         clock=Clock(name="first_response", seconds=60, due_at=now + timedelta(seconds=60)),
     )
     store.put(store.mention_item(m, None, case.id, 90))
-    store.put(store.case_item(case))
+    store.put(store.case_item(case, summary=text))  # the inbox copy of their words
     store.put(
         store.message_item(
             case.id,

@@ -319,12 +319,15 @@ def get_queue(
     incident: Annotated[bool, Query(description="only cases linked to an incident")] = False,
     channel: Annotated[str | None, Query(max_length=40, description="only cases from this platform")] = None,
     language: Annotated[str | None, Query(max_length=20, description="only cases in this language")] = None,
+    after: Annotated[
+        str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+$", description="the `next` of the page before")
+    ] = None,
 ) -> QueueView:
     if not _principal().may_see(department):
         raise ForbiddenError(f"not in the {department} department")
     filters = QueueFilter(owner=owner, unclaimed=unclaimed, status=status, breached=breached, incident=incident,
                           platform=channel, language=language)
-    return _client().work_queue(department, limit=limit, filters=filters)
+    return _client().work_queue(department, limit=limit, filters=filters, after=after)
 
 
 @app.get(

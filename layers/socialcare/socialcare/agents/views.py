@@ -88,6 +88,7 @@ class QueueView(BaseModel):
     waiting_notices: int = Field(description="work-item notices waiting in the department's SQS queue")
     cases: list[WorkItemView]
     more: bool = Field(default=False, description="more open cases match beyond the limit")
+    next: str | None = Field(default=None, description="pass as `after` for the next page (set when `more`)")
 
 
 class EventView(BaseModel):

@@ -182,7 +182,8 @@ def _open(mention: Mention, tags: Tags, seen: _Seen, deps: Deps) -> RouteResult:
     store = deps.store
     ops = [
         _mention_put(mention, tags, case_id, deps),
-        {"Put": {"Item": store.case_item(case), "ConditionExpression": "attribute_not_exists(PK)"}},
+        {"Put": {"Item": store.case_item(case, summary=mention.text),
+                 "ConditionExpression": "attribute_not_exists(PK)"}},
         _unchanged(store.thread_item(seen.thread_key, case_id), seen.thread_case),
         _unchanged(store.latest_case_item(mention.customer_key, case_id, now), seen.latest_case),
         {"Put": {"Item": store.message_item(case_id, _customer_message(mention, deps), mention.created_at,

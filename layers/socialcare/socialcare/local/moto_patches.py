@@ -11,7 +11,9 @@
 3. DynamoDB Query: moto sorts the whole table (Python-level key comparisons) before filtering by
    the partition key, on the table and on every index: O(n log n) per query, which made the router
    slow down as a run's table grew. Here a query only looks at its partition (table) or at the items
-   whose index key attributes match (index), and moto sorts just those.
+   whose index key attributes match (index), and moto sorts just those. An index that projects some
+   attributes (INCLUDE, KEYS_ONLY) hands moto its projected copies, kept until the item is written
+   (as DynamoDB keeps an index): moto otherwise copies and sizes whole items, then projects them.
 4. SQS ReceiveMessage and SendMessage: moto recomputes every queue attribute, counting all
    messages, for each message it returns or takes (to read one setting): O(n^2) on a deep queue.
    Here the retention period and content-based deduplication are read from the queue directly.
@@ -159,7 +161,8 @@ def _cache_asl_parser() -> None:
 
 def _project_once() -> None:
     """moto turns the whole item into JSON once per projected path (a 13-attribute projection of 1,000
-    items: 13,000 conversions); the same projection from one conversion per item."""
+    items: 13,000 conversions); the same projection from one conversion per item, or none when every
+    path is a top-level name."""
     import copy
 
     from moto.dynamodb.models import dynamo_type
@@ -169,12 +172,22 @@ def _project_once() -> None:
     ORIGINALS["Item.project"] = dynamo_type.Item.project
 
     def project(self: Any, projection_expressions: list[list[str]]) -> Any:
+        if all(len(path) == 1 for path in projection_expressions):
+            # Top-level names only (an index's projection, most ProjectionExpressions): copy those values.
+            projected = dynamo_type.Item(hash_key=self.hash_key, range_key=self.range_key, attrs={})
+            dict.update(projected.attrs, {path[0]: copy.deepcopy(self.attrs[path[0]])
+                                          for path in projection_expressions if path[0] in self.attrs})
+            return projected
         whole = self.to_regular_json()
         result: dict[str, Any] = {}
         for expr in projection_expressions:
             dynamo_type.merge_dicts(result, copy.deepcopy(dynamo_type.find_nested_key(expr, whole)))
-        return dynamo_type.Item(hash_key=self.hash_key, range_key=self.range_key,
-                                attrs=dynamo_type.serializer.serialize(result)["M"])
+        projected = dynamo_type.Item(hash_key=self.hash_key, range_key=self.range_key, attrs={})
+        # No larger than the item it comes from, which passed moto's 400 KB check when written: filled
+        # without re-running that check per attribute (O(attributes) each), the same item.
+        dict.update(projected.attrs, {k: dynamo_type.DynamoType(v)
+                                      for k, v in dynamo_type.serializer.serialize(result)["M"].items()})
+        return projected
 
     dynamo_type.Item.project = project  # type: ignore[method-assign]
     dynamo_type.Item._socialcare_project = True  # type: ignore[attr-defined]
@@ -217,16 +230,19 @@ def _narrow_queries() -> None:
 
     if getattr(Table, "_socialcare_narrow", False):
         return
-    original_query, original_all_items = Table.query, Table.all_items
+    original_query, original_all_items, original_sorted = Table.query, Table.all_items, Table.sorted_items
+    ORIGINALS["Table.all_items"], ORIGINALS["Table.sorted_items"] = original_all_items, original_sorted
 
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
         conditions = kwargs.get("hash_key_conditions") or []
         _QUERY.narrow = (index_name, hash_key, conditions)
+        _QUERY.presorted = False
         try:
             return original_query(self, hash_key, *args, **kwargs)
         finally:
             _QUERY.narrow = None
+            _QUERY.presorted = False
 
     def all_items(self: Any) -> Any:
         narrow = getattr(_QUERY, "narrow", None)
@@ -240,14 +256,42 @@ def _narrow_queries() -> None:
             return list(found.values()) if self.range_key_attr else [found]
         if not conditions:
             return original_all_items(self)
+        attribute_index = _AttributeIndex.of(self)
+        index = next((i for i in self.global_indexes if i.name == index_name), None)
+        projecting = index is not None and (index.projection or {}).get("ProjectionType") in ("INCLUDE", "KEYS_ONLY")
+        if projecting:
+            cached = attribute_index.partitions.get((index_name, tuple(conditions)))
+            if cached is not None:
+                _QUERY.presorted = True
+                return list(cached)
         keys: set[Any] | None = None
         for name, value in conditions:
-            found = _AttributeIndex.of(self).keys(name, value)
+            found = attribute_index.keys(name, value)
             keys = found if keys is None else keys & found
-        return [r for r in (_lookup(self, key) for key in keys or ()) if r is not None]
+        items = [(key, r) for key, r in ((key, _lookup(self, key)) for key in keys or ()) if r is not None]
+        if not projecting:
+            return [item for _, item in items]
+        # The partition as a projecting index holds it: projected copies in key order, kept until an
+        # item of the index is written (as DynamoDB maintains an index). moto would otherwise copy and
+        # size whole items, project them, and sort the partition comparing wrapped values in Python.
+        order = [k["AttributeName"] for k in index.schema] + [self.hash_key_attr, self.range_key_attr]
+        rows = [attribute_index.projected(index, key, item) for key, item in items]
+        try:
+            rows.sort(key=lambda i: tuple(i.attrs[k].cast_value for k in order if k))
+        except (KeyError, TypeError):  # a key missing or of mixed types: moto's own sort decides
+            return rows
+        attribute_index.partitions[(index_name, tuple(conditions))] = rows
+        _QUERY.presorted = True
+        return list(rows)
+
+    def sorted_items(self: Any, hash_attrs: Any, range_attrs: Any, items: list[Any]) -> list[Any]:
+        if getattr(_QUERY, "presorted", False):  # all_items handed over a partition already in this order
+            return items
+        return original_sorted(self, hash_attrs, range_attrs, items)
 
     Table.query = query  # type: ignore[method-assign]
     Table.all_items = all_items  # type: ignore[method-assign]
+    Table.sorted_items = sorted_items  # type: ignore[method-assign]
     Table._socialcare_narrow = True  # type: ignore[attr-defined]
     _track_writes()
 
@@ -268,6 +312,10 @@ class _AttributeIndex:
         self.by_attr: dict[str, dict[Any, set[tuple[Any, Any]]]] = {}
         self.values: dict[tuple[Any, Any], dict[str, Any]] = {}  # key -> its indexed attribute values
         self.dirty: set[tuple[Any, Any]] = set()
+        # index name -> key -> the item as that index holds it (its projection), dropped when the item is written
+        self.copies: dict[str, dict[tuple[Any, Any], Any]] = {}
+        # (index name, key conditions) -> that partition's projected items in key order
+        self.partitions: dict[tuple[Any, ...], list[Any]] = {}
 
     @classmethod
     def of(cls, table: Any) -> _AttributeIndex:
@@ -287,6 +335,24 @@ class _AttributeIndex:
 
     def touch(self, key: tuple[Any, Any]) -> None:
         self.dirty.add(key)
+        item = _lookup(self.table, key)
+        for index in self.table.global_indexes:
+            copies = self.copies.get(index.name)
+            if copies is None:
+                continue
+            was = copies.pop(key, None)
+            is_in = item is not None and all(item.attrs.get(k["AttributeName"]) for k in index.schema)
+            if was is not None or is_in:  # the item left, changed in or joined the index: its partitions go
+                for part in [p for p in self.partitions if p[0] == index.name]:
+                    del self.partitions[part]
+
+    def projected(self, index: Any, key: tuple[Any, Any], item: Any) -> Any:
+        """The item as a projecting index stores it: made once per write, as DynamoDB maintains an index."""
+        copies = self.copies.setdefault(index.name, {})
+        found = copies.get(key)
+        if found is None:
+            found = copies[key] = index.project(item)
+        return found
 
     def _key(self, item: Any) -> tuple[Any, Any]:
         return (item.hash_key, item.range_key if self.table.range_key_attr else None)

@@ -191,9 +191,12 @@ def erase_author(
         ddb.update_item(
             TableName=table,
             Key={"PK": item["PK"], "SK": item["SK"]},
-            UpdateExpression="SET author = :author, customer_key = :alias, GSI2PK = :gsi, erased_at = :now",
+            # The inbox's copy of their opening words goes with the mention.
+            UpdateExpression="SET author = :author, customer_key = :alias, GSI2PK = :gsi, erased_at = :now, "
+            "summary = :erased REMOVE followers",
             ExpressionAttributeValues={
                 ":author": {"M": {"id": {"S": alias}, "handle": {"S": ERASED}}},
+                ":erased": {"S": ERASED},
                 ":alias": {"S": alias},
                 ":gsi": {"S": f"CUSTOMER#{alias}"},
                 ":now": {"S": now},
