@@ -266,10 +266,12 @@ class AgentClient:
             kwargs["FilterExpression"] = " AND ".join(conditions)
         kwargs["ExpressionAttributeValues"] = values
         rows: list[dict[str, Any]] = []
+        read = 0
         while len(rows) < limit:
-            # A filter is applied after the read: with one, read a few times the rows still missing per page.
+            # A filter is applied after the read: when a page came back short, read twice as many next time.
             want = limit - len(rows)
-            page = self.deps.store.ddb.query(**kwargs, Limit=min(1000, 4 * want) if conditions else want)
+            read = min(1000, max(want, 2 * read))
+            page = self.deps.store.ddb.query(**kwargs, Limit=read if conditions else want)
             rows.extend(from_item(i) for i in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 break
