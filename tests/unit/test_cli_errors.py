@@ -48,6 +48,7 @@ def one_line(err: str) -> str:
         ["quiet", "list"],
         ["posts", "list"],
         ["report", "parity"],
+        ["console", "publish"],
     ],
 )
 def test_no_stack_to_talk_to_is_unavailable(capsys, argv, monkeypatch):

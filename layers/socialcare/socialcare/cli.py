@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "socialcare.privacy.commands",
     "socialcare.config_check",
     "socialcare.doctor.commands",
+    "socialcare.console.publish",
 ]
 
 
