@@ -64,7 +64,8 @@ export async function signInPage(main, done) {
   if (cfg.mode === 'cognito') {
     main.append(h('section', { class: 'signin' }, h('h1', {}, 'Sign in'),
       h('p', {}, 'You sign in with your organisation\'s console account; your groups decide which departments you see.'),
-      h('button', { class: 'primary', type: 'button', onclick: () => cognitoStart(cfg) }, 'Sign in')));
+      h('button', { class: 'primary', type: 'button', id: 'signin-cognito', onclick: () => cognitoStart(cfg) }, 'Sign in')));
+    main.dataset.ready = 'sign-in';
     return;
   }
   const name = h('input', { type: 'text', id: 'signin-name', name: 'agent', required: true, autocomplete: 'username', pattern: '[A-Za-z][A-Za-z0-9_.\\-]{0,39}' });

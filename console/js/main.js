@@ -20,7 +20,6 @@ function nav(current) {
 async function route() {
   leaving.forEach((fn) => fn());
   leaving = [];
-  alarm('');
   say(takeCarried());
   const main = document.getElementById('main');
   delete main.dataset.ready;
@@ -55,7 +54,8 @@ async function route() {
   main.focus({ preventScroll: true });
 }
 
-window.addEventListener('hashchange', route);
+// A new page clears the last page's error; the first route keeps one from the sign-in (a refused answer).
+window.addEventListener('hashchange', () => { alarm(''); route(); });
 (async () => {
   await loadConfig();
   if (await finishCognito()) location.hash = '#/inbox';

@@ -337,13 +337,13 @@ class _AttributeIndex:
         self.dirty.add(key)
         item = _lookup(self.table, key)
         for index in self.table.global_indexes:
-            copies = self.copies.get(index.name)
-            if copies is None:
+            was = self.copies.get(index.name, {}).pop(key, None)
+            parts = [p for p in self.partitions if p[0] == index.name]
+            if not parts:
                 continue
-            was = copies.pop(key, None)
             is_in = item is not None and all(item.attrs.get(k["AttributeName"]) for k in index.schema)
             if was is not None or is_in:  # the item left, changed in or joined the index: its partitions go
-                for part in [p for p in self.partitions if p[0] == index.name]:
+                for part in parts:
                     del self.partitions[part]
 
     def projected(self, index: Any, key: tuple[Any, Any], item: Any) -> Any:
