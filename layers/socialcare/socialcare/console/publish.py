@@ -101,7 +101,7 @@ def publish(s3: Any, outputs: dict[str, str], region: str, root: Path, *, dry_ru
 
 def _publish(args: argparse.Namespace) -> int:
     from socialcare.agents.connect import describe, target_from_args
-    from socialcare.local.stack import project_root
+    from socialcare.settings import project_root
 
     target = target_from_args(args)
     session = target.session()
