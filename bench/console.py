@@ -105,6 +105,12 @@ def _render_ms(url: str, token_body: dict[str, Any], n: int) -> float | None:
             assert rows == min(100, n), rows
             times.append(driver.execute_script(
                 "return Number(document.getElementById('main').dataset.renderedAt)"))
+        if n > 100:  # "show 100 more" chains the next page on (after=): 200 rows, none twice, still in order
+            driver.find_element("id", "inbox-more").click()
+            WebDriverWait(driver, 30).until(
+                lambda d: d.execute_script("return document.querySelectorAll('#inbox-rows tr').length") == min(200, n))
+            ids = driver.execute_script("return [...document.querySelectorAll('#inbox-rows tr')].map(r => r.dataset.case)")
+            assert len(set(ids)) == len(ids), "a case shown twice"
         return statistics.median(times)
     finally:
         driver.quit()
