@@ -88,9 +88,10 @@ class AgentClient:
 
     # ---------------------------------------------------------------- reading
     def queue(self, department: str, *, limit: int = 100) -> list[WorkItem]:
-        """Open cases of the department, the one whose SLA falls due first at the top."""
-        self.deps.config.department(department)
-        return [self._item(c) for c in self.deps.store.open_cases(department, limit=limit)]
+        """Open cases of the department, the one whose SLA falls due first at the top (one index query)."""
+        return [WorkItem(case_id=v.case_id, department=v.department, priority=v.priority, due_at=v.due_at,
+                         clock=v.clock, owner=v.owner, status=v.status, summary=v.summary)
+                for v in self.work_queue(department, limit=limit).cases]
 
     def pull_work_items(
         self, department: str, *, max_items: int = 10, wait_s: int = 0
@@ -320,32 +321,6 @@ class AgentClient:
                 data = from_item(item)
                 out[data["PK"].removeprefix("MENTION#")] = data
         return out
-
-    def _opening_message(self, case_id: str) -> dict[str, Any] | None:
-        """The conversation's first message (the customer's opening mention): one small read."""
-        from socialcare.store import from_item
-
-        page = self.deps.store.ddb.query(
-            TableName=self.deps.store.table,
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :msg)",
-            ExpressionAttributeValues={":pk": {"S": f"CASE#{case_id}"}, ":msg": {"S": "MSG#"}},
-            Limit=1,
-        )
-        items = page.get("Items", [])
-        return from_item(items[0]) if items else None
-
-    def _item(self, case: Case) -> WorkItem:
-        first = self._opening_message(case.id)
-        return WorkItem(
-            case_id=case.id,
-            department=case.department,
-            priority=case.priority,
-            due_at=case.clock.due_at if case.clock else None,
-            clock=case.clock.name if case.clock else None,
-            owner=case.owner,
-            status=case.status,
-            summary=(first or {}).get("text", "")[:140],
-        )
 
     # ---------------------------------------------------------------- acting
     def _do(self, case_id: str, action: str, request_id: str | None = None, **kw: Any) -> ActionResult:
