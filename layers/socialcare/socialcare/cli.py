@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "socialcare.reports.commands",
     "socialcare.local.commands",
     "socialcare.classify.commands",
+    "socialcare.agents.training",  # extends `train` (above) with --from-cases
     "socialcare.ingest.commands",
     "socialcare.agents.commands",
     "socialcare.dlq",

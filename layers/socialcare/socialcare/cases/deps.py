@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from socialcare import aws
+from socialcare.cases.learning import learned_routing
 from socialcare.classify import Classifier, build_classifier
 from socialcare.config import BrandConfig, load_config
 from socialcare.models import Case, Mention, Tags, utcnow
@@ -54,14 +55,17 @@ def build_deps(settings: Settings | None = None, config: BrandConfig | None = No
     config = config or load_config(settings.config_path)
     # Cold start runs the same check as `socialcare config check`: a bad configuration stops here.
     config.check_deployed(settings.departments or None)
+    store = Store(aws.client("dynamodb"), settings.table_name)
     return Deps(
         settings=settings,
         config=config,
-        store=Store(aws.client("dynamodb"), settings.table_name),
+        store=store,
         sfn=aws.client("stepfunctions"),
         events=aws.client("events"),
         sqs=aws.client("sqs"),
-        classifier=build_classifier(config),
+        # The routing the brand's agents taught it (`socialcare train --from-cases`), read on the
+        # first mention classified after a cold start.
+        classifier=build_classifier(config, learned=lambda: learned_routing(store, config)),
     )
 
 

@@ -14,24 +14,33 @@ from typing import TYPE_CHECKING
 from socialcare.classify.base import Classifier, ClassifierError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from socialcare.classify.learned import LearnedRouting
     from socialcare.config import BrandConfig
+
+    LearnedLoader = Callable[[], LearnedRouting | None]
 
 __all__ = ["Classifier", "ClassifierError", "build_classifier"]
 
 
-def _local(config: BrandConfig) -> Classifier:
-    """The offline classifier: the trained model when the brand names one, else the rules."""
+def _local(config: BrandConfig, learned: LearnedLoader | None = None) -> Classifier:
+    """The offline classifier: the trained model when the brand names one, else the rules.
+    ``learned`` reads the brand's department head learned from its agents, if it has one."""
     if config.classifier.model_path:
         from socialcare.classify.trained import ModelClassifier
 
-        return ModelClassifier.from_path(config, config.classifier.model_path)
+        return ModelClassifier.from_path(config, config.classifier.model_path, learned)
     from socialcare.classify.rules import RuleClassifier
 
     return RuleClassifier(config)
 
 
-def build_classifier(config: BrandConfig, *, client: object | None = None) -> Classifier:
-    """The classifier the brand configuration asks for; ``client`` injects a boto3 client (tests)."""
+def build_classifier(
+    config: BrandConfig, *, client: object | None = None, learned: LearnedLoader | None = None
+) -> Classifier:
+    """The classifier the brand configuration asks for; ``client`` injects a boto3 client (tests);
+    ``learned`` reads the brand's learned department head (the model back ends use it)."""
     backend = config.classifier.backend
     if backend == "rules":
         from socialcare.classify.rules import RuleClassifier
@@ -40,13 +49,13 @@ def build_classifier(config: BrandConfig, *, client: object | None = None) -> Cl
     if backend == "model":
         if not config.classifier.model_path:
             raise ClassifierError("classifier back end 'model' needs classifier.model_path in the brand configuration")
-        return _local(config)
+        return _local(config, learned)
     if backend == "comprehend":
         from socialcare.classify.comprehend import ComprehendClassifier
 
-        return ComprehendClassifier(config, _local(config), client=client)
+        return ComprehendClassifier(config, _local(config, learned), client=client)
     if backend == "bedrock":
         from socialcare.classify.bedrock import BedrockClassifier
 
-        return BedrockClassifier(config, _local(config), client=client)
+        return BedrockClassifier(config, _local(config, learned), client=client)
     raise ClassifierError(f"classifier back end {backend!r} is not available")

@@ -14,15 +14,14 @@ from socialcare.classify.train import LABELS, label_of
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("train", help="train a classifier model from labelled JSONL")
+    p = subparsers.add_parser("train", help="train a classifier model from labelled JSONL (or from a stack's cases)")
     p.add_argument(
         "--data",
         action="append",
-        required=True,
         metavar="FILE.jsonl",
         help='labelled JSONL (repeatable): "text" plus any of ' + ", ".join(LABELS),
     )
-    p.add_argument("--out", required=True, metavar="MODEL", help="where to write the model artifact")
+    p.add_argument("--out", metavar="MODEL", help="where to write the model artifact")
     p.add_argument("--labels", default=",".join(LABELS), help="comma-separated labels to train (default: all found)")
     p.add_argument(
         "--tune",
@@ -124,7 +123,11 @@ def config_for_model(model: Any) -> Any:
 
 def _train(args: argparse.Namespace) -> int:
     from socialcare.classify.train import TrainParams, train
+    from socialcare.errors import UsageError
 
+    if not args.data or not args.out:
+        raise UsageError("train needs --data FILE.jsonl and --out MODEL "
+                         "(or --from-cases to learn from a stack's cases)")
     try:
         records = _records(args.data)
         labels = [x.strip() for x in args.labels.split(",") if x.strip()]

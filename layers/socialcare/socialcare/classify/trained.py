@@ -19,6 +19,9 @@ from socialcare.classify.language import detect
 from socialcare.classify.model import Model, Prediction, load
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from socialcare.classify.learned import LearnedRouting
     from socialcare.config import BrandConfig
     from socialcare.models import Tags
 
@@ -86,7 +89,9 @@ class ModelClassifier:
 
     name = "model"
 
-    def __init__(self, config: BrandConfig, model: Model) -> None:
+    def __init__(
+        self, config: BrandConfig, model: Model, learned: Callable[[], LearnedRouting | None] | None = None
+    ) -> None:
         from socialcare.classify.rules import RuleClassifier
 
         self._config = config
@@ -98,6 +103,10 @@ class ModelClassifier:
         head = model.head("department")
         self.trained_departments = head is not None and set(head.classes) == set(config.department_names)
         self._router = None
+        # The brand's department head learned from its agents (``learned``), read on first use so that
+        # functions that never classify never read it.
+        self._learned_loader = learned
+        self._learned: LearnedRouting | None = None
         grafted = (model.meta.get("grafted") or {}).get("brand_sentiment") or {}
         self._brand_language = str(grafted.get("language") or "en")
         if not self.trained_departments:
@@ -112,8 +121,26 @@ class ModelClassifier:
                 )
 
     @classmethod
-    def from_path(cls, config: BrandConfig, model_path: str) -> ModelClassifier:
-        return cls(config, load_model(resolve_model_path(model_path)))
+    def from_path(
+        cls, config: BrandConfig, model_path: str, learned: Callable[[], LearnedRouting | None] | None = None
+    ) -> ModelClassifier:
+        return cls(config, load_model(resolve_model_path(model_path)), learned)
+
+    @property
+    def learned(self) -> LearnedRouting | None:
+        if self._learned_loader is not None:
+            self._learned, self._learned_loader = self._learned_loader(), None
+        return self._learned
+
+    def department_probabilities(self, text: str, words: list[str] | None = None) -> dict[str, float]:
+        """The routing before anything learned from agents: the trained head or the configuration."""
+        if self._router is not None:
+            return self._router.route(text, words)[2]
+        p, _ = self.model.predict(text)
+        head = p.get("department")
+        if head is None:
+            return dict.fromkeys(self._config.department_names, 1.0 / len(self._config.department_names))
+        return {d: head.probabilities.get(d, 0.0) for d in self._config.department_names}
 
     def classify(self, text: str, *, platform: str | None = None, rating: int | None = None) -> Tags:
         from socialcare.classify.rules import normalise
@@ -164,7 +191,14 @@ class ModelClassifier:
             tags["sentiment"] = _scored("neutral", 0.3)
 
         p = get("department")
-        if self._router is not None and has_words:
+        learned = self.learned if has_words else None
+        if learned is not None:
+            base = self._router.route(text, words)[2] if self._router is not None else (
+                {d: p.probabilities.get(d, 0.0) for d in self._config.department_names} if p is not None
+                else self.department_probabilities(text, words))
+            dept, conf, _ = learned.blend(text, base)
+            tags["department"] = _scored(dept, conf)
+        elif self._router is not None and has_words:
             dept, conf, _ = self._router.route(text, words)
             tags["department"] = _scored(dept, conf)
         elif p is not None and has_words:
