@@ -60,7 +60,7 @@ def bank_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loca
 def _open_cases(stack: LocalStack, rows: list[dict], tag: str) -> dict[str, dict]:
     """Sends one mention per row (each from its own customer) and returns case id -> row for those
     that opened a case, once every case's workflow waits for an agent."""
-    from socialcare.cases.deps import build_deps
+    from socialcare.assembly import build_deps
 
     sqs = boto3.client("sqs")
     sent = {}
@@ -82,7 +82,7 @@ def _open_cases(stack: LocalStack, rows: list[dict], tag: str) -> dict[str, dict
 
 def _accuracy(stack: LocalStack, rows: list[dict], tag: str) -> tuple[float, int]:
     """Routing accuracy of the stack on these mentions (over the ones that opened a case)."""
-    from socialcare.cases.deps import build_deps
+    from socialcare.assembly import build_deps
 
     opened = _open_cases(stack, rows, tag)
     store = build_deps().store
@@ -91,8 +91,8 @@ def _accuracy(stack: LocalStack, rows: list[dict], tag: str) -> tuple[float, int
 
 
 def test_agents_corrections_teach_routing_and_only_a_better_model_is_promoted(bank_stack, capsys):
+    from socialcare import assembly
     from socialcare.agents.sdk import AgentClient
-    from socialcare.cases import deps as deps_module
     from socialcare.cases.learning import CURRENT_SK, MODEL_PK, retrain, retrain_runs, training_set
 
     held_out = [r for r in _jsonl(DATA / "routing" / "mentions.jsonl") if r["brand"] == "Harbor Bank"]
@@ -105,7 +105,7 @@ def test_agents_corrections_teach_routing_and_only_a_better_model_is_promoted(ba
     # And its agents working 246 cases: a transfer where routing was wrong, a label where the
     # actionable tag was, then resolve
     opened = _open_cases(bank_stack, cases, "work")
-    deps = deps_module.build_deps()
+    deps = assembly.build_deps()
     agent = AgentClient(deps, "maria")
     corrections = {"transfer": 0, "label": 0, "resolve": 0}
     for case_id, row in opened.items():
@@ -137,7 +137,7 @@ def test_agents_corrections_teach_routing_and_only_a_better_model_is_promoted(ba
     assert current["current"] == result["current"] and current["candidate"] == result["candidate"]
 
     # And after a cold start the stack routes the untouched mentions better
-    deps_module.reset_deps()
+    assembly.reset_deps()  # the functions' next invocation is a cold start
     after, n_after = _accuracy(bank_stack, held_out, "after")
     print(f"\nrouting accuracy on {n_before} held-out mentions: before {before:.3f}, after {after:.3f}; "
           f"corrections {corrections}; retrain {result['current']} -> {result['candidate']}")
