@@ -114,6 +114,11 @@ def test_agents_corrections_teach_routing_and_only_a_better_model_is_promoted(ba
         if (case.tags.actionable.value == "yes") != truly_actionable:
             agent.label(case_id, truly_actionable)
             corrections["label"] += 1
+        elif corrections["resolve"] % 50 == 0:  # a few confirmations, from the terminal
+            flag = "--actionable" if truly_actionable else "--not-actionable"
+            argv = ["agent", "label", case_id, flag, "--as", "li", "--stack", bank_stack.stack_name]
+            assert socialcare_cli.main(argv) == 0
+            corrections["label"] += 1
         if row["department"] and case.department != row["department"]:
             agent.transfer(case_id, row["department"], "belongs there")
             corrections["transfer"] += 1
@@ -132,6 +137,7 @@ def test_agents_corrections_teach_routing_and_only_a_better_model_is_promoted(ba
     assert result["promoted"] is True, result
     assert result["candidate"]["accuracy"] > result["current"]["accuracy"]
     assert result["counts"]["from_transfers"] == corrections["transfer"]
+    assert result["counts"]["actionable_labels"] == corrections["label"] >= 1
     current = deps.store.get({"PK": {"S": MODEL_PK}, "SK": {"S": CURRENT_SK}})
     assert current["version"] == result["version"]
     assert current["current"] == result["current"] and current["candidate"] == result["candidate"]
@@ -151,6 +157,7 @@ def test_agents_corrections_teach_routing_and_only_a_better_model_is_promoted(ba
         if r.department and not r.held_out:
             r.department = names[(names.index(r.department) + 1) % len(names)]
     worse = retrain(deps.store, deps.config, actor="test", training=ts)
+    print(f"worse labels: {worse.current} -> {worse.candidate}, promoted {worse.promoted}")
     assert worse.promoted is False and worse.candidate.accuracy < worse.current.accuracy
     assert worse.current_version == result["version"]
     assert deps.store.get({"PK": {"S": MODEL_PK}, "SK": {"S": CURRENT_SK}})["version"] == result["version"]

@@ -133,6 +133,8 @@ def _act(args: argparse.Namespace) -> int:
             result = client.wait_customer(args.case, request_id=rid)
         case "resolve":
             result = client.resolve(args.case, args.note, request_id=rid)
+        case "label":
+            result = client.label(args.case, args.actionable, request_id=rid)
         case "reopen":
             result = client.reopen(args.case, args.reason, request_id=rid)
         case "restart":
@@ -204,5 +206,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--note", required=True)
     action("wait-customer", "pause the next-update clock until the customer writes", "wait_customer")
     action("resolve", "close the case").add_argument("--note", required=True)
+    p = action("label", "say whether the post needed the brand (kept as a label `train --from-cases` learns from)")
+    verdict = p.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--actionable", dest="actionable", action="store_true", help="actionable after all")
+    verdict.add_argument("--not-actionable", dest="actionable", action="store_false", help="nothing to act on")
     action("reopen", "reopen a resolved case").add_argument("--reason", default="reopened by an agent")
     action("restart", "start a fresh workflow for a case whose workflow failed (flagged on the case)")
