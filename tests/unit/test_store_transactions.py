@@ -10,16 +10,10 @@ import pytest
 from botocore.exceptions import ClientError
 from socialcare.store import TRANSACT_ATTEMPTS, ConflictError, Store, StoreBusyError
 
-# "None" marks the items that were fine; these are the codes a cancelled item can carry.
-TRANSIENT_CODES = [
-    "TransactionConflict",
-    "ProvisionedThroughputExceeded",
-    "ThrottlingError",
-    "RequestLimitExceeded",
-    "ValidationError",
-    "ItemCollectionSizeLimitExceeded",
-    "SomeReasonAddedLater",
-]
+from tests.faults import CANCELLATION_CODES
+
+# The documented codes a cancelled item can carry (one list, tests/faults.py), and one AWS may add later.
+TRANSIENT_CODES = [*CANCELLATION_CODES, "SomeReasonAddedLater"]
 
 
 def cancelled(*codes: str) -> ClientError:
