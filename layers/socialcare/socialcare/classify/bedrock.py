@@ -113,12 +113,14 @@ class BedrockClassifier:
     name = "bedrock"
 
     def __init__(self, config: BrandConfig, local: Classifier, *, client: Any | None = None) -> None:
+        from socialcare.classify.rules import BrandRules
+
         self._config = config
         self._local = local
         self._client = client
         self.model_id = config.classifier.bedrock_model_id or DEFAULT_MODEL_ID
         self.system_prompt = build_prompt(config)
-        self._rules = [(re.compile(r.pattern, re.IGNORECASE), r) for r in config.rules]
+        self._rules = BrandRules(config.rules)
 
     @property
     def client(self) -> Any:
@@ -153,15 +155,8 @@ class BedrockClassifier:
             local = self._local.classify(text, platform=platform, rating=rating)
             return local.model_copy(update={"classifier": f"{self.name}+{local.classifier}"})
         fields = {name: Scored(**getattr(answer, name).model_dump()) for name in LlmTags.model_fields}
-        clean = normalise(text)
-        ruled: set[str] = set()
-        for regex, rule in self._rules:
-            if regex.search(clean):
-                for name in ("department", "intent", "urgency"):
-                    value = getattr(rule, name)
-                    if value and name not in ruled:
-                        fields[name] = Scored(value=value, confidence=0.95)
-                        ruled.add(name)
+        for name, value in self._rules.decide(normalise(text)).items():
+            fields[name] = Scored(value=value, confidence=0.95)
         if rating is not None and rating <= 2:
             fields["intent"] = Scored(value="complaint", confidence=max(0.8, fields["intent"].confidence))
             fields["actionable"] = Scored(value="yes", confidence=0.85)

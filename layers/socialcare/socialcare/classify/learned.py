@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from socialcare.classify.base import ClassifierError
-from socialcare.classify.model import Model, loads
+from socialcare.classify.model import Features, Model, loads
 
 # Blend weights tried for the learned head (0: routing alone, 1: the head alone).
 _WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
@@ -38,9 +38,13 @@ class LearnedRouting:
         self.weight = float((model.meta.get("blend") or {}).get("department", 0.5))
         self.version = str(model.meta.get("version") or "")
 
-    def blend(self, text: str, base: dict[str, float]) -> tuple[str, float, dict[str, float]]:
-        """The department, its confidence and every department's blended probability."""
-        preds, _ = self.model.predict(text)
+    def blend(
+        self, text: str, base: dict[str, float], features: Features | None = None
+    ) -> tuple[str, float, dict[str, float]]:
+        """The department, its confidence and every department's blended probability. ``features``:
+        the text's features already built for the shipped model (the same featurisation), so the text
+        is split once."""
+        preds, _ = self.model.predict(text, features)
         learned = preds["department"].probabilities
         return blend(base, learned, self.weight)
 
@@ -78,8 +82,9 @@ def fit_learned(
         keep = [i for i in range(len(texts)) if i % _FOLDS != f]
         if not held or len({departments[i] for i in keep}) < 2:
             continue
-        fh = fit_head("department", [docs[i] for i in keep], [departments[i] for i in keep],
-                      params.for_head("department"))
+        fh = fit_head(
+            "department", [docs[i] for i in keep], [departments[i] for i in keep], params.for_head("department")
+        )
         for i, row in zip(held, fh.proba([docs[i] for i in held]), strict=True):
             oof[i] = {c: float(p) for c, p in zip(fh.classes, row, strict=True)}
     scores: dict[float, tuple[float, float]] = {}

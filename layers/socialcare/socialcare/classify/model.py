@@ -116,6 +116,16 @@ class Head:
         return len(self.classes)
 
 
+# What every model reads from a text: its word features and its words (for character n-grams).
+Features = tuple[list[str], list[str]]
+
+
+def featurise_text(text: str) -> Features:
+    """The features every artifact is trained on, built once per text (``Model.scores``)."""
+    toks = tokens(text)
+    return word_features(toks), char_words(toks)
+
+
 class Prediction(NamedTuple):
     label: str
     confidence: float
@@ -224,18 +234,17 @@ class Model:
             sums.byteswap()
         return list(map(scale.__mul__, sums))
 
-    def scores(self, text: str) -> tuple[list[float], float, list[str]]:
+    def scores(self, text: str, features: Features | None = None) -> tuple[list[float], float, list[str]]:
         """Raw class scores for every head, the share of words the model knows (0..1), and the
-        text's words (lower-cased tokens of letters only)."""
-        toks = tokens(text)
-        feats = word_features(toks)
+        text's words (lower-cased tokens of letters only). ``features`` may pass ``featurise_text(text)``
+        already built for another model (a brand's learned head reads the same features)."""
+        feats, words = features if features is not None else featurise_text(text)
         cache = self._row_cache
         rows = list(map(cache.get, feats))
         if None in rows:
             lookup = self._word_row
             rows = [lookup(f) if r is None else r for f, r in zip(feats, rows, strict=True)]
         total = self._unpack(sum(rows), 1.0 / math.sqrt(len(feats)))
-        words = char_words(toks)
         known = 0
         if words:
             word_cache = self._word_cache
@@ -251,14 +260,16 @@ class Model:
         letters_only = [wd for wd in words if wd.isalpha() and wd != "httpurl"]
         return list(map(mul, total, self.scales)), coverage, letters_only
 
-    def predict(self, text: str) -> tuple[dict[str, Prediction], float]:
-        out, coverage, _ = self.predict_all(text)
+    def predict(self, text: str, features: Features | None = None) -> tuple[dict[str, Prediction], float]:
+        out, coverage, _ = self.predict_all(text, features)
         return out, coverage
 
-    def predict_all(self, text: str) -> tuple[dict[str, Prediction], float, list[str]]:
+    def predict_all(
+        self, text: str, features: Features | None = None
+    ) -> tuple[dict[str, Prediction], float, list[str]]:
         """Per head the best class, its probability and all probabilities; the share of known words;
-        and the text's words."""
-        raw, coverage, words = self.scores(text)
+        and the text's words. ``features``: as for ``scores``."""
+        raw, coverage, words = self.scores(text, features)
         logits_all = list(map(add, raw, self._bias))
         out: dict[str, Prediction] = {}
         exp = math.exp

@@ -9,14 +9,13 @@ keywords and examples (``routing``), so any brand can use the shipped model on d
 from __future__ import annotations
 
 import functools
-import re
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from socialcare.classify.base import ClassifierError
 from socialcare.classify.language import detect
-from socialcare.classify.model import Model, Prediction, load
+from socialcare.classify.model import Model, Prediction, featurise_text, load
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -92,12 +91,12 @@ class ModelClassifier:
     def __init__(
         self, config: BrandConfig, model: Model, learned: Callable[[], LearnedRouting | None] | None = None
     ) -> None:
-        from socialcare.classify.rules import RuleClassifier
+        from socialcare.classify.rules import BrandRules, RuleClassifier
 
         self._config = config
         self.model = model
         self._fallback = RuleClassifier(config)
-        self._rules = [(re.compile(r.pattern, re.IGNORECASE), r) for r in config.rules]
+        self._rules = BrandRules(config.rules)
         # The trained department head routes only for the brand it was trained for (the same
         # departments); any other brand is routed from its own configuration on day one.
         head = model.head("department")
@@ -150,7 +149,8 @@ class ModelClassifier:
             text = bytes(text).decode("utf-8", errors="replace")
         elif not isinstance(text, str):
             text = ""
-        preds, coverage, words = self.model.predict_all(text)
+        features = featurise_text(text)
+        preds, coverage, words = self.model.predict_all(text, features)
         lang, lang_conf = detect(text, words, preds.get("language"), coverage)
         # Words the model never saw (another language, gibberish) make every tag less certain.
         trust = 0.35 + 0.65 * coverage
@@ -193,10 +193,16 @@ class ModelClassifier:
         p = get("department")
         learned = self.learned if has_words else None
         if learned is not None:
-            base = self._router.route(text, words)[2] if self._router is not None else (
-                {d: p.probabilities.get(d, 0.0) for d in self._config.department_names} if p is not None
-                else self.department_probabilities(text, words))
-            dept, conf, _ = learned.blend(text, base)
+            base = (
+                self._router.route(text, words)[2]
+                if self._router is not None
+                else (
+                    {d: p.probabilities.get(d, 0.0) for d in self._config.department_names}
+                    if p is not None
+                    else self.department_probabilities(text, words)
+                )
+            )
+            dept, conf, _ = learned.blend(text, base, features)
             tags["department"] = _scored(dept, conf)
         elif self._router is not None and has_words:
             dept, conf, _ = self._router.route(text, words)
@@ -227,15 +233,10 @@ class ModelClassifier:
 
         # The brand's rules win where they match.
         if self._rules and has_words:
-            clean = normalise(text)
-            for regex, rule in self._rules:
-                if regex.search(clean):
-                    for name in ("department", "intent", "urgency"):
-                        value = getattr(rule, name)
-                        if value and tags[name].get("ruled") is None:
-                            tags[name] = {**_scored(value, 0.95), "ruled": True}
-                            if name == "intent":
-                                tags["actionable"] = _scored("yes" if value in _ACTIONABLE else "no", 0.95)
+            for name, value in self._rules.decide(normalise(text)).items():
+                tags[name] = _scored(value, 0.95)
+                if name == "intent":
+                    tags["actionable"] = _scored("yes" if value in _ACTIONABLE else "no", 0.95)
 
         # A 1-2 star review is a complaint however politely it is worded; 4-5 stars is praise-level sentiment.
         if rating is not None:
