@@ -115,3 +115,61 @@ def test_a_model_learned_for_other_departments_is_ignored(store: Store) -> None:
     blob = train([{"text": "a", "department": "x"}, {"text": "b", "department": "y"}], labels=("department",))
     learning._promote(store, blob, {"version": "v1", "departments": ["x", "y"]}, None)  # noqa: SLF001
     assert learned_routing(store, CONFIG) is None
+
+
+def _learned_blob(weight: float) -> bytes:
+    from socialcare.classify.train import train
+
+    depts = CONFIG.department_names
+    rows = [{"text": f"{d} problem number {i} with the {d} team", "department": d} for d in depts for i in range(3)]
+    return train(rows, labels=("department",), meta={"blend": {"department": weight}})
+
+
+def test_a_warm_function_picks_up_a_promotion_within_the_refresh_period(store: Store) -> None:
+    # Given a promoted model and a running function's source of it, on a clock the test moves
+    record = {"version": "v1", "departments": sorted(CONFIG.department_names)}
+    learning._promote(store, _learned_blob(0.3), record, None)  # noqa: SLF001
+    now = [1000.0]
+    reads: list[str] = []
+    store.ddb.meta.events.register("before-call.dynamodb.*", lambda model, **_: reads.append(model.name))
+    source = learning.LearnedRoutingSource(store, CONFIG, refresh_s=300, clock=lambda: now[0])
+    first = source()
+    assert first is not None and first.weight == 0.3
+
+    # When a retrain promotes v2
+    learning._promote(store, _learned_blob(0.7), {"version": "v2", "departments": record["departments"]},  # noqa: SLF001
+                      learning.current_record(store))
+    reads.clear()
+
+    # Then within the period the function keeps v1 without reading the table
+    now[0] += 299
+    assert source() is first and source() is first
+    assert reads == []
+    # And after it, one pointer read and one chunk query bring v2
+    now[0] += 2
+    second = source()
+    assert second is not None and second.weight == 0.7
+    assert reads == ["GetItem", "Query"]
+    # And an unchanged pointer costs one read per period, no chunk query
+    reads.clear()
+    now[0] += 301
+    assert source() is second and reads == ["GetItem"]
+
+
+def test_a_damaged_promotion_leaves_the_warm_model_in_place_and_a_cold_start_refuses_it(store: Store) -> None:
+    # Given a function routing with v1
+    departments = sorted(CONFIG.department_names)
+    learning._promote(store, _learned_blob(0.3), {"version": "v1", "departments": departments}, None)  # noqa: SLF001
+    now = [0.0]
+    warm = learning.LearnedRoutingSource(store, CONFIG, refresh_s=60, clock=lambda: now[0])
+    held = warm()
+    # When v2 is promoted and one of its chunks is then lost
+    learning._promote(store, _learned_blob(0.7), {"version": "v2", "departments": departments},  # noqa: SLF001
+                      learning.current_record(store))
+    store.ddb.delete_item(TableName=store.table, Key={"PK": {"S": learning.MODEL_PK}, "SK": {"S": "BLOB#v2#0000"}})
+    now[0] += 61
+    # Then the warm function keeps routing with v1
+    assert warm() is held
+    # And a cold start refuses the damaged model (the mention is retried, never routed by another model)
+    with pytest.raises(LearnedModelError):
+        learning.LearnedRoutingSource(store, CONFIG)()

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from socialcare import aws
-from socialcare.cases.learning import learned_routing
+from socialcare.cases.learning import LearnedRoutingSource
 from socialcare.classify import Classifier, build_classifier
 from socialcare.config import BrandConfig, load_config
 from socialcare.models import Case, Mention, Tags, utcnow
@@ -64,8 +64,8 @@ def build_deps(settings: Settings | None = None, config: BrandConfig | None = No
         events=aws.client("events"),
         sqs=aws.client("sqs"),
         # The routing the brand's agents taught it (`socialcare train --from-cases`), read on the
-        # first mention classified after a cold start.
-        classifier=build_classifier(config, learned=lambda: learned_routing(store, config)),
+        # first mention classified after a cold start and re-checked every few minutes after.
+        classifier=build_classifier(config, learned=LearnedRoutingSource(store, config)),
     )
 
 

@@ -23,6 +23,7 @@ The function that routes mentions reads CURRENT and the chunks on its first ment
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -35,6 +36,8 @@ from socialcare.errors import Exit, UserError
 from socialcare.store import StoreError, from_item, to_item
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from socialcare.classify.learned import LearnedRouting
     from socialcare.config import BrandConfig
     from socialcare.store import Store
@@ -43,6 +46,9 @@ MODEL_PK = "MODEL#routing"
 CURRENT_SK = "CURRENT"
 # Binary bytes per chunk item: under DynamoDB's 400 KB item limit with room for the keys.
 CHUNK_BYTES = 350_000
+# How long a warm function routes with the learned model it holds before it reads the pointer again
+# (LearnedRoutingSource): a promotion reaches it within this time, for one read per period.
+REFRESH_S = 300.0
 # One case in HOLDOUT_EVERY is held out of training (by a hash of its id).
 HOLDOUT_EVERY = 5
 # Fewer labels than this and a learned head is noise; the held-out slice needs enough to compare.
@@ -226,10 +232,13 @@ def read_model(store: Store, record: dict[str, Any]) -> bytes:
 def learned_routing(store: Store, config: BrandConfig) -> LearnedRouting | None:
     """The promoted learned head for this brand, or None when none was promoted (or it was trained
     for another set of departments: the configuration changed since, so routing stays on it)."""
+    return _learned_from(store, config, current_record(store))
+
+
+def _learned_from(store: Store, config: BrandConfig, record: dict[str, Any] | None) -> LearnedRouting | None:
     from socialcare.classify import ClassifierError
     from socialcare.classify.learned import load_learned
 
-    record = current_record(store)
     if record is None:
         return None
     if sorted(record.get("departments") or []) != sorted(config.department_names):
@@ -243,6 +252,47 @@ def learned_routing(store: Store, config: BrandConfig) -> LearnedRouting | None:
         return load_learned(read_model(store, record), config.department_names, source=source)
     except ClassifierError as exc:
         raise LearnedModelError(str(exc)) from exc
+
+
+class LearnedRoutingSource:
+    """The learned head a running function routes with, kept current after a promotion.
+
+    The function reads the pointer on its first mention, then again at most every ``refresh_s``
+    (one strongly consistent GetItem); the chunks are read only when the promoted version changed.
+    A promotion (or a roll-back) therefore reaches every warm function within ``refresh_s``. A
+    failure on the first read is raised (the mention is retried); a failure on a later refresh keeps
+    the model already loaded and is retried after the next period: a damaged promotion never leaves a
+    warm function without routing.
+    """
+
+    def __init__(self, store: Store, config: BrandConfig, refresh_s: float = REFRESH_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._store, self._config = store, config
+        self._refresh_s, self._clock = refresh_s, clock
+        self._checked: float | None = None
+        self._version: str | None = None
+        self._learned: LearnedRouting | None = None
+
+    def __call__(self) -> LearnedRouting | None:
+        now = self._clock()
+        if self._checked is not None and now - self._checked < self._refresh_s:
+            return self._learned
+        first = self._checked is None
+        try:
+            record = current_record(self._store)
+            version = str(record["version"]) if record else None
+            if first or version != self._version:
+                self._learned = _learned_from(self._store, self._config, record)
+                self._version = version
+        except (StoreError, LearnedModelError) as exc:
+            if first:
+                raise
+            from socialcare.observability import logger
+
+            logger.error("learned routing model not refreshed; the loaded one stays",
+                         version=self._version, error=str(exc))
+        self._checked = now
+        return self._learned
 
 
 def _promote(store: Store, blob: bytes, record: dict[str, Any], previous: dict[str, Any] | None) -> None:

@@ -105,7 +105,6 @@ class ModelClassifier:
         # The brand's department head learned from its agents (``learned``), read on first use so that
         # functions that never classify never read it.
         self._learned_loader = learned
-        self._learned: LearnedRouting | None = None
         grafted = (model.meta.get("grafted") or {}).get("brand_sentiment") or {}
         self._brand_language = str(grafted.get("language") or "en")
         if not self.trained_departments:
@@ -127,9 +126,9 @@ class ModelClassifier:
 
     @property
     def learned(self) -> LearnedRouting | None:
-        if self._learned_loader is not None:
-            self._learned, self._learned_loader = self._learned_loader(), None
-        return self._learned
+        # Asked on every mention: the loader decides when to read the table again (the deployed one,
+        # LearnedRoutingSource, re-checks every few minutes).
+        return self._learned_loader() if self._learned_loader is not None else None
 
     def department_probabilities(self, text: str, words: list[str] | None = None) -> dict[str, float]:
         """The routing before anything learned from agents: the trained head or the configuration."""
