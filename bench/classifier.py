@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import statistics
 import subprocess
 import sys
@@ -306,6 +307,35 @@ def run() -> None:
     _multilingual()
 
 
+# Unambiguous English words, which code-mixed tweets in every language use too.
+_POLAR = {
+    "positive": re.compile(r"\b(good|best|love|great|nice|awesome|congrats|congratulations|happy)\b"),
+    "negative": re.compile(r"\b(bad|worst|hate|sad|shame|terrible|awful|disgusting)\b"),
+}
+
+
+def _label_agreement(rows: list[dict[str, Any]]) -> None:
+    """How often a language's labels agree with an unambiguous word: of the tweets with only positive
+    (or only negative) English words, the share labelled that way and the share labelled the opposite
+    way. A language whose labels disagree with plain words caps what any word-based model can learn."""
+    print("  labels against plain English words (tweets with only positive / only negative ones; n >= 20):")
+    for lang in sorted({r["lang"] for r in rows}):
+        cells = []
+        for polar, other in (("positive", "negative"), ("negative", "positive")):
+            hits = [
+                r["sentiment"]
+                for r in rows
+                if r["lang"] == lang and _POLAR[polar].search(t := r["text"].lower()) and not _POLAR[other].search(t)
+            ]
+            if len(hits) >= 20:
+                cells.append(
+                    f"{polar} words n={len(hits)}: labelled {polar} {hits.count(polar) / len(hits):.2f}, "
+                    f"{other} {hits.count(other) / len(hits):.2f}"
+                )
+        if cells:
+            print(f"    {lang}: " + "; ".join(cells))
+
+
 def _multilingual() -> None:
     """UMSAB sentiment per language: trained on the benchmark's train split with the airline tweets and
     the hand-written mentions (as the shipped model is), scored on UMSAB's validation split, which this
@@ -357,6 +387,7 @@ def _multilingual() -> None:
         f"  mean macro-F1 {sum(f1s) / len(f1s):.4f} (reference {sum(ref_f1s) / len(ref_f1s):.4f}), lowest "
         f"{min(f1s):.4f} (reference {min(ref_f1s):.4f})   (targets: mean >= 0.55, none below 0.45)"
     )
+    _label_agreement(rows)
     if not irony:
         print(f"  TweetEval irony data set not found at {IRONY}; set IRONY_DATASET for the irony figures")
     val = [r for r in irony if r["split"] == "val"]
