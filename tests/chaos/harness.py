@@ -356,7 +356,9 @@ def run_chaos(cfg: ChaosConfig) -> Report:
 
     # The platform runs first: the brand's write credentials point at it (replies and posts go out).
     server = PlatformServer([], token="chaos-bearer").start()  # noqa: S106 - a loopback test token
-    brand = Path(tempfile.mkdtemp(prefix="chaos-brand-")) / "brand.yaml"
+    # Removed when the run returns (the object's finaliser), unlike a bare mkdtemp.
+    brand_dir = tempfile.TemporaryDirectory(prefix="chaos-brand-")
+    brand = Path(brand_dir.name) / "brand.yaml"
     brand.write_text(
         f"extends: {CHAOS_CONFIG}\noutbound:\n"
         f"  x: {{secret: 'ssm:/{{stack}}/x-bearer', api_base: '{server.base_url}'}}\n"
