@@ -34,9 +34,9 @@ from typing import Any
 import requests
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from socialcare.agents import AgentClient
 from socialcare.agents.views import CaseView
+from socialcare.assembly import connect_agent
 from socialcare.aws import settle_batch
 
 Push = Callable[[CaseView, dict[str, Any]], None]
@@ -122,7 +122,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     (the socialcare layer's settings, e.g. STACK_NAME, TABLE_NAME, MENTIONS_QUEUE_URL)."""
     import os
 
-    worker = Worker(AgentClient.connect(name="department-worker"), webhook(os.environ["DEPARTMENT_TOOL_URL"]))
+    worker = Worker(connect_agent("department-worker"), webhook(os.environ["DEPARTMENT_TOOL_URL"]))
     return worker.handle(event, context)
 
 
@@ -135,9 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--once", action="store_true", help="one batch, then exit")
     args = parser.parse_args(argv)
-    client = AgentClient.connect(
-        name=f"{args.department}-worker", department=args.department, stack=args.stack
-    )
+    client = connect_agent(f"{args.department}-worker", department=args.department, stack=args.stack)
     worker = Worker(client, webhook(args.tool_url))
     while True:
         handled, failed = worker.poll_once(args.department)

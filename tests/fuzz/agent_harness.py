@@ -188,6 +188,7 @@ class AgentApi:
 def agent_api_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[AgentApi]:
     """The handler wired to moto DynamoDB and the fakes, its logging quietened, for the block's duration."""
     from socialcare.agents import api
+    from socialcare.assembly import plug_in
     from socialcare.cases.deps import Deps
     from socialcare.config import load_config
     from socialcare.observability import logger
@@ -210,7 +211,7 @@ def agent_api_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[AgentApi]:
         raw = boto3.client("dynamodb", region_name="us-east-1")
         _create_table(raw)
         workflow = FakeWorkflow()
-        deps = Deps(
+        deps = plug_in(Deps(
             settings=settings_,
             config=config,
             store=Store(RecordingDynamoDB(raw), TABLE),
@@ -218,7 +219,7 @@ def agent_api_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[AgentApi]:
             events=FakeEvents(),
             sqs=FakeSqs(),
             classifier=None,  # type: ignore[arg-type]
-        )
+        ))
         workflow.store = deps.store
         api.set_deps(deps)
         level = logger.log_level

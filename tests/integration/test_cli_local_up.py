@@ -187,7 +187,7 @@ def test_documented_commands_work_against_local_up(local_up, tmp_path):
     assert case in queued_cases(local_up, "baggage", 1)
 
     # Then the README's SDK snippet runs as written (claims and answers that case as Priya)
-    snippet = re.search(r"```python\n(from socialcare.agents import AgentClient\n.*?)```",
+    snippet = re.search(r"```python\n(from socialcare.assembly import connect_agent\n.*?)```",
                         (ROOT / "README.md").read_text(), flags=re.S).group(1)
     env = {**local_up["env"], "AWS_REGION": "us-east-1"}
     ran = subprocess.run([sys.executable, "-c", snippet], env=env, cwd=ROOT, capture_output=True, text=True,
@@ -266,7 +266,7 @@ def test_documented_commands_work_against_local_up(local_up, tmp_path):
         assert code == Exit.NOT_FOUND and "no stack 'nosuch'" in one_line_error(err) and out == ""
 
     # And docs/departments.md's SDK snippet runs as written: maria answers and resolves the unowned cases
-    snippet = re.search(r"```python\n(from socialcare.agents import AgentClient, NotAllowedError\n.*?)```",
+    snippet = re.search(r"```python\n(from socialcare.agents import NotAllowedError\n.*?)```",
                         (ROOT / "docs/departments.md").read_text(), flags=re.S).group(1)
     ran = subprocess.run([sys.executable, "-c", snippet], env=local_up["env"], cwd=ROOT, capture_output=True,
                          text=True, timeout=180, check=False)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from socialcare.agents import AgentClient, NotAllowedError
+from socialcare.assembly import connect_agent
 from socialcare.models import Author
 
 from tests.integration.conftest import execution, wait_for
@@ -47,8 +48,9 @@ def test_show_gives_the_agent_everything_and_actions_are_idempotent(stack, deps,
     assert view.suggestions[0].id == "delayed-bag"
     assert not any(view.suggestions[0].answer in (m.text or "") for m in view.conversation)
     # And a client that finds the stack from its outputs sees the same case
-    connected = AgentClient.connect("maria", department="baggage", stack=stack.stack_name)
+    connected = connect_agent("maria", department="baggage", stack=stack.stack_name)
     assert connected.deps.settings.table_name == deps.settings.table_name
+    assert connected.deps.deliver is not None and connected.deps.holds  # wired: its replies go out
     assert connected.show(case_id).conversation[0] == view.conversation[0]
     # And the same request twice has one effect
     first = maria.claim(case_id, request_id="claim-1")

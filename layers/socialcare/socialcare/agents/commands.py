@@ -17,10 +17,9 @@ from pydantic import BaseModel
 
 
 def _client(args: argparse.Namespace) -> Any:
-    from socialcare.agents.connect import deps_for, target_from_args
     from socialcare.agents.sdk import AgentClient
+    from socialcare.assembly import deps_from_args
 
-    target = target_from_args(args)
     name = (
         getattr(args, "as_name", None)
         or os.environ.get("SOCIALCARE_AGENT")
@@ -28,7 +27,7 @@ def _client(args: argparse.Namespace) -> Any:
         or "agent"
     )
     return AgentClient(
-        deps_for(target), name, department=args.dept or os.environ.get("SOCIALCARE_DEPARTMENT") or None
+        deps_from_args(args), name, department=args.dept or os.environ.get("SOCIALCARE_DEPARTMENT") or None
     )
 
 

@@ -157,7 +157,8 @@ def target_from_args(args: Any) -> Target:
 
 
 def deps_from_args(args: Any) -> Any:
-    """Deps for the stack the command line names; the process's other clients follow it (Target.export)."""
+    """Deps for the stack the command line names, without the plug-ins (enough to read; socialcare.assembly's
+    deps_from_args adds them); the process's other clients follow it (Target.export)."""
     return deps_for(target_from_args(args))
 
 
@@ -217,7 +218,8 @@ def describe(cfn: Any, stack_name: str, where: str = "") -> tuple[dict[str, str]
 
 
 def deps_for(target: Target) -> Any:
-    """Deps whose clients all talk to the target's account/endpoint, named from its outputs."""
+    """Deps whose clients all talk to the target's account/endpoint, named from its outputs; without the
+    plug-ins (socialcare.assembly.deps_for adds them)."""
     from socialcare.cases.deps import Deps
     from socialcare.classify import build_classifier
     from socialcare.config import load_config

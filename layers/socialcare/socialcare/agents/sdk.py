@@ -1,15 +1,16 @@
 """The department-side SDK: work a queue, own cases, answer customers, hand over, resolve.
 
-    from socialcare.agents import AgentClient
-    agent = AgentClient.connect(name="maria", department="baggage", stack="socialcare")
+    from socialcare.assembly import connect_agent
+    agent = connect_agent("maria", department="baggage", stack="socialcare")
     for item in agent.queue("baggage"):
         agent.claim(item.case_id)
         agent.reply(item.case_id, "Sorry about your bag - I'm on it.")   # .detail["delivery"]: published|draft|unknown
 
-`connect` finds the stack the usual way (profile/region, AWS_ENDPOINT_URL or a running
+`connect_agent` finds the stack the usual way (profile/region, AWS_ENDPOINT_URL or a running
 `socialcare local up`) and every resource name from the stack's outputs. An agent bound to a
 department cannot act on cases in another department's queue. Every action takes an optional
-request_id: the same request twice has one effect.
+request_id: the same request twice has one effect. An AgentClient built by hand takes Deps from
+socialcare.assembly: its replies go out through the outbound plug-in on them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from socialcare.agents import views
 from socialcare.agents.suggest import suggest
 from socialcare.cases import actions
 from socialcare.cases.actions import ActionResult
-from socialcare.cases.deps import Deps, build_deps
+from socialcare.cases.deps import Deps
 from socialcare.models import Case, CaseStatus
 
 
@@ -48,43 +49,6 @@ class AgentClient:
         self.department = department
         if department is not None:
             deps.config.department(department)
-
-    @classmethod
-    def connect(
-        cls,
-        name: str,
-        deps: Deps | None = None,
-        *,
-        department: str | None = None,
-        stack: str | None = None,
-        profile: str | None = None,
-        region: str | None = None,
-        endpoint_url: str | None = None,
-    ) -> AgentClient:
-        """With deps: those. In a Lambda of the stack: its environment. Otherwise the stack named (default
-        "socialcare", or a running `socialcare local up`), found as the CLI finds it."""
-        if deps is None:
-            import os
-
-            from socialcare.agents.connect import deps_for, resolve_target
-
-            target = resolve_target(
-                stack=stack, profile=profile, region=region, endpoint_url=endpoint_url, env=dict(os.environ)
-            )
-            explicit = stack or profile or region or endpoint_url or target.endpoint_url
-            # Inside a socialcare Lambda the environment names the resources; anywhere else the stack's
-            # outputs do.
-            if os.environ.get("TABLE_NAME") and not explicit:
-                deps = build_deps()
-            else:
-                import sys
-
-                from socialcare.observability import route_logs
-
-                # In a person's program stdout is theirs: our logs go to stderr (in Lambda, stdout is the log).
-                route_logs(sys.stderr)
-                deps = deps_for(target)
-        return cls(deps, name, department)
 
     # ---------------------------------------------------------------- reading
     def queue(self, department: str, *, limit: int = 100) -> list[WorkItem]:

@@ -215,8 +215,7 @@ def _deliver_all(case: Case, action: str, messages: list[dict[str, Any]], detail
                  request_id: str) -> None:
     """Publishes (or drafts) each outgoing message once per request; the outcome is kept on the message
     and told to the caller, so an agent always knows whether the customer has seen it yet."""
-    from socialcare.outbound import deliver
-
+    deliver = deps.sender()
     deliveries = []
     for i, message in enumerate(messages):
         d = deliver(deps, case, message["text"], channel=message["channel"], kind=action,
@@ -391,6 +390,8 @@ def restart_workflow(case_id: str, deps: Deps, *, actor: str) -> ActionResult:
 
 def store_wait(case_id: str, task_token: str, action: dict[str, Any], deps: Deps) -> Case:
     """Called by the workflow each time it starts waiting: the token and clock go on the case."""
+    if action.get("type") == "opened":
+        deps.acknowledger()  # a first wait may acknowledge: refused before the token is stored if it cannot
     now = deps.now()
     clock = clocks.make_clock(action["clock"]["name"], action["clock"]["seconds"], now)
     if action["clock"].get("due_at"):
@@ -446,9 +447,7 @@ def _maybe_acknowledge(case: Case, action: dict[str, Any], deps: Deps) -> None:
 def _acknowledge(case: Case, deps: Deps) -> None:
     """The optional automatic acknowledgement (once per case); kept on the conversation and as an event.
     A retried await step finds the first delivery (same time, same keys), so it records nothing twice."""
-    from socialcare.outbound.ack import acknowledge
-
-    delivery = acknowledge(deps, case)
+    delivery = deps.acknowledger()(deps, case)
     if delivery is None:
         return
     at = delivery.at

@@ -24,6 +24,41 @@ class MentionHook(Protocol):
     def __call__(self, mention: Mention, tags: Tags, case: Case | None, deps: Deps, *, retry: bool = False) -> None: ...
 
 
+class Sent(Protocol):
+    """What became of one outgoing message (socialcare.outbound.Delivery)."""
+
+    @property
+    def mode(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def external_id(self) -> str | None: ...
+    @property
+    def at(self) -> datetime: ...
+
+
+class Deliver(Protocol):
+    """Sends one message to the case's customer, once per idempotency key (socialcare.outbound.deliver)."""
+
+    def __call__(self, deps: Deps, case: Case, text: str, channel: str = ..., kind: str = ...,
+                 idempotency_key: str = ...) -> Sent: ...
+
+
+class Acknowledge(Protocol):
+    """The case's automatic acknowledgement, if the brand configured one (socialcare.outbound.ack)."""
+
+    def __call__(self, deps: Deps, case: Case) -> Sent | None: ...
+
+
+class NotWiredError(RuntimeError):
+    """Deps lacks a plug-in the work needs (they were not built by socialcare.assembly); nothing was
+    done, so nothing meant for a customer is lost without a word."""
+
+
 class Hold(Protocol):
     """A reason to keep an outgoing message back (socialcare.outbound asks every hold on Deps)."""
 
@@ -44,13 +79,30 @@ class Deps:
     classifier: Classifier
     now: Callable[[], datetime] = field(default=utcnow)
     # Plug points for the layers above cases and outbound (wired by socialcare.assembly): incident linking
-    # and the crisis watch see every stored mention; quiet periods may hold an outgoing message.
+    # and the crisis watch see every stored mention; quiet periods may hold an outgoing message; the agent
+    # actions and the workflow's first wait send through outbound. Without deliver or acknowledge an
+    # action that sends fails with NotWiredError before it changes anything.
     after_mention: MentionHook | None = None
     holds: tuple[Hold, ...] = ()
+    deliver: Deliver | None = None
+    acknowledge: Acknowledge | None = None
+
+    def sender(self) -> Deliver:
+        if self.deliver is None:
+            raise NotWiredError("these Deps cannot send to customers: no outbound delivery plugged in "
+                                "(build them with socialcare.assembly)")
+        return self.deliver
+
+    def acknowledger(self) -> Acknowledge:
+        if self.acknowledge is None:
+            raise NotWiredError("these Deps cannot acknowledge a new case: no acknowledgement plugged in "
+                                "(build them with socialcare.assembly)")
+        return self.acknowledge
 
 
 def build_deps(settings: Settings | None = None, config: BrandConfig | None = None) -> Deps:
-    """The clients, configuration and classifier, without the plug-ins (socialcare.assembly adds them)."""
+    """The clients, configuration and classifier, without the plug-ins (socialcare.assembly adds them):
+    enough to read and route, not to send."""
     settings = settings or get_settings()
     config = config or load_config(settings.config_path)
     # Cold start runs the same check as `socialcare config check`: a bad configuration stops here.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def _service(args: argparse.Namespace):  # noqa: ANN202
-    from socialcare.agents.connect import deps_from_args
+    from socialcare.assembly import deps_from_args
     from socialcare.incidents.service import Incidents
 
     return Incidents(deps_from_args(args))

@@ -130,7 +130,7 @@ def _poll_target(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
     """(settings, pump): the stack named (or `local up`), whose own router drains the queue; else an
     embedded local stack, routed between cycles only with --route."""
     if _names_a_stack(args):
-        from socialcare.agents.connect import deps_from_args
+        from socialcare.assembly import deps_from_args
 
         yield deps_from_args(args).settings, None
         return
@@ -246,7 +246,7 @@ def sample_post_mention(post: dict[str, Any]) -> Any:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from socialcare.agents.connect import deps_from_args
+    from socialcare.assembly import deps_from_args
     from socialcare.ingest.replay import replay
     from socialcare.ingest.sinks import DynamoSeenIndex, SqsMentionSink
 

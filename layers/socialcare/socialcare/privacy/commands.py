@@ -9,7 +9,7 @@ import sys
 
 
 def _store(args: argparse.Namespace):  # noqa: ANN202 - the Store of the target stack
-    from socialcare.agents.connect import deps_from_args
+    from socialcare.assembly import deps_from_args
 
     return deps_from_args(args).store
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 
 def _quiet(args: argparse.Namespace):  # noqa: ANN202
-    from socialcare.agents.connect import deps_from_args
+    from socialcare.assembly import deps_from_args
     from socialcare.quiet.service import Quiet
 
     return Quiet(deps_from_args(args))

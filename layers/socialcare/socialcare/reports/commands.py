@@ -7,7 +7,7 @@ import json
 
 
 def _parity(args: argparse.Namespace) -> int:
-    from socialcare.agents.connect import deps_from_args
+    from socialcare.assembly import deps_from_args
     from socialcare.cases import tally
     from socialcare.reports.parity import format_table, parity_from_tally
 
