@@ -128,3 +128,36 @@ def test_action_on_a_wait_that_timed_out_goes_to_the_next_wait(stack, deps, send
     with pytest.raises(ClientError) as refused:
         boto3.client("stepfunctions").send_task_success(taskToken=waiting.task_token, output="{}")
     assert refused.value.response["Error"]["Code"] in {"TaskTimedOut", "TaskDoesNotExist"}
+
+
+def test_incident_resolution_closes_member_cases_whose_workflow_is_not_waiting(stack, deps, send, gate):
+    from socialcare.incidents.service import Incidents
+    from socialcare.outbound.port import RateLimiter
+
+    from tests.integration.incidents.test_incidents import OUTAGE, Recorder
+
+    # Given three customers with the same outage, their cases linked into one incident, and none of the
+    # cases' workflows waiting yet (each first wait is held)
+    outage = [mention(t) for t in OUTAGE[:3]]
+    send(*outage)
+    case_ids = [case_id_for(m.key) for m in outage]
+    wait_for(lambda: gate.held >= 3)
+    service = Incidents(deps, delivery=Recorder(), limiter=RateLimiter({}, 1000.0))
+    [incident] = service.list()
+    assert {m.case_id for m in service.members(incident.id)} == set(case_ids)
+    assert not any(deps.store.get_case(cid).token_fresh for cid in case_ids)
+    # When the incident is resolved with its update
+    result = service.resolve(incident.id, "The app login works again - sorry for the trouble.", actor="kofi")
+    # Then every member case is resolved at once, through the same resolve action an agent takes
+    for cid in case_ids:
+        case = deps.store.get_case(cid)
+        assert case.status == CaseStatus.RESOLVED and case.pending_action is None
+        assert [e["type"] for e in deps.store.events(cid)].count("case.resolved") == 1
+    assert result["sent"] == 3 and result["cases_resolved"] == 3
+    # and each workflow ends at the wait it was about to start
+    gate.open.set()
+    for cid in case_ids:
+        wait_for(lambda cid=cid: execution(stack, cid)["status"] == "SUCCEEDED", timeout=30)
+    # and a retry changes nothing
+    again = service.resolve(incident.id, "The app login works again - sorry for the trouble.", actor="kofi")
+    assert (again["sent"], again["cases_resolved"]) == (0, 0)

@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from socialcare.cases import actions, workflow
 from socialcare.cases.deps import Deps
 from socialcare.config import IncidentSettings
 from socialcare.incidents.detector import Decision, Detector
@@ -330,7 +331,7 @@ class Incidents:
             raise IncidentError(f"incident {inc.id} already has its update; a retry must send the same text")
         if inc.status == IncidentStatus.OPEN and not inc.update_text:
             self._update(inc, {"update_text": text, "resolved_by": actor})
-        sent = skipped = 0
+        sent = skipped = closed = 0
         customers: dict[str, Member] = {}
         for m in sorted(self.members(inc.id), key=lambda m: (m.kind != "case", m.at)):
             customers.setdefault(m.customer_key, m)  # a customer's case wins over their loose mentions
@@ -339,8 +340,8 @@ class Incidents:
                 sent += 1
             else:
                 skipped += 1
-            if resolve_cases and member.case_id:
-                self._resolve_case(inc, member.case_id, actor)
+            if resolve_cases and member.case_id and self._resolve_case(inc, member.case_id, actor):
+                closed += 1
         inc = self.get(inc.id)
         done = len(self.updates(inc.id))
         fields: dict[str, Any] = {"updates_sent": done}
@@ -353,7 +354,7 @@ class Incidents:
                        channels=inc.channels, updates_sent=done)
         metrics.add_metric(name="IncidentUpdatesSent", unit="Count", value=sent)
         return {"incident_id": inc.id, "customers": len(customers), "sent": sent, "already_sent": skipped,
-                "channels": inc.channels}
+                "cases_resolved": closed, "channels": inc.channels}
 
     def _send_update(self, inc: Incident, member: Member, text: str, *, actor: str) -> bool:
         store = self.deps.store
@@ -396,17 +397,16 @@ class Incidents:
         return True
 
     def _resolve_case(self, inc: Incident, case_id: str, actor: str) -> bool:
-        """Closes a linked case whose workflow is waiting for an action now; a case in the middle of
-        another change is left to its owner (the update is already on it), never waited for."""
-        from socialcare.cases import actions, workflow
-
+        """Closes a linked case with the resolve action an agent takes: applied at once whether or not
+        its workflow is waiting (one that is not ends at its next wait). A case that keeps changing under
+        it is left to its owner (the update is already on it); a retry of the incident tries again."""
         try:
             case = self.deps.store.get_case(case_id)
-            if not case.is_open or not (case.token_fresh and case.task_token):
+            if not case.is_open:
                 return False
-            actions.perform(case_id, "resolve", self.deps, actor=actor, request_id=f"incident-{inc.id}-resolve",
-                            note=f"resolved with incident {inc.id}")
-            return True
+            done = actions.perform(case_id, "resolve", self.deps, actor=actor,
+                                   request_id=f"incident-{inc.id}-resolve", note=f"resolved with incident {inc.id}")
+            return not done.replayed
         except (actions.ActionError, workflow.WorkflowError, StoreError) as exc:
             logger.warning("linked case not resolved", case_id=case_id, incident_id=inc.id, error=str(exc))
             return False
