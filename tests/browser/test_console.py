@@ -81,8 +81,8 @@ def open_case(driver: Any, case_id: str) -> None:
 
 
 def act(driver: Any, form_id: str, fields: dict[str, str] | None, done: Any, timeout: float = 60) -> None:
-    """Submits an action form until `done` holds. "Busy" (the case's workflow has not reached its wait yet,
-    503) is asked again: the page keeps the request id, so a repeat is the same request."""
+    """Submits an action form until `done` holds. "Busy" (503: the case kept changing or the table was busy)
+    is asked again: the page keeps the request id, so a repeat is the same request."""
     def settled(d: Any) -> bool:
         if done(d):
             return True

@@ -162,3 +162,15 @@ def test_a_local_stack_that_has_stopped_is_unavailable_and_says_how_to_recover(c
     line = one_line(err)
     assert code == Exit.UNAVAILABLE and f"cannot reach http://127.0.0.1:{port}" in line and "local up" in line
     assert out == ""
+
+
+def test_busy_means_retry_the_same_request_whether_the_case_or_the_table_was_busy():
+    from socialcare.cases.actions import BusyError
+    from socialcare.store import StoreBusyError
+
+    # Given the two ways an action can find the stack too busy to finish it now
+    for exc in (BusyError("case SC-AAAAAAAA kept changing; retry the same request"),
+                StoreBusyError("transaction cancelled 6 times: ['ThrottlingError', 'None']", ["ThrottlingError"])):
+        # Then both end with the documented "busy" code, never as an internal error
+        code, line = cli._classify(exc)
+        assert code == Exit.BUSY and line.startswith("busy: ")

@@ -69,7 +69,7 @@ def _classify(exc: BaseException) -> tuple[Exit, str] | None:
     from socialcare.ingest.errors import ConfigurationError
     from socialcare.privacy.service import PrivacyError
     from socialcare.quiet.service import QuietError
-    from socialcare.store import NotFoundError
+    from socialcare.store import NotFoundError, StoreBusyError
 
     match exc:
         case UserError():
@@ -78,7 +78,7 @@ def _classify(exc: BaseException) -> tuple[Exit, str] | None:
             return Exit.NOT_FOUND, str(exc)
         case WorkflowError():
             return Exit.BUSY, f"{exc}; the action is recorded on the case - retry with the same --request-id"
-        case BusyError():
+        case BusyError() | StoreBusyError():
             return Exit.BUSY, f"busy: {exc}"
         case ActionError() | QuietError() | IncidentError():
             return Exit.REFUSED, f"refused: {exc} (nothing changed)"

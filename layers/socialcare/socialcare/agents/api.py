@@ -4,10 +4,11 @@ Built on the Powertools APIGatewayHttpResolver with pydantic request and respons
 OpenAPI document (docs/openapi.json) is generated from this module by `openapi_document()`.
 Errors: 400 invalid request, 403 a console user outside the case's department, 404 no such case,
 409 refused by the case's state or changed since the caller read it (nothing changed), 415 a body that
-is not JSON, 422 a request that does not fit the schema, 503 the workflow was busy (retry the same
-request_id). Every error, ours and API Gateway's own (401/403/429/500), has one shape: a JSON object
-with a `message`. Every action is idempotent on request_id (or the Idempotency-Key header) and recorded
-with the agent's name.
+is not JSON, 422 a request that does not fit the schema, 503 busy: the case kept changing under the
+request, the table stayed busy, or a message the request sends has an earlier attempt still unsettled
+(retry the same request_id; nothing is done twice). Every error, ours and API Gateway's own
+(401/403/429/500), has one shape: a JSON object with a `message`. Every action is idempotent on
+request_id (or the Idempotency-Key header) and recorded with the agent's name.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from socialcare.agents.views import ActionOutcome, CaseView, QueueFilter, QueueV
 from socialcare.cases.actions import ActionError, BusyError, NotAllowedError
 from socialcare.config import ConfigError
 from socialcare.observability import logger
-from socialcare.store import NotFoundError
+from socialcare.store import NotFoundError, StoreBusyError
 
 TITLE = "socialcare agent API"
 VERSION = "1.0.0"
@@ -234,7 +235,11 @@ _ERRORS = {
     404: _err("No such case or department"),
     409: _err("Refused by the case's state; nothing changed"),
     422: _err("The request does not fit the schema: `detail` names every field"),
-    503: _err("The workflow was busy; retry with the same request_id"),
+    503: _err(
+        "Busy, not refused: the case kept changing under the request, the table stayed busy (throttled), or a "
+        "message the request sends has an earlier attempt not settled yet. Retry with the same request_id "
+        "after Retry-After: what was already done (a message sent) is not done twice"
+    ),
     **_GATEWAY_ERRORS,
 }
 
@@ -247,8 +252,9 @@ _ACTION_RESPONSES = {
 JSON_TYPES = ("", "application/json")  # no Content-Type at all is read as JSON, as the resolver does
 
 
-@app.exception_handler(BusyError)
-def _busy(exc: BusyError) -> Response:
+@app.exception_handler([BusyError, StoreBusyError])
+def _busy(exc: Exception) -> Response:
+    # The workflow is never waited for: busy means contention on the case or the table, or an unsettled send.
     return _error(503, "busy", str(exc), {"Retry-After": "1"})
 
 
