@@ -102,3 +102,19 @@ def test_a_mention_with_nothing_in_common_gets_the_default_department() -> None:
     assert dept == cfg.default_department
     assert conf < 0.3
     assert abs(sum(probs.values()) - 1.0) < 1e-6
+
+
+def test_heads_a_routed_brand_never_reads_are_skipped_and_its_tags_do_not_change(
+    brand: tuple[str, ModelClassifier],
+) -> None:
+    # Given a brand routed from its configuration, and the same classifier computing every head
+    name, clf = brand
+    assert clf._heads is not None and {"department", "brand_sentiment"}.isdisjoint(clf._heads)  # noqa: SLF001
+    every_head = ModelClassifier(clf._config, clf.model)  # noqa: SLF001
+    every_head._heads = None  # noqa: SLF001
+    # When both classify the brand's mentions
+    texts = [m["text"] for m in MENTIONS if m["brand"] == name]
+    # Then the tags are the same, and the heads intent and actionable stack on are still computed
+    assert [clf.classify(t) for t in texts] == [every_head.classify(t) for t in texts]
+    plan = [step[0] for step in clf.model.plan_for(frozenset({"intent"}))]
+    assert plan == ["sentiment", "intent"]

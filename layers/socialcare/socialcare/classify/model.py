@@ -183,6 +183,18 @@ class Model:
             self._stack[dep] = [(src, [])] + terms
         self._bias = [b for h in heads for b in h.bias]
         self._plan = [(h.name, h.offset, h.offset + h.width, h.classes, self._stack.get(h.name)) for h in heads]
+        self._plans: dict[frozenset[str], list] = {}
+
+    def plan_for(self, names: frozenset[str] | None) -> list:
+        """The heads to turn into probabilities: ``names`` and the heads they stack on (None: all).
+        A brand routed from its configuration never reads the department head, for instance."""
+        if names is None:
+            return self._plan
+        plan = self._plans.get(names)
+        if plan is None:
+            wanted = set(names) | {src for dep in names for src, _ in (self._stack.get(dep) or [])[:1]}
+            plan = self._plans[names] = [step for step in self._plan if step[0] in wanted]
+        return plan
 
     # ---- inference -------------------------------------------------------------------------
 
@@ -265,15 +277,16 @@ class Model:
         return out, coverage
 
     def predict_all(
-        self, text: str, features: Features | None = None
+        self, text: str, features: Features | None = None, heads: frozenset[str] | None = None
     ) -> tuple[dict[str, Prediction], float, list[str]]:
         """Per head the best class, its probability and all probabilities; the share of known words;
-        and the text's words. ``features``: as for ``scores``."""
+        and the text's words. ``features``: as for ``scores``; ``heads``: only these heads (and the
+        heads they stack on), None for all."""
         raw, coverage, words = self.scores(text, features)
         logits_all = list(map(add, raw, self._bias))
         out: dict[str, Prediction] = {}
         exp = math.exp
-        for name, lo, hi, classes, stack in self._plan:
+        for name, lo, hi, classes, stack in self.plan_for(heads):
             logits = logits_all[lo:hi]
             if stack:
                 probs_in = out[stack[0][0]].probabilities

@@ -98,7 +98,13 @@ class ZeroShotRouter:
                 table.setdefault(g, [0.0] * n)[j] = v / norm
         self._table = table
         self._cache: dict[str, tuple[tuple[float, ...], int]] = {}
-        self._keywords = [[k.lower() for k in d.keywords if k.strip()] for d in config.departments]
+        # Per department: single-word keywords (counted by a set intersection with the text's words)
+        # and phrases (looked for in the normalised text).
+        self._keywords: list[tuple[Counter[str], list[str]]] = []
+        for d in config.departments:
+            keys = [k.lower() for k in d.keywords if k.strip()]
+            singles = Counter(k for k in keys if " " not in k and k.isalnum())
+            self._keywords.append((singles, [k for k in keys if k not in singles]))
 
     def _word(self, word: str) -> tuple[tuple[float, ...], int]:
         grams = _grams(word)
@@ -119,14 +125,14 @@ class ZeroShotRouter:
         """Blended score per department (cosine similarity plus keyword bonus), in ``names`` order.
         ``words`` and ``clean`` may pass the text's words and normalised form when already at hand."""
         words = _content_words(text_words(text) if words is None else words)
-        n = len(self.names)
-        total = [0.0] * n
+        total = [0.0] * len(self.names)
         n_grams = 0
-        cache = self._cache
-        for w in words:
-            hit = cache.get(w) or self._word(w)
-            total = [t + v for t, v in zip(total, hit[0], strict=True)]
-            n_grams += hit[1]
+        if words:
+            cache, lookup = self._cache, self._word
+            vectors, counts = zip(*[cache.get(w) or lookup(w) for w in words], strict=True)
+            # Column sums in one pass (sum() is compensated since Python 3.12: as exact as word by word, or more).
+            total = list(map(sum, zip(*vectors, strict=True)))
+            n_grams = sum(counts)
         if n_grams:
             inv = 1.0 / math.sqrt(n_grams)
             total = [t * inv for t in total]
@@ -135,13 +141,10 @@ class ZeroShotRouter:
 
             clean = normalise(text)
         word_set = set(_WORD_RE.findall(clean))
-        for j, keys in enumerate(self._keywords):
-            hits = 0
-            for k in keys:
-                if " " in k or not k.isalnum():
-                    hits += k in clean
-                else:
-                    hits += k in word_set
+        for j, (singles, phrases) in enumerate(self._keywords):
+            hits = sum(singles[w] for w in word_set & singles.keys())
+            for k in phrases:
+                hits += k in clean
             if hits:
                 total[j] += KEYWORD_BONUS * hits
         return total

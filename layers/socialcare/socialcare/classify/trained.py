@@ -107,10 +107,15 @@ class ModelClassifier:
         self._learned_loader = learned
         grafted = (model.meta.get("grafted") or {}).get("brand_sentiment") or {}
         self._brand_language = str(grafted.get("language") or "en")
+        # The heads classify reads (None: all of them).
+        self._heads: frozenset[str] | None = None
         if not self.trained_departments:
             from socialcare.classify.routing import ZeroShotRouter
 
             self._router = ZeroShotRouter(config)
+            # Routed from its configuration: the department head, and the brand sentiment head that
+            # rides with it, are never read, so their probabilities are not computed.
+            self._heads = frozenset(h.name for h in model.heads) - {"department", "brand_sentiment"}
         for name, allowed in (("intent", _INTENTS), ("urgency", _URGENCIES), ("actionable", {"yes", "no"})):
             h = model.head(name)
             if h is not None and not set(h.classes) <= allowed:
@@ -149,7 +154,7 @@ class ModelClassifier:
         elif not isinstance(text, str):
             text = ""
         features = featurise_text(text)
-        preds, coverage, words = self.model.predict_all(text, features)
+        preds, coverage, words = self.model.predict_all(text, features, self._heads)
         lang, lang_conf = detect(text, words, preds.get("language"), coverage)
         # Words the model never saw (another language, gibberish) make every tag less certain.
         trust = 0.35 + 0.65 * coverage
@@ -166,6 +171,7 @@ class ModelClassifier:
 
         tags: dict[str, dict[str, object]] = {}
         has_words = bool(words)
+        clean: str | None = None  # the normalised text, for the router and the rules, made once
 
         p = get("intent")
         if not has_words:
@@ -204,7 +210,8 @@ class ModelClassifier:
             dept, conf, _ = learned.blend(text, base, features)
             tags["department"] = _scored(dept, conf)
         elif self._router is not None and has_words:
-            dept, conf, _ = self._router.route(text, words)
+            clean = normalise(text)
+            dept, conf, _ = self._router.route(text, words, clean)
             tags["department"] = _scored(dept, conf)
         elif p is not None and has_words:
             tags["department"] = _scored(p.label, p.confidence * trust)
@@ -232,7 +239,7 @@ class ModelClassifier:
 
         # The brand's rules win where they match.
         if self._rules and has_words:
-            for name, value in self._rules.decide(normalise(text)).items():
+            for name, value in self._rules.decide(normalise(text) if clean is None else clean).items():
                 tags[name] = _scored(value, 0.95)
                 if name == "intent":
                     tags["actionable"] = _scored("yes" if value in _ACTIONABLE else "no", 0.95)
