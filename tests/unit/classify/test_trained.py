@@ -155,3 +155,35 @@ def test_inference_needs_neither_numpy_nor_scikit_learn() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)  # noqa: S603
     # Then none of the training libraries was imported
     assert out.stdout.strip() == "[]"
+
+
+def test_actionable_follows_the_joint_of_intent_and_actionable_heads() -> None:
+    from socialcare.classify.model import Prediction
+    from socialcare.classify.trained import _joint_intent
+
+    # Given an intent head fairly sure of a complaint and an actionable head slightly leaning "no"
+    intent = Prediction("complaint", 0.8, {"complaint": 0.8, "venting": 0.15, "noise": 0.05})
+    actionable = Prediction("no", 0.55, {"yes": 0.45, "no": 0.55})
+    # When they are decoded together
+    label, confidence, p_actionable = _joint_intent(intent, actionable)
+    # Then the joint says complaint, and most of its mass is actionable (0.36 against 0.11)
+    assert label == "complaint"
+    assert p_actionable == pytest.approx(0.36 / 0.47)
+    assert confidence == pytest.approx(0.36 / 0.47)
+    # And without an actionable head the intent head stands alone
+    assert _joint_intent(intent, None) == ("complaint", 0.8, None)
+
+
+def test_actionable_tag_agrees_with_the_joint(clf: ModelClassifier) -> None:
+    # Given mentions of every kind, When classified, Then the actionable tag is what the intent says
+    texts = [
+        "@SkylarkAir my flight was cancelled, please rebook me",
+        "Thanks @SkylarkAir, lovely crew and we landed early",
+        "Skylark Air shares fall 3% after the quarterly results",
+        "Airports on a Monday morning. Why do I do this to myself",
+        "@SkylarkAir can I bring a guitar as hand luggage?",
+    ]
+    for text in texts:
+        tags = clf.classify(text)
+        intent_actionable = tags.intent.value in {"request", "complaint", "question"}
+        assert (tags.actionable.value == "yes") == intent_actionable, (text, tags.intent, tags.actionable)
