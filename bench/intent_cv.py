@@ -98,16 +98,20 @@ def decode(intent_classes: list[str], p_intent: Any, p_yes: Any, mode: str) -> t
     """Intent (joint with actionable, as ``_joint_intent``) and the actionable tag, per row.
 
     mode "head": the actionable tag is the actionable head's own argmax (the shipped behaviour);
-    "joint": yes when the joint distribution puts more than half its mass on actionable intents.
+    "joint": yes when the joint distribution puts more than half its mass on actionable intents;
+    "consistent": as "joint", and the intent is the most likely one on that side, so they always agree.
     """
     import numpy as np
 
     act = np.array([c in ACTIONABLE for c in intent_classes])
     joint = p_intent * np.where(act, p_yes[:, None], 1.0 - p_yes[:, None])
     intents = [intent_classes[j] for j in joint.argmax(axis=1)]
-    if mode == "joint":
+    if mode in ("joint", "consistent"):
         mass = joint[:, act].sum(axis=1) / joint.sum(axis=1)
         acts = ["yes" if m > 0.5 else "no" for m in mass]
+        if mode == "consistent":  # the intent is the best one on the side the actionable tag took
+            side = np.where((mass > 0.5)[:, None], act[None, :], ~act[None, :])
+            intents = [intent_classes[j] for j in np.where(side, joint, -1.0).argmax(axis=1)]
     else:
         acts = ["yes" if p > 0.5 else "no" for p in p_yes]
     return intents, acts
@@ -181,6 +185,7 @@ def _candidates() -> dict[str, dict[str, Any]]:
     return {
         "shipped": {},
         "actionable from joint": {"mode": "joint"},
+        "joint and same-side intent": {"mode": "consistent"},
         "no sentiment stacking": {"stack": False},
         "intent c=5": {"intent": replace(i0, c=5.0)},
         "intent c=50": {"intent": replace(i0, c=50.0)},

@@ -12,8 +12,8 @@ from socialcare.settings import Settings
 from tests.unit.classify.conftest import GOLDEN_DIR, read_jsonl
 
 # What the shipped model reaches in its weakest language (docs/model.md has every figure).
-INTENT_FLOOR = 0.8
-ACTIONABLE_FLOOR = 0.92
+INTENT_FLOOR = 0.84
+ACTIONABLE_FLOOR = 0.9
 
 
 def test_golden_set_is_big_varied_and_apart_from_training() -> None:

@@ -174,8 +174,8 @@ def test_actionable_follows_the_joint_of_intent_and_actionable_heads() -> None:
     assert _joint_intent(intent, None) == ("complaint", 0.8, None)
 
 
-def test_actionable_tag_agrees_with_the_joint(clf: ModelClassifier) -> None:
-    # Given mentions of every kind, When classified, Then the actionable tag is what the intent says
+def test_actionable_tag_and_intent_agree_on_clear_mentions(clf: ModelClassifier) -> None:
+    # Given clear mentions of every kind, When classified, Then the actionable tag is what the intent says
     texts = [
         "@SkylarkAir my flight was cancelled, please rebook me",
         "Thanks @SkylarkAir, lovely crew and we landed early",
