@@ -89,3 +89,19 @@ def test_corrupt_model_is_reported_by_name(tmp_path: Path, capsys: pytest.Captur
     bad.write_bytes(b"garbage")
     assert main(["classify", "--model", str(bad), "--input", str(bad)]) == 1
     assert "corrupt.scm" in capsys.readouterr().err
+
+
+def test_brand_heads_keep_the_words_the_multilingual_sentiment_head_drops(tmp_path: Path) -> None:
+    from socialcare.classify.trained import load_model
+
+    # Given rows where one word is seen once, with sentiment labels only
+    rows = [{"text": f"the {w} was {'fine' if i % 2 else 'awful'}", "sentiment": "positive" if i % 2 else "negative"}
+            for i, w in enumerate(["gate", "gate", "crew", "crew", "seat", "seat", "snackbox"])]
+    data = _write_jsonl(tmp_path / "s.jsonl", rows)
+    general, brand = tmp_path / "general.scm", tmp_path / "brand.scm"
+    # When trained with the default (multilingual) recipe and with a brand's own
+    assert main(["train", "--data", str(data), "--labels", "sentiment", "--out", str(general)]) == 0
+    assert main(["train", "--data", str(data), "--labels", "sentiment", "--brand-heads", "--out", str(brand)]) == 0
+    # Then only the brand's head reads the word seen once
+    assert "snackbox" not in load_model(general)._word_index  # noqa: SLF001
+    assert "snackbox" in load_model(brand)._word_index  # noqa: SLF001

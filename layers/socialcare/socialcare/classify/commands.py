@@ -30,6 +30,12 @@ def register(subparsers: Any) -> None:
         help="comma-separated labels whose per-class offsets are tuned by 5-fold cross-validation "
         "for accuracy + macro-F1 (slower; e.g. sentiment,department)",
     )
+    p.add_argument(
+        "--brand-heads",
+        action="store_true",
+        help="a brand's own heads, trained on its own mentions: keep every word (the multilingual "
+        "sentiment head drops words seen once, for size)",
+    )
     p.set_defaults(func=_train)
 
     p = subparsers.add_parser(
@@ -122,7 +128,7 @@ def config_for_model(model: Any) -> Any:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from socialcare.classify.train import TrainParams, train
+    from socialcare.classify.train import BRAND_HEADS, DEFAULT_HEADS, TrainParams, train
     from socialcare.errors import UsageError
 
     if not args.data or not args.out:
@@ -136,7 +142,8 @@ def _train(args: argparse.Namespace) -> int:
             print(f"unknown labels {unknown}; choose from {list(LABELS)}", file=sys.stderr)
             return 2
         tune = tuple(x.strip() for x in args.tune.split(",") if x.strip())
-        blob = train(records, TrainParams(tune=tune), labels=labels, meta={"data": [Path(p).name for p in args.data]})
+        params = TrainParams(heads=dict(BRAND_HEADS if args.brand_heads else DEFAULT_HEADS), tune=tune)
+        blob = train(records, params, labels=labels, meta={"data": [Path(p).name for p in args.data]})
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_bytes(blob)
     except ClassifierError as exc:

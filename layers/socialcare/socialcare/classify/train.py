@@ -52,6 +52,11 @@ DEFAULT_HEADS = {
     "language": HeadParams(c=10.0, word_min_df=3, char_min_df=3, class_weight="balanced"),
 }
 
+# A brand's own heads (one brand's mentions, tens of thousands of words at most) keep every word: the
+# airline's grafted brand_sentiment head was trained so. Out-of-fold on the airline tweets with tuned
+# offsets, sentiment reads 0.823 / 0.768 so and 0.815 / 0.761 with the multilingual head's cut.
+BRAND_HEADS = {**DEFAULT_HEADS, "sentiment": HeadParams(c=5.0, nb=True)}
+
 
 @dataclass
 class TrainParams:
