@@ -5,10 +5,12 @@ OpenAPI document (docs/openapi.json) is generated from this module by `openapi_d
 Errors: 400 invalid request, 403 a console user outside the case's department, 404 no such case,
 409 refused by the case's state or changed since the caller read it (nothing changed), 415 a body that
 is not JSON, 422 a request that does not fit the schema, 503 busy: the case kept changing under the
-request, the table stayed busy, or a message the request sends has an earlier attempt still unsettled
-(retry the same request_id; nothing is done twice). Every error, ours and API Gateway's own
-(401/403/429/500), has one shape: a JSON object with a `message`. Every action is idempotent on
-request_id (or the Idempotency-Key header) and recorded with the agent's name.
+request, the table stayed busy, a message the request sends has an earlier attempt still unsettled, or
+the action is recorded but the waiting case workflow could not be resumed (Step Functions throttled or
+failing); retry the same request_id: nothing is done twice, and the retry hands the action over.
+Every error, ours and API Gateway's own (401/403/429/500), has one shape: a JSON object with a
+`message`. Every action is idempotent on request_id (or the Idempotency-Key header) and recorded with
+the agent's name.
 """
 
 from __future__ import annotations
@@ -237,8 +239,10 @@ _ERRORS = {
     422: _err("The request does not fit the schema: `detail` names every field"),
     503: _err(
         "Busy, not refused: the case kept changing under the request, the table stayed busy (throttled), or a "
-        "message the request sends has an earlier attempt not settled yet. Retry with the same request_id "
-        "after Retry-After: what was already done (a message sent) is not done twice"
+        "message the request sends has an earlier attempt not settled yet, or the action is recorded but the waiting "
+        "case workflow could not be resumed (Step Functions throttled or failing). Retry with the same request_id "
+        "after Retry-After: what was already done (a message sent) is not done twice, and the retry hands the "
+        "action to the workflow"
     ),
     **_GATEWAY_ERRORS,
 }
@@ -254,7 +258,8 @@ JSON_TYPES = ("", "application/json")  # no Content-Type at all is read as JSON,
 
 @app.exception_handler([BusyError, StoreBusyError])
 def _busy(exc: Exception) -> Response:
-    # The workflow is never waited for: busy means contention on the case or the table, or an unsettled send.
+    # The workflow is never waited for: busy means contention on the case or the table, an unsettled send,
+    # or a committed action whose resume Step Functions refused for now (the retry resends it).
     return _error(503, "busy", str(exc), {"Retry-After": "1"})
 
 

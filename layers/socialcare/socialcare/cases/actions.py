@@ -1,8 +1,11 @@
 """What an agent (or the customer) does to a case. Every action is validated against the case's
 state, recorded with who and when, idempotent per request id, and handed to the case workflow
-without waiting for it: if the workflow waits (a fresh task token on the case) the action resumes it
-at once; if not, the action stays on the case as its pending action and the workflow's next wait
-picks it up instead of waiting. Whichever side arrives second resumes the workflow."""
+without waiting for it. The action is committed onto the case as its pending action, so the hand-over
+cannot be lost: if the workflow waits (a fresh task token on the case) the action also resumes it at
+once, and the wait that follows drops the pending action it already carries; if it does not wait (or
+the resume fails, or the caller dies before sending it), the workflow's next wait picks the pending
+action up instead of waiting. A retry of the same request sends a resume that was owed again; Step
+Functions refuses a spent token, so the workflow takes the action exactly once."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from socialcare.cases import clocks, events, tally, workflow
 from socialcare.cases.deps import Deps
@@ -35,6 +38,11 @@ class NotAllowedError(ActionError):
 
 class BusyError(ActionError):
     """The case kept changing under the request; retrying the same request is safe."""
+
+
+class HandoverError(BusyError):
+    """The action is committed but the waiting workflow could not be resumed (Step Functions throttled,
+    failing or unreachable); retrying the same request resumes it."""
 
 
 @dataclass
@@ -70,9 +78,13 @@ def _require_open(case: Case, action: str) -> None:
 
 
 def _replay(case_id: str, request_id: str, deps: Deps) -> ActionResult | None:
+    """The saved result of a committed request, after resuming the workflow again if the request was to:
+    its first attempt may have died or failed before the resume went through (a spent token is refused)."""
     done = deps.store.get({"PK": {"S": f"CASE#{case_id}"}, "SK": {"S": f"ACTION#{request_id}"}})
     if done is None:
         return None
+    if handover := done.get("handover"):
+        _resume(case_id, (handover["token"], handover["output"]), deps)
     return ActionResult(case_id, done["action"], done["status"], done.get("detail", {}), replayed=True)
 
 
@@ -105,8 +117,12 @@ def perform(
             if (done := _replay(case_id, request_id, deps)) is not None:
                 return done
             continue
-        _resume(case.id, plan["resume"], deps)
-        events.publish(deps.events, deps.settings.event_bus_name, plan["events"], {"department": plan["department"]})
+        try:
+            _resume(case.id, plan["resume"], deps)
+        finally:
+            # Committed: its events go out even when the resume must be retried (the retry replays).
+            events.publish(deps.events, deps.settings.event_bus_name, plan["events"],
+                           {"department": plan["department"]})
         logger.info("case action", case_id=case_id, action=action, actor=actor)
         return ActionResult(case_id, action, plan["fields"].get("status", case.status), plan["detail"])
     raise BusyError(f"case {case_id} kept changing; retry the same request")
@@ -239,27 +255,26 @@ def _commit(case: Case, action: str, plan: dict[str, Any], deps: Deps, *, actor:
         ops += tally.closure_ops(case, now, deps.config.parity.bands)
     record = {"PK": f"CASE#{case.id}", "SK": f"ACTION#{request_id}", "action": action, "actor": actor,
               "at": now.isoformat(), "status": plan["fields"].get("status", case.status), "detail": plan["detail"]}
+    if resume := plan.get("resume"):
+        record["handover"] = {"token": resume[0], "output": resume[1]}  # what a retry of the request resends
     ops.append({"Put": {"Item": to_item(record), "ConditionExpression": "attribute_not_exists(PK)"}})
     store.transact(ops)
 
 
 def _hand_over(case: Case, action: str, plan: dict[str, Any], deps: Deps, request_id: str) -> None:
     """How the workflow learns of the action, decided on the case as read and committed with it: the
-    waiting workflow's token is spent (resumed right after the commit), or the action is left on the
-    case for the workflow's next wait. Quiet actions and a closing need neither."""
+    action is left on the case for the workflow's next wait, and if the workflow waits its token is
+    spent too (resumed right after the commit; the next wait then drops the pending action by its ref).
+    Should that resume never happen, the pending action still reaches the workflow: at the latest when
+    the wait's clock runs out, sooner when the request is retried. Quiet actions need neither; a closing
+    needs no pending action (a closed case ends the workflow at its next wait)."""
     plan["resume"] = None
     if case.stale or action in QUIET_ACTIONS:
         return  # the workflow already ended, or it keeps waiting on the same clock
-    if action == "resolve":
-        plan["fields"]["pending_action"] = None  # a closed case ends the workflow at its next wait
-        if case.token_fresh and case.task_token:
-            plan["resume"] = (case.task_token, _output(action, plan, deps, request_id))
-        return
     output = _output(action, plan, deps, request_id)
+    plan["fields"]["pending_action"] = None if action == "resolve" else _merged(case.pending_action, output)
     if case.token_fresh and case.task_token:
         plan["resume"] = (case.task_token, output)
-    else:
-        plan["fields"]["pending_action"] = _merged(case.pending_action, output)
 
 
 def _output(action: str, plan: dict[str, Any], deps: Deps, request_id: str) -> dict[str, Any]:
@@ -283,41 +298,21 @@ def _merged(pending: dict[str, Any] | None, output: dict[str, Any]) -> dict[str,
 
 
 def _resume(case_id: str, resume: tuple[str, dict[str, Any]] | None, deps: Deps) -> None:
+    """Resumes the wait the action was committed against. A refused token means that wait is over: it
+    took this action (an earlier attempt of the request), or it timed out and the wait that replaces it
+    finds the action pending on the case (a closing ends the workflow there). Nothing more to do."""
     if resume is None:
         return
     token, output = resume
     try:
         workflow.resume(deps.sfn, token, output)
     except workflow.StaleTokenError:
-        _defer(case_id, token, output, deps)
-
-
-def _defer(case_id: str, spent: str, output: dict[str, Any], deps: Deps) -> None:
-    """The wait the action was committed against ended first (its timeout fired; an escalation is
-    under way). The action goes to the wait that replaced it if one has begun, else it stays on the
-    case as the pending action for the next wait. No waiting: each step is one read and one write."""
-    for _ in range(ATTEMPTS):
-        case = deps.store.get_case(case_id)
-        if not case.is_open or case.stale:
-            return
-        if case.token_fresh and case.task_token and case.task_token != spent:
-            try:
-                deps.store.update_case(case_id, case.version, {"token_fresh": False})
-            except ConflictError:
-                continue
-            try:
-                workflow.resume(deps.sfn, case.task_token, output)
-                return
-            except workflow.StaleTokenError:
-                spent = case.task_token
-                continue
-        try:
-            deps.store.update_case(case_id, case.version, {"token_fresh": False,
-                                                           "pending_action": _merged(case.pending_action, output)})
-            return
-        except ConflictError:
-            continue
-    raise BusyError(f"case {case_id} kept changing while its action was handed to the workflow; retry the same request")
+        return
+    except (workflow.WorkflowError, BotoCoreError) as exc:
+        # Throttled, 5xx or timed out after botocore's retries: committed, not yet handed over.
+        logger.warning("case workflow not resumed", case_id=case_id, action=output["type"], error=str(exc))
+        raise HandoverError(f"case {case_id}: the {output['type']} is recorded but the case workflow did not take "
+                            "it yet; retry the same request") from exc
 
 
 def customer_replied(case_id: str, deps: Deps, *, mention_key: str) -> ActionResult:
