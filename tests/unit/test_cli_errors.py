@@ -174,3 +174,26 @@ def test_busy_means_retry_the_same_request_whether_the_case_or_the_table_was_bus
         # Then both end with the documented "busy" code, never as an internal error
         code, line = cli._classify(exc)
         assert code == Exit.BUSY and line.startswith("busy: ")
+
+
+def test_a_busy_action_names_the_request_to_retry_even_when_none_was_given(monkeypatch, capsys):
+    from socialcare.agents import commands
+    from socialcare.cases.actions import HandoverError
+
+    tried: list[str] = []
+
+    class Client:
+        name = "maria"
+
+        def reply(self, case_id: str, text: str, *, request_id: str) -> None:
+            tried.append(request_id)
+            raise HandoverError(f"case {case_id}: the reply is recorded but the case workflow did not take it yet; "
+                                "retry the same request")
+
+    monkeypatch.setattr(commands, "_client", lambda args: Client())
+    # Given an action recorded on the case whose workflow Step Functions would not resume just now
+    code, out, err = run(capsys, "agent", "reply", "SC-AAAAAAAA", "On it", "--as", "maria")
+    # Then the command is busy, and says which request id to retry with (one was made up for it)
+    line = one_line(err)
+    assert code == Exit.BUSY and "busy: " in line and out == ""
+    assert tried and tried[0] and f"--request-id {tried[0]}" in line

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import uuid
 from typing import Any
 
 from pydantic import BaseModel
@@ -114,30 +115,40 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _act(args: argparse.Namespace) -> int:
-    from socialcare.agents.views import ActionOutcome
-
-    client = _client(args)
-    rid = args.request_id
+def _dispatch(client: Any, args: argparse.Namespace, rid: str) -> Any:
     match args.action:
         case "claim":
-            result = client.claim(args.case, force=args.force, request_id=rid)
+            return client.claim(args.case, force=args.force, request_id=rid)
         case "reply":
-            result = client.reply(args.case, args.text, request_id=rid)
+            return client.reply(args.case, args.text, request_id=rid)
         case "handoff":
-            result = client.handoff(args.case, args.to, args.text, request_id=rid)
+            return client.handoff(args.case, args.to, args.text, request_id=rid)
         case "transfer":
-            result = client.transfer(args.case, args.to, args.note, request_id=rid)
+            return client.transfer(args.case, args.to, args.note, request_id=rid)
         case "wait_customer":
-            result = client.wait_customer(args.case, request_id=rid)
+            return client.wait_customer(args.case, request_id=rid)
         case "resolve":
-            result = client.resolve(args.case, args.note, request_id=rid)
+            return client.resolve(args.case, args.note, request_id=rid)
         case "label":
-            result = client.label(args.case, args.actionable, request_id=rid)
+            return client.label(args.case, args.actionable, request_id=rid)
         case "reopen":
-            result = client.reopen(args.case, args.reason, request_id=rid)
+            return client.reopen(args.case, args.reason, request_id=rid)
         case "restart":
-            result = client.restart(args.case)
+            return client.restart(args.case)
+    raise AssertionError(f"unhandled action {args.action!r}")  # argparse only offers the actions above
+
+
+def _act(args: argparse.Namespace) -> int:
+    from socialcare.agents.views import ActionOutcome
+    from socialcare.cases.actions import BusyError
+
+    client = _client(args)
+    # Named here when not given, so a busy answer can say which request to retry.
+    rid = args.request_id or uuid.uuid4().hex
+    try:
+        result = _dispatch(client, args, rid)
+    except BusyError as exc:
+        raise type(exc)(f"{exc} (--request-id {rid})") from exc
     outcome = ActionOutcome(
         case_id=result.case_id,
         action=result.action,
