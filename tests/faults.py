@@ -24,11 +24,19 @@ CANCELLATION_CODES = (
 )
 
 
-def _response(url: str, error_type: str, body: dict[str, Any]) -> AWSResponse:
+# Where a refused request is pointed. botocore hands a request to every `before-send` hook, moto's
+# included, and keeps the first answer: a request moto can still serve is carried out by moto although
+# the caller sees the injected error. DynamoDB applies nothing of a refused request, so neither may moto.
+REFUSED_URL = "https://fault-injected.invalid/"
+
+
+def refuse(request: Any, error_type: str, body: dict[str, Any], status: int = 400) -> AWSResponse:
+    """The answer to a request refused with ``error_type``; the request itself never reaches moto."""
     from moto.core.botocore_stubber import MockRawResponse
 
+    request.url = REFUSED_URL
     headers = {"x-amzn-ErrorType": error_type, "Content-Type": "application/x-amz-json-1.0"}
-    return AWSResponse(url, 400, headers, MockRawResponse(json.dumps(body)))
+    return AWSResponse(REFUSED_URL, status, headers, MockRawResponse(json.dumps(body)))
 
 
 class TransactionCanceller:
@@ -60,7 +68,7 @@ class TransactionCanceller:
             self.counter[f"transaction_cancelled_{code}"] += 1
         hit = self.calls % len(items)
         reasons = [{"Code": code, "Message": "injected"} if i == hit else {"Code": "None"} for i in range(len(items))]
-        return _response(request.url, "TransactionCanceledException", {
+        return refuse(request, "TransactionCanceledException", {
             "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
             "message": f"Transaction cancelled, please refer cancellation reasons for specific reasons [{code}]",
             "CancellationReasons": reasons,

@@ -44,7 +44,7 @@ import boto3
 import requests
 from botocore.awsrequest import AWSResponse
 
-from tests.faults import CANCELLATION_CODES, CrashingSession, PostCrash, TransactionCanceller
+from tests.faults import CANCELLATION_CODES, CrashingSession, PostCrash, TransactionCanceller, refuse
 
 ACTIONABLE = [
     "@SkylarkAir my flight SK{n} was cancelled and nobody at the gate knows when the next one leaves",
@@ -173,7 +173,6 @@ class DynamoThrottle:
         self._lock = threading.Lock()
 
     def __call__(self, request: Any, **kwargs: Any) -> AWSResponse | None:
-        from moto.core.botocore_stubber import MockRawResponse
 
         with self._lock:
             self.calls += 1
@@ -183,17 +182,10 @@ class DynamoThrottle:
             if not hit:
                 return None
             self.counter["dynamodb_throttled"] += 1
-        body = json.dumps(
-            {
-                "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-                "message": "chaos: throughput exceeded",
-            }
-        )
-        headers = {
-            "x-amzn-ErrorType": "ProvisionedThroughputExceededException",
-            "Content-Type": "application/x-amz-json-1.0",
-        }
-        return AWSResponse(request.url, 400, headers, MockRawResponse(body))
+        return refuse(request, "ProvisionedThroughputExceededException", {
+            "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+            "message": "chaos: throughput exceeded",
+        })
 
 
 class SlowRouterCalls:
@@ -419,7 +411,7 @@ def run_chaos(cfg: ChaosConfig) -> Report:
             page_size=100,
         )
         session = requests.Session()
-        cursor = CrashAfterCursor(DynamoCursorStore(ddb, out["TableName"]), faults, crash_on={3, 17})
+        cursor = CrashAfterCursor(DynamoCursorStore(ddb, out["TableName"]), faults, crash_on={2, 17})
         sink = HalfQueueSink(SqsMentionSink(sqs, out["MentionsQueueUrl"]), faults, fail_on={2, 9, 23})
         seen = DynamoSeenIndex(ddb, out["TableName"])
         dlq = SqsDeadLetterSink(sqs, out["IngestDeadLetterQueueUrl"])
