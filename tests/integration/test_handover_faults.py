@@ -18,7 +18,7 @@ from socialcare.agents import AgentClient
 from socialcare.models import case_id_for
 
 from tests.builders import mention
-from tests.faults import PostCrash
+from tests.faults import PostCrash, refuse
 from tests.integration.agents.test_agent_api import api_event
 from tests.integration.conftest import PATIENT_CONFIG, history, wait_for
 
@@ -58,19 +58,13 @@ class ResumeFaults:
         raise PostCrash("the agent API Lambda died after the commit, before resuming the workflow")
 
     def answer(self, request: Any, **kwargs: Any) -> AWSResponse | None:
-        from moto.core.botocore_stubber import MockRawResponse
-
         with self._lock:
             if not self._ours() or self.error is None:
                 return None
             self.answered += 1
             status, code, message = self.error
-        # botocore hands the request to every before-send hook, moto's included, and keeps the first
-        # answer: pointed off AWS, moto does not serve it (the refused call must not resume the wait).
-        request.url = "https://fault-injected.invalid/"
-        headers = {"x-amzn-ErrorType": code, "Content-Type": "application/x-amz-json-1.0"}
-        return AWSResponse(request.url, status, headers,
-                           MockRawResponse(json.dumps({"__type": code, "message": message})))
+        # The refused call must not resume the wait: tests.faults.refuse keeps it from moto.
+        return refuse(request, code, {"__type": code, "message": message}, status)
 
 
 @pytest.fixture
