@@ -202,15 +202,13 @@ class ModelClassifier:
         p = get("department")
         learned = self.learned if has_words else None
         if learned is not None:
-            base = (
-                self._router.route(text, words)[2]
-                if self._router is not None
-                else (
-                    {d: p.probabilities.get(d, 0.0) for d in self._config.department_names}
-                    if p is not None
-                    else self.department_probabilities(text, words)
-                )
-            )
+            if self._router is not None:
+                clean = normalise(text)  # the rules below reuse it
+                base = self._router.route(text, words, clean)[2]
+            elif p is not None:
+                base = {d: p.probabilities.get(d, 0.0) for d in self._config.department_names}
+            else:
+                base = self.department_probabilities(text, words)
             dept, conf, _ = learned.blend(text, base, features)
             tags["department"] = _scored(dept, conf)
         elif self._router is not None and has_words:
