@@ -16,24 +16,28 @@ from socialcare.cases import actions
 from socialcare.models import CaseStatus, case_id_for
 
 from tests.builders import mention
-from tests.integration.conftest import execution, history, wait_for
+from tests.integration.conftest import PATIENT_CONFIG, execution, history, wait_for
 
 pytestmark = pytest.mark.integration
 
 
 class Gate:
-    """Holds every wait the workflow starts until opened; counts how many are held."""
+    """Holds every wait the workflow starts until opened, but for the first `passes` of them; counts the
+    waits that reached it."""
 
     def __init__(self) -> None:
         self.open = threading.Event()
         self.held = 0
+        self.passes = 0
         self._lock = threading.Lock()
 
     def wrap(self, original: Any) -> Any:
         def store_wait(*args: Any, **kwargs: Any) -> Any:
             with self._lock:
                 self.held += 1
-            if not self.open.wait(timeout=12):  # below the function's 15 s timeout
+                passing = self.passes > 0
+                self.passes -= passing
+            if not passing and not self.open.wait(timeout=12):  # below the function's 15 s timeout
                 raise AssertionError("the test never opened the gate")
             return original(*args, **kwargs)
 
@@ -92,6 +96,28 @@ def test_transfer_and_reply_while_not_waiting_fold_into_one_pending_action(stack
     after = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c)
     assert after.department == "customer_care" and after.clock.name == "next_update"
     items = AgentClient(deps, "lena").pull_work_items("customer_care")
+    assert [(i["case_id"], i["reason"]) for i in items] == [(case_id, "transfer")]
+
+
+@pytest.mark.parametrize("stack", [PATIENT_CONFIG], indirect=True)
+def test_a_reply_before_the_wait_after_a_transfer_sends_the_transfer_work_item_once(stack, deps, send, gate):
+    # Given a baggage case whose workflow waits (its later waits are held)
+    m = mention("@SkylarkAir lost my bag on the way to Rome, please help")
+    gate.passes = 1
+    send(m)
+    case_id = case_id_for(m.key)
+    wait_for(lambda: deps.store.get_case(case_id).token_fresh)
+    # When it is transferred (the workflow takes the transfer at once and routes it), and answered in the new
+    # department before the workflow's next wait has dropped the transfer it took
+    AgentClient(deps, "tom").transfer(case_id, "customer_care", "compensation claim")
+    wait_for(lambda: gate.held >= 2)
+    AgentClient(deps, "lena").reply(case_id, "I can help with the compensation claim.")
+    assert deps.store.get_case(case_id).pending_action["type"] == "transfer"  # the reply folded into it
+    gate.open.set()
+    # Then the workflow goes on with the reply's clock, and customer care got one work item for the transfer
+    after = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c.clock.name == "next_update" and c)
+    assert after.pending_action is None and after.department == "customer_care"
+    items = AgentClient(deps, "lena").pull_work_items("customer_care", max_items=10)
     assert [(i["case_id"], i["reason"]) for i in items] == [(case_id, "transfer")]
 
 

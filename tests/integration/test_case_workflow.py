@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import timedelta
 
 import boto3
 import pytest
 from socialcare.agents import AgentClient, NotAllowedError
-from socialcare.models import CaseStatus, case_id_for
+from socialcare.models import CaseStatus, case_id_for, utcnow
 
 from tests.builders import mention
 from tests.integration.conftest import PATIENT_CONFIG, execution, history, wait_for
@@ -108,6 +109,41 @@ def test_transfer_carries_history_and_running_clock(stack, deps, send):
     assert items and items[0]["case_id"] == case_id and items[0]["reason"] == "transfer"
     types = [e["type"] for e in deps.store.events(case_id)]
     assert "case.transferred" in types
+
+
+def _escalation_topic_tap(stack) -> str:
+    """An SQS queue subscribed to the escalation topic, as a department's pager would subscribe."""
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    url = sqs.create_queue(QueueName=f"{stack.stack_name}-pager")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=stack.outputs["EscalationTopicArn"], Protocol="sqs", Endpoint=arn,
+                  Attributes={"RawMessageDelivery": "true"})
+    return url
+
+
+@patient
+def test_a_breach_after_a_transfer_escalates_to_the_department_that_owns_the_case(stack, deps, send):
+    # Given a baggage case whose workflow waits on its first-response clock, with taps on the escalation
+    # topic and the event bus
+    pager, tap = _escalation_topic_tap(stack), _event_bus_tap(stack)
+    m = mention("@SkylarkAir lost my bag, please help")
+    send(m)
+    case_id = case_id_for(m.key)
+    wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c.department == "baggage")
+    # When baggage transfers it to customer care 597 s into its 600 s clock, and nobody answers there
+    late = dataclasses.replace(deps, now=lambda: utcnow() + timedelta(seconds=597))
+    AgentClient(late, "tom").transfer(case_id, "customer_care", "compensation claim")
+    # Then the breach is escalated to customer care: the page, both bus events, the case's own records
+    pages = wait_for(lambda: _drain(pager), timeout=60)
+    assert [(p["department"], p["tier"], p["breached_clock"]) for p in pages] == [
+        ("customer_care", 1, "first_response")]
+    emitted = wait_for(lambda: [e for e in _drain(tap) if e["detail-type"] in {"case.sla_breached", "case.escalated"}])
+    assert {e["detail"]["department"] for e in emitted} == {"customer_care"}
+    case = deps.store.get_case(case_id)
+    assert (case.department, case.escalation_tier, case.breaches) == ("customer_care", 1, 1)
+    # and the work item went to customer care once
+    items = AgentClient(deps, "lena").pull_work_items("customer_care")
+    assert [(i["case_id"], i["reason"]) for i in items] == [(case_id, "transfer")]
 
 
 def test_duplicate_mention_never_opens_a_second_case(stack, deps, send):

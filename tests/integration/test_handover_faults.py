@@ -20,7 +20,7 @@ from socialcare.models import case_id_for
 from tests.builders import mention
 from tests.faults import PostCrash, refuse
 from tests.integration.agents.test_agent_api import api_event
-from tests.integration.conftest import PATIENT_CONFIG, history, wait_for
+from tests.integration.conftest import PATIENT_CONFIG, execution, history, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -166,9 +166,41 @@ def test_a_reply_whose_lambda_died_before_the_resume_reaches_the_workflow_at_its
     with pytest.raises(PostCrash):
         _post(stack, case_id, "reply", {"agent": "kofi", "text": "Refund is on its way.", "request_id": "r-9"})
     # Then the wait runs out, and the wait that follows takes the reply instead of waiting
-    wait_for(lambda: _resumes(stack, case_id), timeout=30)
+    wait_for(lambda: _resumes(stack, case_id), timeout=60)
     assert [(r["type"], r["ref"]) for r in _resumes(stack, case_id)][0] == ("reply", "r-9")
     assert [e["type"] for e in deps.store.events(case_id)].count("case.replied") == 1
+    # and the answered case was not escalated for the clock the reply had already stopped
+    assert "Escalate" not in _states_until_resumed(stack, case_id)
+
+
+def _states_until_resumed(stack: Any, case_id: str) -> list[str]:
+    """The states the execution entered up to the first agent action it took."""
+    names = []
+    for e in history(stack, case_id):
+        if e["type"].endswith("StateEntered"):
+            names.append(e["stateEnteredEventDetails"]["name"])
+            if names[-1] == "NextStep":
+                break
+    return names
+
+
+def test_a_resolve_whose_lambda_died_before_the_resume_ends_the_workflow_without_escalating(stack, deps, send, faults):
+    # Given a case waiting on its 2 s first-response clock, and the agent API dying after its next commit
+    case_id = _open(deps, send, "@SkylarkAir my bag arrived damaged, please help")
+    faults.crashes = 1
+    # When an agent resolves it and nobody retries
+    with pytest.raises(PostCrash):
+        _post(stack, case_id, "resolve", {"agent": "ann", "note": "sorted by phone", "request_id": "z-1"})
+    assert deps.store.get_case(case_id).status == "resolved" and _resumes(stack, case_id) == []
+    # Then the wait runs out and the workflow ends as the resolve asked, without escalating the closed case
+    wait_for(lambda: execution(stack, case_id)["status"] != "RUNNING", timeout=60)
+    assert execution(stack, case_id)["status"] == "SUCCEEDED"
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history(stack, case_id)
+               if e["type"].endswith("StateEntered")]
+    assert "Escalate" not in entered and entered[-1] == "Closed"
+    case = deps.store.get_case(case_id)
+    assert (case.breaches, case.escalation_tier) == (0, 0)
+    assert [e["type"] for e in deps.store.events(case_id)] == ["case.opened", "case.routed", "case.resolved"]
 
 
 @pytest.mark.parametrize("stack", [PATIENT_CONFIG], indirect=True)

@@ -197,3 +197,19 @@ def test_dashboard_searches_match_the_queues_the_template_names(without_key):
     assert {n for n in queues.values() if search_matches(age, n)} == dept_queues
     assert {n for n in queues.values() if search_matches(dlq, n)} == dead_letters
     assert all(n.startswith(stack) for n in queues.values())
+
+
+# The state machine's role is not checked by the local stack (moto makes its calls): read the grants here.
+_TASK_ACTION = re.compile(r"^arn:aws:states:::(?:aws-sdk:)?(dynamodb|sqs|sns|events|cloudwatch):(\w)(\w+?)(?:\.\w+)?$")
+
+
+def test_the_case_workflow_role_grants_every_service_call_its_states_make(without_key):
+    asl = json.loads((ROOT / "infra" / "case_workflow.asl.json").read_text(encoding="utf-8"))
+    needed = set()
+    for state in asl["States"].values():
+        if m := _TASK_ACTION.match(state.get("Resource", "")):
+            needed.add(f"{m[1]}:{m[2].upper()}{m[3]}")
+    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "sqs:SendMessage"} <= needed
+    granted = {a for st in role_statements(without_key, "CaseWorkflowRole") if st["Effect"] == "Allow"
+               for a in _as_list(st["Action"])}
+    assert needed <= granted, f"not granted to CaseWorkflowRole: {sorted(needed - granted)}"

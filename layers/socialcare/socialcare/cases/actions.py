@@ -279,21 +279,26 @@ def _hand_over(case: Case, action: str, plan: dict[str, Any], deps: Deps, reques
 
 def _output(action: str, plan: dict[str, Any], deps: Deps, request_id: str) -> dict[str, Any]:
     """What the workflow continues with ($.action): the next step, department, queue and clock, and
-    the request it came from (so a wait can tell a pending action it already applied)."""
-    return {
+    the request it came from (so a wait can tell a pending action it already applied). A transfer
+    also names its routing (`route`, its request id): the workflow sends one work item per route."""
+    output = {
         "type": action,
         "department": plan["department"],
         "queue_url": deps.settings.department_queue_url(plan["department"]),
         "clock": workflow.clock_payload(plan["clock"]),
         "ref": request_id,
     }
+    if action == "transfer":
+        output["route"] = request_id
+    return output
 
 
 def _merged(pending: dict[str, Any] | None, output: dict[str, Any]) -> dict[str, Any]:
     """Actions the workflow has not picked up yet fold into one: the latest clock and department, and
-    a transfer among them still sends the case to its (latest) department's queue."""
-    if pending and pending.get("type") == "transfer":
-        return {**output, "type": "transfer"}
+    a transfer among them still sends the case to its (latest) department's queue, under that
+    transfer's route, so a transfer the workflow already routed is not routed again."""
+    if pending and pending.get("type") == "transfer" and output["type"] != "transfer":
+        return {**output, "type": "transfer", "route": pending.get("route") or pending["ref"]}
     return output
 
 
@@ -399,6 +404,8 @@ def store_wait(case_id: str, task_token: str, action: dict[str, Any], deps: Deps
         pending = case.pending_action
         if pending and pending.get("ref") != action.get("ref"):
             # An action came while the workflow was not waiting: it goes on with it now, not waiting.
+            if pending.get("type") == "transfer" and not pending.get("route"):
+                pending = {**pending, "route": pending["ref"]}  # left by a version without routes
             workflow.resume(deps.sfn, task_token, pending)
             _clear_pending(case, pending["ref"], deps)
             _maybe_acknowledge(case, action, deps)
