@@ -16,6 +16,8 @@ from socialcare.local.stack import LocalStack, local_stack
 FAST_CONFIG = str(Path(__file__).resolve().parents[1] / "data" / "brand_fast.yaml")
 # Clocks of minutes: for tests whose steps must not race an SLA (they are not about breaches).
 PATIENT_CONFIG = str(Path(__file__).resolve().parents[1] / "data" / "brand_patient.yaml")
+# A 5 s first-response clock and minutes after it: for tests about one breach and what follows it.
+ONE_BREACH_CONFIG = str(Path(__file__).resolve().parents[1] / "data" / "brand_one_breach.yaml")
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from socialcare.cases import actions
 from socialcare.models import CaseStatus, case_id_for
 
 from tests.builders import mention
-from tests.integration.conftest import PATIENT_CONFIG, execution, history, wait_for
+from tests.integration.conftest import ONE_BREACH_CONFIG, PATIENT_CONFIG, execution, history, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -132,22 +132,24 @@ def test_resolve_while_not_waiting_ends_the_workflow_at_its_next_wait(stack, dep
     wait_for(lambda: execution(stack, case_id)["status"] == "SUCCEEDED")
 
 
+@pytest.mark.parametrize("stack", [ONE_BREACH_CONFIG], indirect=True)
 def test_action_on_a_wait_that_timed_out_goes_to_the_next_wait(stack, deps, send, gate):
-    # Given a case waiting on its 2 s first-response clock, with the workflow's later waits held
+    # Given a case waiting on its 5 s first-response clock, with the workflow's later waits held (the
+    # escalation's tier and the reply's clock are minutes long: nothing else runs out meanwhile)
     m = mention("@SkylarkAir the check-in kiosk charged me but gave no boarding pass, please help")
+    gate.passes = 1
     send(m)
     case_id = case_id_for(m.key)
-    gate.open.set()
     waiting = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c)
-    gate.open.clear()
     # When the clock runs out (the escalation's wait is held) and only then an agent replies
-    wait_for(lambda: gate.held >= 2, timeout=30)
+    wait_for(lambda: gate.held >= 2, timeout=60)
     assert deps.store.get_case(case_id).task_token == waiting.task_token  # the case still shows the old wait
     AgentClient(deps, "kofi").reply(case_id, "Can you send the kiosk receipt number?")
     # Then the reply is kept for the next wait (the old token was refused), and applied by it
     assert deps.store.get_case(case_id).pending_action["type"] == "reply"
     gate.open.set()
-    after = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c.clock.name == "next_update" and c)
+    after = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c.clock.name == "next_update" and c,
+                     timeout=60)
     assert after.pending_action is None and after.escalation_tier == 1
     # and the spent token is refused, as Step Functions refuses it (moto answers TaskDoesNotExist where
     # AWS says TaskTimedOut; the product treats both as "that wait is over")

@@ -20,7 +20,7 @@ from socialcare.models import case_id_for
 from tests.builders import mention
 from tests.faults import PostCrash, refuse
 from tests.integration.agents.test_agent_api import api_event
-from tests.integration.conftest import PATIENT_CONFIG, execution, history, wait_for
+from tests.integration.conftest import ONE_BREACH_CONFIG, PATIENT_CONFIG, execution, history, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -158,8 +158,9 @@ def test_a_transfer_whose_lambda_died_before_the_resume_is_finished_by_the_retry
     assert [e["type"] for e in deps.store.events(case_id)].count("case.transferred") == 1
 
 
+@pytest.mark.parametrize("stack", [ONE_BREACH_CONFIG], indirect=True)
 def test_a_reply_whose_lambda_died_before_the_resume_reaches_the_workflow_at_its_next_wait(stack, deps, send, faults):
-    # Given a case waiting on its 2 s first-response clock, and the agent API dying after its next commit
+    # Given a case waiting on its 5 s first-response clock, and the agent API dying after its next commit
     case_id = _open(deps, send, "@SkylarkAir the check-in kiosk charged me twice, please help")
     faults.crashes = 1
     # When an agent replies and nobody retries
@@ -184,8 +185,9 @@ def _states_until_resumed(stack: Any, case_id: str) -> list[str]:
     return names
 
 
+@pytest.mark.parametrize("stack", [ONE_BREACH_CONFIG], indirect=True)
 def test_a_resolve_whose_lambda_died_before_the_resume_ends_the_workflow_without_escalating(stack, deps, send, faults):
-    # Given a case waiting on its 2 s first-response clock, and the agent API dying after its next commit
+    # Given a case waiting on its 5 s first-response clock, and the agent API dying after its next commit
     case_id = _open(deps, send, "@SkylarkAir my bag arrived damaged, please help")
     faults.crashes = 1
     # When an agent resolves it and nobody retries

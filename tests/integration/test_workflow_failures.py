@@ -12,11 +12,13 @@ from socialcare.cases import actions
 from socialcare.models import case_id_for
 
 from tests.builders import mention
-from tests.integration.conftest import execution, wait_for
+from tests.integration.conftest import PATIENT_CONFIG, execution, wait_for
 
 pytestmark = pytest.mark.integration
 
 
+# Clocks of minutes: the restarted execution must not breach and go stale while the test still works the case.
+@pytest.mark.parametrize("stack", [PATIENT_CONFIG], indirect=True)
 def test_an_unexpected_task_error_flags_the_case_and_a_restart_redrives_it(stack, deps, send, monkeypatch):
     # Given the task that stores the workflow's wait dying with an error no Catch names
     real_store_wait = actions.store_wait
@@ -29,7 +31,7 @@ def test_an_unexpected_task_error_flags_the_case_and_a_restart_redrives_it(stack
     # When the case opens and its workflow reaches the wait
     send(m)
     case_id = case_id_for(m.key)
-    wait_for(lambda: execution(stack, case_id)["status"] != "RUNNING", timeout=30)
+    wait_for(lambda: execution(stack, case_id)["status"] != "RUNNING", timeout=60)
     # Then the execution ended through the failure path, not silently
     run = execution(stack, case_id)
     assert run["status"] == "FAILED"
