@@ -212,8 +212,9 @@ def test_a_resume_that_goes_through_leaves_nothing_owed(stack, deps, send, fault
     # When an agent replies
     status, body = _post(stack, case_id, "reply", {"agent": "ann", "text": "Sorry - claim form sent.",
                                                     "request_id": "r-2"})
-    # Then the workflow is resumed at once, and its next wait drops the pending action it carries
+    # Then the workflow is resumed at once, and its next wait drops the pending action it carries (the
+    # execution records the resume on its own thread: read its history once that wait is stored)
     assert (status, body["replayed"]) == (200, False), body
-    assert [r["ref"] for r in _resumes(stack, case_id)] == ["r-2"]
     after = _waiting_after(deps, case_id, "next_update")
+    assert [r["ref"] for r in _resumes(stack, case_id)] == ["r-2"]
     assert after.pending_action is None and faults.answered == 0
