@@ -90,10 +90,11 @@ export async function quietPage(main) {
     ev.preventDefault();
     try { const p = await api('POST', '/posts', { text: postText.value, region: postRegion.value.trim() || null, at: minutesFromNow(postMinutes.value), operator }); await reload(`post ${p.id} scheduled`); } catch (err) { fail(err); }
   });
+  // main.append, unlike h(), writes a null child as the text "null": the crisis card is spread in only when there is one.
   main.append(h('h1', {}, 'Quiet periods and scheduled posts'),
-    crisis.length ? h('section', { class: 'card', id: 'crisis' }, h('h2', {}, 'Crisis suggestions awaiting a human'),
+    ...(crisis.length ? [h('section', { class: 'card', id: 'crisis' }, h('h2', {}, 'Crisis suggestions awaiting a human'),
       ...crisis.map((c) => h('p', {}, `${c.region}: ${c.mentions} mentions in ${Math.round(c.window_s / 60)} min (suggested ${when(c.suggested_at)}) `,
-        h('button', { type: 'button', onclick: () => { region.value = c.region; reason.focus(); } }, `Prepare a quiet period for ${c.region}`)))) : null,
+        h('button', { type: 'button', onclick: () => { region.value = c.region; reason.focus(); } }, `Prepare a quiet period for ${c.region}`))))] : []),
     h('section', { class: 'card' }, h('h2', {}, 'Quiet periods'),
       table('quiet-periods', ['Region', 'Until', 'Reason', 'By', 'State', ''], periods.map((p) => h('tr', {},
         h('td', {}, p.region), h('td', {}, when(p.until)), h('td', { class: 'text' }, p.reason), h('td', {}, p.started_by),

@@ -36,6 +36,11 @@ def no_console_errors(driver: Any, expected: str | None = None) -> None:
 
 
 def shot(driver: Any, name: str) -> None:
+    """Each page the docs show is first checked for a value it failed to render: JavaScript writes a
+    missing one as the word "null" or "undefined" (Element.append(null) does), and no page means it."""
+    words = driver.find_element(By.TAG_NAME, "body").text.split()
+    stray = [w for w in words if w in {"null", "undefined", "NaN"}] + (["[object Object]"] if "[object" in words else [])
+    assert not stray, f"{name}: the page shows {stray}"
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(Path(SHOTS) / f"{name}.png"))

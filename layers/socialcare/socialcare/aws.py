@@ -11,13 +11,16 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
+# Standard retry mode: throttling (ProvisionedThroughputExceededException, ThrottlingException,
+# RequestLimitExceeded) and 5xx are retried with exponential backoff and jitter: max_attempts counts
+# the retries (botocore's legacy meaning), so a request is sent up to 6 times.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
 
 
 @functools.cache
 def client(service: str) -> Any:
     # AWS_ENDPOINT_URL (set by the local stack) redirects every client to moto's server.
-    return botocore.session.Session().create_client(service, config=_CONFIG)
+    return botocore.session.Session().create_client(service, config=CLIENT_CONFIG)
 
 
 def reset_clients() -> None:

@@ -169,14 +169,19 @@ class Store:
         self.sleep = sleep
 
     # -------------------------------------------------------------- items
+    @staticmethod
+    def row_copies(case: Case, summary: str | None = None) -> dict[str, Any]:
+        """Three copies for the inbox index (InboxByDepartment projects only the attributes an inbox row
+        shows): the opening message's first 140 characters, the language and the author's follower
+        count (none when the platform gave none). All three are fixed when the case opens."""
+        copies = {"summary": summary[:SUMMARY_CHARS] if summary is not None else None,
+                  "language": case.tags.language.value, "followers": case.author.followers}
+        return {k: v for k, v in copies.items() if v is not None}
+
     def case_item(self, case: Case, summary: str | None = None) -> dict[str, Any]:
-        """The case as stored. Three copies for the inbox index (InboxByDepartment projects only the
-        attributes an inbox row shows): the opening message's first 140 characters, the language and
-        the author's follower count. All three are fixed when the case opens."""
+        """The case as stored, with its inbox row's copies (row_copies)."""
         data = case.model_dump(mode="json")
-        data.update(language=case.tags.language.value, followers=case.author.followers)
-        if summary is not None:
-            data["summary"] = summary[:SUMMARY_CHARS]
+        data.update(self.row_copies(case, summary))
         data.update(PK=f"CASE#{case.id}", SK="CASE", GSI2PK=f"CUSTOMER#{case.customer_key}", GSI2SK=iso(case.opened_at))
         if case.is_open:
             due = case.clock.due_at if case.clock else case.first_response_due
@@ -354,6 +359,39 @@ class Store:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return cases[:limit]
+
+    def batch_get(self, keys: list[dict[str, Any]], projection: str,
+                  names: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Up to 100 items by key (raw AttributeValues), asking again with backoff for what DynamoDB
+        leaves unprocessed (throttling). Returns (found, keys still unprocessed after the last try)."""
+        request: dict[str, Any] = {self.table: {"Keys": keys, "ProjectionExpression": projection,
+                                                **({"ExpressionAttributeNames": names} if names else {})}}
+        found: list[dict[str, Any]] = []
+        for attempt in range(TRANSACT_ATTEMPTS):
+            try:
+                got = self.ddb.batch_get_item(RequestItems=request)
+            except ClientError as exc:
+                raise StoreError(str(exc)) from exc
+            found.extend(got.get("Responses", {}).get(self.table, []))
+            request = got.get("UnprocessedKeys") or {}
+            if not request:
+                return found, []
+            if attempt + 1 < TRANSACT_ATTEMPTS:
+                self.sleep(random.uniform(0, min(TRANSACT_CAP_S, TRANSACT_BASE_S * 2**attempt)))  # noqa: S311
+        return found, request[self.table]["Keys"]
+
+    def mentions(self, mention_keys: list[str], projection: str,
+                 names: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+        """Mention items by mention key (the attributes projected, PK among them), 100 keys per
+        BatchGetItem. A mention past its retention (or still unread after the retries) is absent."""
+        out: dict[str, dict[str, Any]] = {}
+        keys = list(dict.fromkeys(mention_keys))
+        for start in range(0, len(keys), 100):
+            found, _ = self.batch_get([mention_key(k) for k in keys[start:start + 100]], projection, names)
+            for item in found:
+                data = from_item(item)
+                out[data["PK"].removeprefix("MENTION#")] = data
+        return out
 
     def count_open_cases(self, department: str) -> int:
         kwargs: dict[str, Any] = {

@@ -141,7 +141,7 @@ class AgentClient:
         now = self.deps.now()
         messages = self.deps.store.messages(case_id)
         inbound = [m["mention_key"] for m in messages if m.get("direction") == "in" and m.get("mention_key")]
-        tagged = self._mentions(inbound, "PK, tags", {}) if inbound else {}
+        tagged = self.deps.store.mentions(inbound, "PK, tags") if inbound else {}
         conversation = [
             views.MessageView(
                 at=str(m.get("at", "")),
@@ -245,45 +245,18 @@ class AgentClient:
 
     def _summaries(self, case_ids: list[str]) -> dict[str, str]:
         """The opening message's start per case, from the case items, 100 at a time (BatchGetItem)."""
-        from socialcare.store import SUMMARY_CHARS, from_item
+        from socialcare.store import SUMMARY_CHARS, case_key, from_item
 
         out: dict[str, str] = {}
         keys = list(dict.fromkeys(case_ids))
         mention_keys: dict[str, str] = {}
         for start in range(0, len(keys), 100):
-            batch = [{"PK": {"S": f"CASE#{k}"}, "SK": {"S": "CASE"}} for k in keys[start:start + 100]]
-            for item in self._batch_get(batch, "id, mention_key"):
+            batch = [case_key(k) for k in keys[start:start + 100]]
+            for item in self.deps.store.batch_get(batch, "id, mention_key")[0]:
                 data = from_item(item)
                 mention_keys[data["mention_key"]] = data["id"]
-        for key, data in self._mentions(list(mention_keys), "PK, mention.#t", {"#t": "text"}).items():
+        for key, data in self.deps.store.mentions(list(mention_keys), "PK, mention.#t", {"#t": "text"}).items():
             out[mention_keys[key]] = str(data.get("mention", {}).get("text", ""))[:SUMMARY_CHARS]
-        return out
-
-    def _batch_get(self, keys: list[dict[str, Any]], projection: str,
-                   names: dict[str, str] | None = None) -> list[dict[str, Any]]:
-        """Up to 100 items by key, retrying what DynamoDB leaves unprocessed."""
-        request = {self.deps.store.table: {"Keys": keys, "ProjectionExpression": projection,
-                                           **({"ExpressionAttributeNames": names} if names else {})}}
-        found: list[dict[str, Any]] = []
-        for _ in range(10):
-            got = self.deps.store.ddb.batch_get_item(RequestItems=request)
-            found.extend(got.get("Responses", {}).get(self.deps.store.table, []))
-            request = got.get("UnprocessedKeys") or {}
-            if not request:
-                break
-        return found
-
-    def _mentions(self, mention_keys: list[str], projection: str, names: dict[str, str]) -> dict[str, dict]:
-        """Mention items by key (the attributes projected), 100 keys per BatchGetItem."""
-        from socialcare.store import from_item
-
-        out: dict[str, dict] = {}
-        keys = list(dict.fromkeys(mention_keys))
-        for start in range(0, len(keys), 100):
-            for item in self._batch_get([{"PK": {"S": f"MENTION#{k}"}, "SK": {"S": "MENTION"}}
-                                         for k in keys[start:start + 100]], projection, names):
-                data = from_item(item)
-                out[data["PK"].removeprefix("MENTION#")] = data
         return out
 
     # ---------------------------------------------------------------- acting

@@ -120,6 +120,7 @@ def _publish(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     from socialcare.agents.connect import add_target_arguments
+    from socialcare.console import backfill
 
     console = sub.add_parser("console", help="the web console of a deployed stack")
     commands = console.add_subparsers(dest="console_command", required=True)
@@ -131,3 +132,4 @@ def register(sub: Any) -> None:
     pub.add_argument("--dry-run", action="store_true", help="say what would be uploaded and removed; change nothing")
     pub.add_argument("--json", action="store_true", help="print the result as JSON")
     pub.set_defaults(func=_publish)
+    backfill.register(commands)

@@ -1,6 +1,7 @@
 """The stack's health read through AWS APIs only, as an operator's credentials see it: functions'
 recent errors, sources and their secrets, queue and dead-letter depths, alarms wired to a topic that
-can deliver, and failed case workflows. Works the same against `socialcare local up` and AWS."""
+can deliver, failed case workflows, and open cases whose inbox rows an upgrade left incomplete. Works
+the same against `socialcare local up` and AWS."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class Doctor:
         self.stack_name, self.client = stack_name, client  # client(service) -> a boto3 client
         self.now = now or datetime.now(UTC)
         self.resources: dict[str, list[dict[str, Any]]] = {}
+        self.outputs: dict[str, str] = {}
 
     # -------------------------------------------------------------- the stack itself
     def stack(self) -> Check:
@@ -38,6 +40,7 @@ class Doctor:
         for page in paginator.paginate(StackName=self.stack_name):
             for r in page["StackResourceSummaries"]:
                 self.resources.setdefault(r["ResourceType"], []).append(r)
+        self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         status = stack["StackStatus"]
         verdict = OK if status.endswith("_COMPLETE") and "ROLLBACK" not in status else FAIL
         count = sum(map(len, self.resources.values()))
@@ -165,6 +168,35 @@ class Doctor:
                              "no failed executions in the last 24 h"))
         return out
 
+    # -------------------------------------------------------------- the inbox index
+    def inbox_rows(self) -> list[Check]:
+        """Open cases opened before the inbox index carried their row's copies (a stack upgraded in
+        place): `socialcare console backfill` gives them their summary, language and followers."""
+        table = self.outputs.get("TableName")
+        departments = [d.strip() for d in self.outputs.get("Departments", "").split(",") if d.strip()]
+        if not table or not departments:
+            return []
+        ddb, lacking = self.client("dynamodb"), 0
+        for department in departments:
+            kwargs: dict[str, Any] = {
+                "TableName": table, "IndexName": "OpenByDepartment", "KeyConditionExpression": "GSI1PK = :pk",
+                "FilterExpression": "attribute_not_exists(erased_at) AND "
+                                    "(attribute_not_exists(summary) OR attribute_not_exists(#lang))",
+                "ExpressionAttributeNames": {"#lang": "language"},
+                "ExpressionAttributeValues": {":pk": {"S": f"DEPT#{department}#OPEN"}}, "Select": "COUNT",
+            }
+            while True:
+                page = ddb.query(**kwargs)
+                lacking += int(page.get("Count", 0))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        if lacking:
+            return [Check(WARN, "inbox rows", f"{lacking} open cases lack their inbox row's summary or language "
+                                              f"(opened before the inbox index): run `socialcare console backfill "
+                                              f"--stack {self.stack_name}`")]
+        return [Check(OK, "inbox rows", "every open case carries its inbox row")]
+
 
 def _short(name: str, stack: str) -> str:
     return name[len(stack) + 1:] if name.startswith(stack + "-") else name
@@ -179,7 +211,7 @@ def run(stack_name: str, client: Any, sources: list[Any] | None = None, cursor_s
     except (ClientError, BotoCoreError) as exc:
         return [Check(FAIL, "stack", f"cannot read stack {stack_name!r}: {exc}")]
     steps = [doctor.functions, lambda: doctor.sources(sources or [], cursor_state or (lambda _id: None)),
-             doctor.queues, doctor.alarms, doctor.workflows]
+             doctor.queues, doctor.alarms, doctor.workflows, doctor.inbox_rows]
     for step in steps:
         try:
             checks += step()

@@ -1,0 +1,93 @@
+"""Inbox backfill benchmark: `socialcare console backfill` on a real `local up` (moto server over HTTP)
+whose baggage department has 1,000 open cases written as the version before the inbox index wrote them
+(no summary, language or followers). Measures the first run (time, DynamoDB requests by operation:
+index queries, BatchGetItem of the opening mentions, one conditional UpdateItem per case, no Scan),
+the second run (nothing left to fill), and the inbox page after it (one index query, no BatchGetItem).
+
+    .venv/bin/python -m bench.backfill [--cases 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.console import _seed
+
+
+def run(cases: int = 1000) -> dict[str, Any]:
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from socialcare.agents.sdk import AgentClient
+    from socialcare.assembly import default_deps
+    from socialcare.console.backfill import Backfill
+    from socialcare.local.server import LocalServer
+    from socialcare.store import case_key
+
+    os.environ["SOCIALCARE_LOCAL_STATE"] = str(Path(tempfile.mkdtemp(prefix="bench-backfill-")) / "state.json")
+    server = LocalServer(feed_samples=False)
+    server.start()
+    try:
+        deps = default_deps()
+        _seed(deps, "baggage", cases)
+        rows = deps.store.ddb.query(TableName=deps.store.table, IndexName="OpenByDepartment",
+                                    KeyConditionExpression="GSI1PK = :pk", ProjectionExpression="id",
+                                    ExpressionAttributeValues={":pk": {"S": "DEPT#baggage#OPEN"}})
+        ids = [r["id"]["S"] for r in rows["Items"]]
+        while "LastEvaluatedKey" in rows:
+            rows = deps.store.ddb.query(TableName=deps.store.table, IndexName="OpenByDepartment",
+                                        KeyConditionExpression="GSI1PK = :pk", ProjectionExpression="id",
+                                        ExpressionAttributeValues={":pk": {"S": "DEPT#baggage#OPEN"}},
+                                        ExclusiveStartKey=rows["LastEvaluatedKey"])
+            ids += [r["id"]["S"] for r in rows["Items"]]
+        for case_id in ids:  # the shape the version before the index wrote
+            deps.store.ddb.update_item(TableName=deps.store.table, Key=case_key(case_id),
+                                       UpdateExpression="REMOVE summary, #l, followers",
+                                       ExpressionAttributeNames={"#l": "language"})
+        calls: Counter[str] = Counter()
+
+        def count(model: Any, params: dict[str, Any], **_: Any) -> None:
+            if threading.current_thread().name == "local-scheduler":  # the stack's own polling
+                return
+            calls[model.name + (f"({params['IndexName']})" if params.get("IndexName") else "")] += 1
+
+        deps.store.ddb.meta.events.register("provide-client-params.dynamodb.*", count)
+        departments = deps.settings.departments or deps.config.department_names
+        started = time.perf_counter()
+        first = Backfill(deps.store).run(departments)
+        first_s = time.perf_counter() - started
+        first_calls = dict(calls)
+        calls.clear()
+        started = time.perf_counter()
+        second = Backfill(deps.store).run(departments)
+        second_s = time.perf_counter() - started
+        second_calls = dict(calls)
+        calls.clear()
+        page = AgentClient(deps, "bench").work_queue("baggage", limit=100)
+        complete = sum(1 for c in page.cases if c.language and c.followers is not None and c.summary)
+        result = {
+            "cases": len(ids), "first_run_s": round(first_s, 2), "first": first.lines()[-1],
+            "first_requests": first_calls, "second_run_s": round(second_s, 2), "second": second.lines()[-1],
+            "second_requests": second_calls, "inbox_page_rows_complete": f"{complete}/{len(page.cases)}",
+            "inbox_page_requests": dict(calls),
+        }
+    finally:
+        server.stop()
+    for key, value in result.items():
+        print(f"{key:<26} {value}")
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=1000)
+    run(parser.parse_args().cases)
