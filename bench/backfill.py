@@ -10,15 +10,12 @@ the second run (nothing left to fill), and the inbox page after it (one index qu
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-from bench.console import _seed
+from bench.console import _seed, local_server
 
 
 def run(cases: int = 1000) -> dict[str, Any]:
@@ -30,29 +27,11 @@ def run(cases: int = 1000) -> dict[str, Any]:
     from socialcare.agents.sdk import AgentClient
     from socialcare.assembly import default_deps
     from socialcare.console.backfill import Backfill
-    from socialcare.local.server import LocalServer
-    from socialcare.store import case_key
 
-    os.environ["SOCIALCARE_LOCAL_STATE"] = str(Path(tempfile.mkdtemp(prefix="bench-backfill-")) / "state.json")
-    server = LocalServer(feed_samples=False)
-    server.start()
+    server = local_server("bench-backfill-")
     try:
         deps = default_deps()
-        _seed(deps, "baggage", cases)
-        rows = deps.store.ddb.query(TableName=deps.store.table, IndexName="OpenByDepartment",
-                                    KeyConditionExpression="GSI1PK = :pk", ProjectionExpression="id",
-                                    ExpressionAttributeValues={":pk": {"S": "DEPT#baggage#OPEN"}})
-        ids = [r["id"]["S"] for r in rows["Items"]]
-        while "LastEvaluatedKey" in rows:
-            rows = deps.store.ddb.query(TableName=deps.store.table, IndexName="OpenByDepartment",
-                                        KeyConditionExpression="GSI1PK = :pk", ProjectionExpression="id",
-                                        ExpressionAttributeValues={":pk": {"S": "DEPT#baggage#OPEN"}},
-                                        ExclusiveStartKey=rows["LastEvaluatedKey"])
-            ids += [r["id"]["S"] for r in rows["Items"]]
-        for case_id in ids:  # the shape the version before the index wrote
-            deps.store.ddb.update_item(TableName=deps.store.table, Key=case_key(case_id),
-                                       UpdateExpression="REMOVE summary, #l, followers",
-                                       ExpressionAttributeNames={"#l": "language"})
+        _seed(deps, "baggage", cases, row_copies=False)
         calls: Counter[str] = Counter()
 
         def count(model: Any, params: dict[str, Any], **_: Any) -> None:
@@ -75,7 +54,7 @@ def run(cases: int = 1000) -> dict[str, Any]:
         page = AgentClient(deps, "bench").work_queue("baggage", limit=100)
         complete = sum(1 for c in page.cases if c.language and c.followers is not None and c.summary)
         result = {
-            "cases": len(ids), "first_run_s": round(first_s, 2), "first": first.lines()[-1],
+            "cases": first.scanned, "first_run_s": round(first_s, 2), "first": first.lines()[-1],
             "first_requests": first_calls, "second_run_s": round(second_s, 2), "second": second.lines()[-1],
             "second_requests": second_calls, "inbox_page_rows_complete": f"{complete}/{len(page.cases)}",
             "inbox_page_requests": dict(calls),

@@ -50,7 +50,9 @@ def first_page_bytes() -> tuple[int, list[str]]:
     return sum((CONSOLE / f).stat().st_size for f in files), files
 
 
-def _seed(deps: Any, department: str, n: int) -> None:
+def _seed(deps: Any, department: str, n: int, *, row_copies: bool = True) -> None:
+    """n open cases and their opening mentions; without `row_copies`, as the version before the inbox
+    index wrote them (no summary, language or followers on the case)."""
     from socialcare.cases import clocks
     from socialcare.models import Author, Case, Mention, Scored, SlaPolicy, Tags, case_id_for
 
@@ -71,7 +73,8 @@ def _seed(deps: Any, department: str, n: int) -> None:
                     first_response_due=opened + timedelta(seconds=sla.first_response_s),
                     resolution_due=opened + timedelta(seconds=sla.resolution_s),
                     clock=clocks.first_clock(sla, opened))
-        items.append(deps.store.case_item(case, summary=mention.text))
+        item = deps.store.case_item(case, summary=mention.text)
+        items.append(item if row_copies else {k: v for k, v in item.items() if k not in deps.store.row_copies(case, "")})
         items.append(deps.store.mention_item(mention, tags, case.id, 30))
     for start in range(0, len(items), 25):
         deps.store.ddb.batch_write_item(RequestItems={deps.store.table: [{"PutRequest": {"Item": it}}
@@ -123,6 +126,16 @@ def next_page(url: str, token: str) -> str:
     return str(json.loads(urllib.request.urlopen(get, timeout=60).read())["next"] or "")  # noqa: S310 - loopback
 
 
+def local_server(prefix: str) -> Any:
+    """A started `local up` with its own state file: one running in another terminal is left alone."""
+    from socialcare.local.server import LocalServer
+
+    os.environ["SOCIALCARE_LOCAL_STATE"] = str(Path(tempfile.mkdtemp(prefix=prefix)) / "state.json")
+    server = LocalServer(feed_samples=False)
+    server.start()
+    return server
+
+
 def run(cases: int = 1000, requests: int = 40) -> dict[str, Any]:
     import logging
     import warnings
@@ -130,13 +143,9 @@ def run(cases: int = 1000, requests: int = 40) -> dict[str, Any]:
     warnings.filterwarnings("ignore")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     from socialcare.assembly import default_deps
-    from socialcare.local.server import LocalServer
 
     size, files = first_page_bytes()
-    # Its own state file: a `local up` running in another terminal is left alone.
-    os.environ["SOCIALCARE_LOCAL_STATE"] = str(Path(tempfile.mkdtemp(prefix="bench-console-")) / "state.json")
-    server = LocalServer(feed_samples=False)
-    server.start()
+    server = local_server("bench-console-")
     try:
         deps = default_deps()
         _seed(deps, "baggage", cases)

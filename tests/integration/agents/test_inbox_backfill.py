@@ -195,3 +195,30 @@ def test_user_mistakes_are_one_line_and_a_documented_exit_code(stack, capsys):
     with pytest.raises(SystemExit) as usage:
         socialcare_cli.main(["console", "backfill", "--limit", "3"])
     assert usage.value.code == 64
+
+
+def test_opening_mentions_that_cannot_be_read_are_reported_not_taken_for_expired(stack, deps, open_case, x_api):
+    # Given an old-shape case, and a table that throttles every read of its opening mention
+    case_id = open_case("@SkylarkAir my suitcase is lost at Heathrow, please help")
+    as_before_the_index(stack, case_id)
+    client = boto3.client("dynamodb", config=CLIENT_CONFIG.merge(Config(retries={"mode": "standard",
+                                                                                   "max_attempts": 0})))
+
+    def throttle_reads(request: Any, **_: Any) -> Any:
+        if request.headers.get("X-Amz-Target", b"").endswith(b".BatchGetItem"):
+            return refuse(request, "ProvisionedThroughputExceededException", {
+                "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                "message": "The level of configured provisioned throughput for the table was exceeded."})
+        return None
+
+    client.meta.events.register_first("before-send.dynamodb", throttle_reads)
+    # When the backfill runs
+    report = Backfill(Store(client, stack.outputs["TableName"])).run(["baggage"])
+    # Then the case is reported as unread (run again), not as past its retention, and its other copies are filled
+    assert [f.case_id for f in report.failed] == [case_id]
+    assert "could not be read" in report.failed[0].reason and "ProvisionedThroughputExceeded" in report.failed[0].reason
+    assert "language and followers filled" in report.failed[0].reason
+    assert set(inbox_rows(stack, "baggage")[case_id]) == {"language", "followers"}
+    # And a run without the throttling completes it
+    assert Backfill(deps.store).run(["baggage"]).filled == 1
+    assert set(inbox_rows(stack, "baggage")[case_id]) == set(COPIES)

@@ -23,9 +23,9 @@ from pydantic import ValidationError
 
 from socialcare.errors import Exit
 from socialcare.models import Case
-from socialcare.store import Store, StoreError, case_key, from_item
+from socialcare.store import Store, StoreError, case_key, from_item, mention_key, to_item
 
-PAGE = 100  # cases per query page: one BatchGetItem of their opening mentions
+PAGE = 100  # cases per query page: one BatchGetItem (its limit: 100 keys) of their opening mentions
 CONFLICT_ROUNDS = 3  # a case that keeps changing under the write is reported, not chased forever
 LOST = "its opening mention is no longer stored (past its retention): its row keeps an empty summary"
 
@@ -101,27 +101,41 @@ class Backfill:
         report.scanned += len(items)
         live = [i for i in items if not i.get("erased_at")]
         report.erased += len(items) - len(live)
-        texts = self._texts([i["mention_key"] for i in live if "summary" not in i and i.get("mention_key")])
+        texts, unread = self._texts([i["mention_key"] for i in live if "summary" not in i and i.get("mention_key")])
         for item in live:
-            self._fill(item, texts, department, report)
+            self._fill(item, texts, unread, department, report)
 
-    def _texts(self, mention_keys: list[str]) -> dict[str, str]:
-        """The opening mentions' text, for the cases that lack a summary; one past its retention is absent."""
-        found = self.store.mentions(mention_keys, "PK, mention.#t", {"#t": "text"})
-        return {k: str(v["mention"]["text"]) for k, v in found.items()
-                if isinstance(v.get("mention"), dict) and v["mention"].get("text") is not None}
+    def _texts(self, mention_keys: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+        """The opening mentions' text (one past its retention has none), and why any could not be read."""
+        if not mention_keys:
+            return {}, {}
+        keys = list(dict.fromkeys(mention_keys))
+        try:
+            found, left = self.store.batch_get([mention_key(k) for k in keys], "PK, mention.#t", {"#t": "text"})
+        except StoreError as exc:
+            return {}, dict.fromkeys(keys, f"its opening mention could not be read ({exc}); run again")
+        texts = {}
+        for raw in found:
+            data = from_item(raw)
+            text = (data.get("mention") or {}).get("text")
+            if text is not None:
+                texts[data["PK"].removeprefix("MENTION#")] = str(text)
+        unread = {from_item(k)["PK"].removeprefix("MENTION#"): "its opening mention stayed unprocessed "
+                  "(BatchGetItem throttled); run again" for k in left}
+        return texts, unread
 
-    def _fill(self, item: dict[str, Any], texts: dict[str, str], department: str, report: BackfillReport) -> None:
-        case_id, text = str(item.get("id") or item.get("PK", "").removeprefix("CASE#")), None
+    def _fill(self, item: dict[str, Any], texts: dict[str, str], unread: dict[str, str], department: str,
+              report: BackfillReport) -> None:
+        case_id = str(item.get("id") or item.get("PK", "").removeprefix("CASE#"))
+        mention = item.get("mention_key") or ""
         for _ in range(CONFLICT_ROUNDS):
-            text = texts.get(item.get("mention_key") or "")
             try:
-                values = _wanted(item, text)
+                values = _wanted(item, texts.get(mention))
             except ValidationError as exc:
                 report.failed.append(Failure(department, case_id, f"the case item does not read as a case: "
                                                                   f"{exc.errors()[0]['msg']}"))
                 return
-            lost = "summary" not in item and text is None
+            lost = "summary" not in item and mention not in texts
             if not values and not lost:
                 report.complete += 1
                 return
@@ -133,7 +147,11 @@ class Backfill:
                         report.failed.append(Failure(department, case_id, _reason(exc)))
                         return
                     # Someone wrote the case first (a concurrent run, an erasure): decide again on what it holds.
-                    now = self._read(case_id)
+                    try:
+                        now = self._read(case_id)
+                    except ClientError as again:
+                        report.failed.append(Failure(department, case_id, _reason(again)))
+                        return
                     if now is None:
                         report.failed.append(Failure(department, case_id, "the case no longer exists"))
                         return
@@ -144,7 +162,7 @@ class Backfill:
                     continue
             if lost:
                 done = f"; {' and '.join(values)} filled" if values and not self.dry_run else ""
-                report.failed.append(Failure(department, case_id, LOST + done))
+                report.failed.append(Failure(department, case_id, unread.get(mention, LOST) + done))
             else:
                 report.filled += 1
             return
@@ -163,19 +181,12 @@ class Backfill:
                 ["attribute_exists(PK)", "attribute_not_exists(#erased)",
                  *(f"attribute_not_exists(#c{i})" for i in range(len(values)))]),
             ExpressionAttributeNames={**names, "#erased": "erased_at"},
-            ExpressionAttributeValues={f":c{i}": _value(v) for i, v in enumerate(values.values())},
+            ExpressionAttributeValues=to_item({f":c{i}": v for i, v in enumerate(values.values())}),
         )
 
     def _read(self, case_id: str) -> dict[str, Any] | None:
-        try:
-            got = self.store.ddb.get_item(TableName=self.store.table, Key=case_key(case_id), ConsistentRead=True)
-        except ClientError as exc:
-            raise StoreError(str(exc)) from exc
+        got = self.store.ddb.get_item(TableName=self.store.table, Key=case_key(case_id), ConsistentRead=True)
         return from_item(got["Item"]) if got.get("Item") else None
-
-
-def _value(value: Any) -> dict[str, Any]:
-    return {"N": str(value)} if isinstance(value, int) and not isinstance(value, bool) else {"S": str(value)}
 
 
 def _reason(exc: ClientError) -> str:
