@@ -299,3 +299,42 @@ def test_poll_finds_local_up_and_queues_into_it(local_up):
     # Then the posts go into the local stack's queue (its router takes them from there)
     assert code == 0, err
     assert json.loads(out.splitlines()[-1])["queued"] == 3
+
+
+def test_the_inbox_backfill_completes_old_rows_on_local_up(local_up, tmp_path):
+    import boto3
+    from socialcare.agents.connect import LOCAL_CREDENTIALS
+    from socialcare.store import case_key
+
+    # Given three open baggage cases, two of them as the version before the inbox index wrote them
+    fresh = [mention(f"@SkylarkAir my suitcase is lost since flight LX{n}, the baggage desk is closed") for n in range(3)]
+    path = tmp_path / "backfill.jsonl"
+    path.write_text("\n".join(m.model_dump_json() for m in fresh) + "\n", encoding="utf-8")
+    assert sc(local_up, f"socialcare replay {path}")[0] == 0
+    cases = [case_id_for(m.key) for m in fresh]
+    wait_for(lambda: set(cases) <= set(queued_cases(local_up, "baggage", 3)), timeout=60, interval=0.5)
+    with _environment(local_up["env"]):
+        session = boto3.session.Session(region_name=local_up["region"], **LOCAL_CREDENTIALS)
+        outputs = session.client("cloudformation", endpoint_url=local_up["endpoint_url"]).describe_stacks(
+            StackName=local_up["stack_name"])["Stacks"][0]["Outputs"]
+        table = next(o["OutputValue"] for o in outputs if o["OutputKey"] == "TableName")
+        ddb = session.client("dynamodb", endpoint_url=local_up["endpoint_url"])
+        for case_id in cases[:2]:
+            ddb.update_item(TableName=table, Key=case_key(case_id), UpdateExpression="REMOVE summary, #l, followers",
+                            ExpressionAttributeNames={"#l": "language"})
+    # When an operator checks the stack and runs the backfill, found without options
+    code, out, _ = sc(local_up, "socialcare doctor")
+    assert "inbox rows" in out and "2 open cases lack their inbox row's summary or language" in out
+    code, out, err = sc(local_up, "socialcare console backfill --dry-run")
+    assert code == 0 and "would fill 2," in out and err == "", (out, err)
+    code, out, err = sc(local_up, "socialcare console backfill")
+    # Then it fills those two, and a second run fills none
+    assert code == 0 and "filled 2," in out and out.strip().endswith("failed 0"), (out, err)
+    code, out, _ = sc(local_up, "socialcare console backfill --json")
+    assert code == 0 and json.loads(out)["filled"] == 0 and json.loads(out)["failed"] == []
+    # And the inbox rows carry their language and followers, and doctor is content
+    code, out, _ = sc(local_up, "socialcare agent queue baggage --json")
+    rows = {c["case_id"]: c for c in json.loads(out)["cases"]}
+    assert all(rows[c]["language"] and rows[c]["followers"] == 10 for c in cases)
+    code, out, _ = sc(local_up, "socialcare doctor")
+    assert next(line for line in out.splitlines() if "inbox rows" in line).startswith("OK")
