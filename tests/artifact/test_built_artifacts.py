@@ -25,7 +25,9 @@ pytestmark = pytest.mark.artifact
 
 MB = 1024 * 1024
 NOT_RUNTIME = ["socialcare/cli.py", "socialcare/local", "socialcare/classify/train.py", "socialcare/template_sync.py",
-               "socialcare/config_check.py", "socialcare/reports/demo.py", "socialcare/data/demo"]
+               "socialcare/config_check.py", "socialcare/reports/demo.py", "socialcare/data/demo", "socialcare/doctor",
+               "socialcare/privacy", "socialcare/console/publish.py", "socialcare/console/backfill.py",
+               "socialcare/agents/training.py", "socialcare/incidents/evaluate.py", "socialcare/ingest/replay.py"]
 
 
 def _dists(layer: Path) -> dict[str, tuple[str, str]]:
