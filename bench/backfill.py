@@ -35,7 +35,8 @@ def run(cases: int = 1000) -> dict[str, Any]:
         calls: Counter[str] = Counter()
 
         def count(model: Any, params: dict[str, Any], **_: Any) -> None:
-            if threading.current_thread().name == "local-scheduler":  # the stack's own polling
+            # The stack's own functions run in this process too (pollers, publishers) on other threads.
+            if threading.current_thread() is not threading.main_thread():
                 return
             calls[model.name + (f"({params['IndexName']})" if params.get("IndexName") else "")] += 1
 
