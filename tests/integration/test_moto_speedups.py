@@ -58,7 +58,17 @@ def both(call: Any) -> tuple[Any, Any]:
         dynamo_type.Item.project, DynamoHandler.serialized = project, serialized
         Table.all_items, Table.sorted_items = all_items, sorted_items
     patched.pop("ResponseMetadata"), plain.pop("ResponseMetadata")
-    return patched, plain
+    return _sets_sorted(patched), _sets_sorted(plain)
+
+
+def _sets_sorted(value: Any) -> Any:
+    """DynamoDB sets (SS, NS, BS) have no order, and moto's follows string hashing, which changes from
+    one interpreter to the next: compare them sorted."""
+    if isinstance(value, dict):
+        return {k: sorted(v) if k in ("SS", "NS", "BS") else _sets_sorted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sets_sorted(v) for v in value]
+    return value
 
 
 def test_projected_index_queries_filters_and_batch_reads_are_unchanged(table):
