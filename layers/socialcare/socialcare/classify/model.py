@@ -26,7 +26,7 @@ import sys
 import zlib
 from array import array
 from dataclasses import dataclass
-from operator import add, mul
+from itertools import compress
 from pathlib import Path
 from typing import NamedTuple
 
@@ -160,11 +160,13 @@ class Model:
         self._word_weights = word_weights
         self._char_index = dict(zip(char_vocab, range(len(char_vocab)), strict=True))
         self._char_weights = char_weights
-        self._word_cache: dict[str, tuple[int, int, bool]] = {}
+        self._word_cache: dict[str, tuple[int, int, bool, bool]] = {}
         self._row_cache: dict[str, int] = {}
-        self._shifts = [j * _FIELD for j in range(self.width)]
-        self._half = sum(_HALF << s for s in self._shifts)
-        self._bytes = self.width * _FIELD // 8
+        # Packed sums: the word block's columns in the low fields, the char block's above them.
+        self._block_bits = self.width * _FIELD
+        self._lows = sum(1 << (j * _FIELD) for j in range(self.width))
+        self._half = sum(_HALF << (j * _FIELD) for j in range(2 * self.width))
+        self._bytes = 2 * self._block_bits // 8
         # Stacked heads: a head may also read another head's probabilities, as features named
         # "P:<source>=<class>" (e.g. intent reads sentiment: praise is rarely negative).
         self._stack: dict[str, list[tuple[str, list[float]]]] = {}
@@ -207,11 +209,17 @@ class Model:
     def _pack(self, rows: list) -> int:
         """Weight rows (one value per class column) summed and packed into one integer, a field of
         ``_FIELD`` bits per column: summing rows is then one C-level ``sum`` of integers."""
-        k = self.width
-        vals = [0] * k
+        total = 0
+        lows = self._lows
         for row in rows:
-            vals = list(map(add, vals, row))
-        return sum(v << s for v, s in zip(vals, self._shifts, strict=True)) if any(vals) else 0
+            # The row's values as int64 fields read as one unsigned integer; a negative field reads as
+            # 2**64 more than it is, so its sign bit, moved one field up, is taken back off.
+            fields = array("q", row.tolist())
+            if sys.byteorder != "little":
+                fields.byteswap()
+            u = int.from_bytes(fields, "little")
+            total += u - (((u >> (_FIELD - 1)) & lows) << _FIELD)
+        return total
 
     def _word_row(self, feature: str) -> int:
         """One word feature's packed weights (0 for a feature the model does not know), cached."""
@@ -223,19 +231,43 @@ class Model:
         self._row_cache[feature] = row
         return row
 
-    def _word_chars(self, word: str) -> tuple[int, int, bool]:
-        """One word's summed, packed char n-gram weights, its number of n-grams and whether the
-        model knows the word itself; cached."""
+    def _word_chars(self, word: str) -> tuple[int, int, bool, bool]:
+        """One word's summed, packed char n-gram weights, its number of n-grams, whether the model
+        knows the word itself and whether it is a word of letters only; cached."""
         grams = word_grams(word)
         idx, w, k = self._char_index, self._char_weights, self.width
         packed = self._pack([w[i * k : (i + 1) * k] for i in map(idx.get, grams) if i is not None])
         if len(self._word_cache) >= _CACHE_LIMIT:
             self._word_cache.clear()
-        result = (packed, len(grams), word in self._word_index)
+        result = (packed, len(grams), word in self._word_index, word.isalpha() and word != "httpurl")
         self._word_cache[word] = result
         return result
 
-    def _unpack(self, total: int, scale: float) -> list[float]:
+    def _sums(self, features: Features) -> tuple[array, float, float, float, list[str]]:
+        """The integer weight sums of both blocks (word block's columns, then char block's), each
+        block's ``1 / sqrt(number of its features)``, the share of known words and the letter words."""
+        feats, words = features
+        cache = self._row_cache
+        rows = list(map(cache.get, feats))
+        if None in rows:
+            lookup = self._word_row
+            rows = [lookup(f) if r is None else r for f, r in zip(feats, rows, strict=True)]
+        total = sum(rows)
+        char_scale = 0.0
+        coverage = 0.0
+        letters: list[str] = []
+        if words:
+            word_cache = self._word_cache
+            hits = list(map(word_cache.get, words))
+            if None in hits:
+                chars = self._word_chars
+                hits = [chars(wd) if h is None else h for wd, h in zip(words, hits, strict=True)]
+            packed, n_grams, known, letter = zip(*hits, strict=True)
+            # Both blocks' sums in one integer (the char block in the upper fields): one unpack.
+            total += sum(packed) << self._block_bits
+            char_scale = 1.0 / math.sqrt(sum(n_grams))
+            coverage = sum(known) / len(words)
+            letters = list(compress(words, letter))
         # Adding half a field to every column makes each field non-negative (no borrows between
         # columns); flipping each field's top bit back turns it into that column's signed sum in
         # two's complement, which ``array("q")`` reads.
@@ -244,33 +276,16 @@ class Model:
         sums.frombytes(((total + half) ^ half).to_bytes(self._bytes, "little"))
         if sys.byteorder != "little":
             sums.byteswap()
-        return list(map(scale.__mul__, sums))
+        return sums, 1.0 / math.sqrt(len(feats)), char_scale, coverage, letters
 
     def scores(self, text: str, features: Features | None = None) -> tuple[list[float], float, list[str]]:
         """Raw class scores for every head, the share of words the model knows (0..1), and the
         text's words (lower-cased tokens of letters only). ``features`` may pass ``featurise_text(text)``
         already built for another model (a brand's learned head reads the same features)."""
-        feats, words = features if features is not None else featurise_text(text)
-        cache = self._row_cache
-        rows = list(map(cache.get, feats))
-        if None in rows:
-            lookup = self._word_row
-            rows = [lookup(f) if r is None else r for f, r in zip(feats, rows, strict=True)]
-        total = self._unpack(sum(rows), 1.0 / math.sqrt(len(feats)))
-        known = 0
-        if words:
-            word_cache = self._word_cache
-            hits = list(map(word_cache.get, words))
-            if None in hits:
-                chars = self._word_chars
-                hits = [chars(wd) if h is None else h for wd, h in zip(words, hits, strict=True)]
-            packed, n_grams, known_flags = zip(*hits, strict=True)
-            known = sum(known_flags)
-            char_total = self._unpack(sum(packed), 1.0 / math.sqrt(sum(n_grams)))
-            total = list(map(add, total, char_total))
-        coverage = known / len(words) if words else 0.0
-        letters_only = [wd for wd in words if wd.isalpha() and wd != "httpurl"]
-        return list(map(mul, total, self.scales)), coverage, letters_only
+        sums, ws, cs, coverage, letters = self._sums(features if features is not None else featurise_text(text))
+        k = self.width
+        raw = [(ws * w + cs * c) * s for w, c, s in zip(sums[:k], sums[k:], self.scales, strict=True)]
+        return raw, coverage, letters
 
     def predict(self, text: str, features: Features | None = None) -> tuple[dict[str, Prediction], float]:
         out, coverage, _ = self.predict_all(text, features)
@@ -282,8 +297,12 @@ class Model:
         """Per head the best class, its probability and all probabilities; the share of known words;
         and the text's words. ``features``: as for ``scores``; ``heads``: only these heads (and the
         heads they stack on), None for all."""
-        raw, coverage, words = self.scores(text, features)
-        logits_all = list(map(add, raw, self._bias))
+        sums, ws, cs, coverage, words = self._sums(features if features is not None else featurise_text(text))
+        k = self.width
+        # The same operations, in the same order, as ``scores`` followed by adding the biases.
+        logits_all = [
+            (ws * w + cs * c) * s + b for w, c, s, b in zip(sums[:k], sums[k:], self.scales, self._bias, strict=True)
+        ]
         out: dict[str, Prediction] = {}
         exp = math.exp
         for name, lo, hi, classes, stack in self.plan_for(heads):
@@ -296,9 +315,8 @@ class Model:
             top = max(logits)
             exps = [exp(v - top) for v in logits]
             inv = 1.0 / sum(exps)
-            best = exps.index(max(exps))
-            probs = dict(zip(classes, [e * inv for e in exps], strict=True))
-            out[name] = Prediction(classes[best], exps[best] * inv, probs)
+            best = exps.index(1.0)  # the largest: exp(top - top) is exactly 1.0, and exp(x <= 0) <= 1.0
+            out[name] = Prediction(classes[best], inv, dict(zip(classes, [e * inv for e in exps], strict=True)))
         return out, coverage, words
 
 
