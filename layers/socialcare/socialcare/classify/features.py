@@ -86,23 +86,31 @@ def tokens(text: str) -> list[str]:
 
 def word_features(toks: list[str]) -> list[str]:
     """Unigrams, bigrams, negation-scoped unigrams and a couple of shape cues, as strings."""
-    feats: list[str] = []
-    negated = False
-    prev = "<s>"
-    for tok in toks:
-        feats.append(tok)
-        feats.append(prev + " " + tok)
-        if negated:
-            feats.append("NOT_" + tok)
-        if tok in _NEGATORS or tok.endswith("n't"):
-            negated = True
-        elif tok in _CLAUSE_END or tok[0] in "!?":
-            negated = False
-        prev = tok
-    feats.append(prev + " </s>")
-    feats.extend(cue_features(toks))
     if not toks:
-        feats.append("<empty>")
+        return ["<s> </s>", *cue_features(toks), "<empty>"]
+    joined = " ".join(toks)
+    if _NEGATORS.isdisjoint(toks) and "n't" not in joined:
+        # No negation to scope (two posts in three): each unigram, then its bigram, built in C loops.
+        feats = [""] * (2 * len(toks))
+        feats[::2] = toks
+        feats[1::2] = [prev + " " + tok for prev, tok in zip(["<s>", *toks], toks, strict=False)]  # one longer
+    else:
+        feats = []
+        append = feats.append
+        negated = False
+        prev = "<s>"
+        for tok in toks:
+            append(tok)
+            append(prev + " " + tok)
+            if negated:
+                append("NOT_" + tok)
+            if tok in _NEGATORS or tok.endswith("n't"):
+                negated = True
+            elif tok in _CLAUSE_END or tok[0] in "!?":
+                negated = False
+            prev = tok
+    feats.append(toks[-1] + " </s>")
+    feats += cue_features(toks, joined)
     return feats
 
 
@@ -181,13 +189,18 @@ for _name, _words in _CUES.items():
         _CUE_WORDS.setdefault(_w, []).append("CUE:" + _name)
 
 
-def cue_features(toks: list[str]) -> list[str]:
-    """One "CUE:<name>" per lexicon that the post touches, plus shape cues (question mark, first word)."""
-    found = {c for t in toks for c in _CUE_WORDS.get(t, ())}
-    if "?" in toks or any(t[0] == "?" or t == "¿" for t in toks):
+def cue_features(toks: list[str], joined: str | None = None) -> list[str]:
+    """One "CUE:<name>" per lexicon that the post touches, plus shape cues (question mark, first word).
+    ``joined``: the tokens joined by spaces, when the caller has it."""
+    cues = _CUE_WORDS
+    found = {c for t in cues.keys() & toks for c in cues[t]}
+    if joined is None:
+        joined = " ".join(toks)
+    # A token opening with "?" is a run of "?" and "!" (the tokeniser's [!?]+), so it needs a "?".
+    if "¿" in toks or ("?" in joined and any(t[0] == "?" for t in toks)):
         found.add("CUE:qmark")
-    if toks and not toks[0].startswith("@") and toks[0] in _CUE_WORDS:
-        found.add("CUE:first:" + _CUE_WORDS[toks[0]][0][4:])
+    if toks and not toks[0].startswith("@") and toks[0] in cues:
+        found.add("CUE:first:" + cues[toks[0]][0][4:])
     return sorted(found)
 
 

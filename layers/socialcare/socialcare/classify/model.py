@@ -184,18 +184,27 @@ class Model:
                     terms.append((c, [v * sc for v, sc in zip(row[lo:hi], scales[lo:hi], strict=True)]))
             self._stack[dep] = [(src, [])] + terms
         self._bias = [b for h in heads for b in h.bias]
-        self._plan = [(h.name, h.offset, h.offset + h.width, h.classes, self._stack.get(h.name)) for h in heads]
-        self._plans: dict[frozenset[str], list] = {}
+        self._plan = [(h.name, h.offset, h.offset + h.width, h.classes, self._stack.get(h.name), True) for h in heads]
+        self._plans: dict[tuple[frozenset[str] | None, frozenset[str]], list] = {}
 
-    def plan_for(self, names: frozenset[str] | None) -> list:
+    def plan_for(self, names: frozenset[str] | None, labels_only: frozenset[str] = frozenset()) -> list:
         """The heads to turn into probabilities: ``names`` and the heads they stack on (None: all).
-        A brand routed from its configuration never reads the department head, for instance."""
-        if names is None:
+        A brand routed from its configuration never reads the department head, for instance. Each
+        step says whether the head's whole distribution is built: not for ``labels_only`` heads,
+        unless another head stacks on them."""
+        if names is None and not labels_only:
             return self._plan
-        plan = self._plans.get(names)
+        key = (names, labels_only)
+        plan = self._plans.get(key)
         if plan is None:
-            wanted = set(names) | {src for dep in names for src, _ in (self._stack.get(dep) or [])[:1]}
-            plan = self._plans[names] = [step for step in self._plan if step[0] in wanted]
+            wanted = {step[0] for step in self._plan} if names is None else set(names)
+            sources = {src for dep in wanted for src, _ in (self._stack.get(dep) or [])[:1]}
+            wanted |= sources
+            plan = self._plans[key] = [
+                (*step[:5], step[0] not in labels_only or step[0] in sources)
+                for step in self._plan
+                if step[0] in wanted
+            ]
         return plan
 
     # ---- inference -------------------------------------------------------------------------
@@ -292,11 +301,16 @@ class Model:
         return out, coverage
 
     def predict_all(
-        self, text: str, features: Features | None = None, heads: frozenset[str] | None = None
+        self,
+        text: str,
+        features: Features | None = None,
+        heads: frozenset[str] | None = None,
+        labels_only: frozenset[str] = frozenset(),
     ) -> tuple[dict[str, Prediction], float, list[str]]:
         """Per head the best class, its probability and all probabilities; the share of known words;
         and the text's words. ``features``: as for ``scores``; ``heads``: only these heads (and the
-        heads they stack on), None for all."""
+        heads they stack on), None for all; ``labels_only``: heads of which the caller reads only the
+        best class and its probability, whose ``probabilities`` is then left empty."""
         sums, ws, cs, coverage, words = self._sums(features if features is not None else featurise_text(text))
         k = self.width
         # The same operations, in the same order, as ``scores`` followed by adding the biases.
@@ -305,7 +319,7 @@ class Model:
         ]
         out: dict[str, Prediction] = {}
         exp = math.exp
-        for name, lo, hi, classes, stack in self.plan_for(heads):
+        for name, lo, hi, classes, stack, full in self.plan_for(heads, labels_only):
             logits = logits_all[lo:hi]
             if stack:
                 probs_in = out[stack[0][0]].probabilities
@@ -316,7 +330,8 @@ class Model:
             exps = [exp(v - top) for v in logits]
             inv = 1.0 / sum(exps)
             best = exps.index(1.0)  # the largest: exp(top - top) is exactly 1.0, and exp(x <= 0) <= 1.0
-            out[name] = Prediction(classes[best], inv, dict(zip(classes, [e * inv for e in exps], strict=True)))
+            probs = dict(zip(classes, [e * inv for e in exps], strict=True)) if full else {}
+            out[name] = Prediction(classes[best], inv, probs)
         return out, coverage, words
 
 

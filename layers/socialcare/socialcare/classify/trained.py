@@ -94,9 +94,12 @@ class ModelClassifier:
     def __init__(
         self, config: BrandConfig, model: Model, learned: Callable[[], LearnedRouting | None] | None = None
     ) -> None:
-        from socialcare.classify.rules import BrandRules, RuleClassifier
+        from socialcare.classify.rules import BrandRules, RuleClassifier, normalise
+        from socialcare.models import Tags
 
         self._config = config
+        self._normalise = normalise
+        self._tags = Tags
         self.model = model
         self._fallback = RuleClassifier(config)
         self._rules = BrandRules(config.rules)
@@ -119,6 +122,11 @@ class ModelClassifier:
             # Routed from its configuration: the department head, and the brand sentiment head that
             # rides with it, are never read, so their probabilities are not computed.
             self._heads = frozenset(h.name for h in model.heads) - {"department", "brand_sentiment"}
+        # Heads classify reads only the label and confidence of (no distribution is built for them);
+        # a learned head blends the department head's whole distribution.
+        self._labels_only = frozenset(
+            {"urgency", "language", "brand_sentiment"} | ({"department"} if learned is None else set())
+        )
         for name, allowed in (("intent", _INTENTS), ("urgency", _URGENCIES), ("actionable", {"yes", "no"})):
             h = model.head(name)
             if h is not None and not set(h.classes) <= allowed:
@@ -149,22 +157,15 @@ class ModelClassifier:
         return {d: head.probabilities.get(d, 0.0) for d in self._config.department_names}
 
     def classify(self, text: str, *, platform: str | None = None, rating: int | None = None) -> Tags:
-        from socialcare.classify.rules import normalise
-        from socialcare.models import Tags
-
-        if isinstance(text, bytes | bytearray):
-            text = bytes(text).decode("utf-8", errors="replace")
-        elif not isinstance(text, str):
-            text = ""
+        if not isinstance(text, str):
+            text = bytes(text).decode("utf-8", errors="replace") if isinstance(text, bytes | bytearray) else ""
         features = featurise_text(text)
-        preds, coverage, words = self.model.predict_all(text, features, self._heads)
-        lang, lang_conf = detect(text, words, preds.get("language"), coverage)
+        preds, coverage, words = self.model.predict_all(text, features, self._heads, self._labels_only)
+        get = preds.get
+        lang, lang_conf = detect(text, words, get("language"), coverage)
         # Words the model never saw (another language, gibberish) make every tag less certain.
         trust = 0.35 + 0.65 * coverage
         fallback = None
-
-        def get(name: str) -> Prediction | None:
-            return preds.get(name)
 
         def rule_tags() -> Tags:
             nonlocal fallback
@@ -203,7 +204,7 @@ class ModelClassifier:
         learned = self.learned if has_words else None
         if learned is not None:
             if self._router is not None:
-                clean = normalise(text)  # the rules below reuse it
+                clean = self._normalise(text)  # the rules below reuse it
                 base = self._router.route(text, words, clean)[2]
             elif p is not None:
                 base = {d: p.probabilities.get(d, 0.0) for d in self._config.department_names}
@@ -212,7 +213,7 @@ class ModelClassifier:
             dept, conf, _ = learned.blend(text, base, features)
             tags["department"] = _scored(dept, conf)
         elif self._router is not None and has_words:
-            clean = normalise(text)
+            clean = self._normalise(text)
             dept, conf, _ = self._router.route(text, words, clean)
             tags["department"] = _scored(dept, conf)
         elif p is not None and has_words:
@@ -244,7 +245,7 @@ class ModelClassifier:
 
         # The brand's rules win where they match.
         if self._rules and has_words:
-            for name, value in self._rules.decide(normalise(text) if clean is None else clean).items():
+            for name, value in self._rules.decide(self._normalise(text) if clean is None else clean).items():
                 tags[name] = _scored(value, 0.95)
                 if name == "intent":
                     tags["actionable"] = _scored("yes" if value in _ACTIONABLE else "no", 0.95)
@@ -261,10 +262,6 @@ class ModelClassifier:
                 tags["sentiment"] = _scored("neutral", 0.7)
 
         # One validation of the whole nested structure (pydantic-core does it in a single call).
-        return Tags.model_validate(
-            {
-                **{name: {"value": t["value"], "confidence": t["confidence"]} for name, t in tags.items()},
-                "language": {"value": lang, "confidence": lang_conf},
-                "classifier": self.name,
-            }
-        )
+        tags["language"] = {"value": lang, "confidence": lang_conf}
+        tags["classifier"] = self.name  # type: ignore[assignment]
+        return self._tags.model_validate(tags)
