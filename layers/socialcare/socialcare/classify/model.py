@@ -25,7 +25,6 @@ import struct
 import sys
 import zlib
 from array import array
-from dataclasses import dataclass
 from itertools import compress
 from pathlib import Path
 from typing import NamedTuple
@@ -102,9 +101,9 @@ class BlockRows:
         return self[0 : self._len]
 
 
-@dataclass(frozen=True)
-class Head:
-    """One label (sentiment, department, ...): its classes and where its columns sit."""
+class Head(NamedTuple):
+    """One label (sentiment, department, ...): its classes and where its columns sit. (A named tuple,
+    not a dataclass: importing dataclasses pulls in inspect, a few ms of every cold start.)"""
 
     name: str
     classes: tuple[str, ...]
@@ -323,9 +322,14 @@ class Model:
             logits = logits_all[lo:hi]
             if stack:
                 probs_in = out[stack[0][0]].probabilities
-                for c, row in stack[1:]:
-                    p = probs_in[c]
-                    logits = [v + p * r for v, r in zip(logits, row, strict=True)]
+                if len(stack) == 4:  # a three-class source (sentiment): one pass, the same additions in order
+                    (c1, r1), (c2, r2), (c3, r3) = stack[1:]
+                    p1, p2, p3 = probs_in[c1], probs_in[c2], probs_in[c3]
+                    logits = [v + p1 * a + p2 * b + p3 * c for v, a, b, c in zip(logits, r1, r2, r3, strict=True)]
+                else:
+                    for c, row in stack[1:]:
+                        p = probs_in[c]
+                        logits = [v + p * r for v, r in zip(logits, row, strict=True)]
             top = max(logits)
             exps = [exp(v - top) for v in logits]
             inv = 1.0 / sum(exps)

@@ -9,7 +9,6 @@ keywords and examples (``routing``), so any brand can use the shipped model on d
 from __future__ import annotations
 
 import functools
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,8 +29,10 @@ _INTENTS = frozenset({"request", "complaint", "question", "venting", "praise", "
 
 
 def data_dir() -> Path:
-    """The package data directory, wherever the package is installed (a Lambda layer, a venv)."""
-    return Path(str(resources.files("socialcare") / "data"))
+    """The package data directory, wherever the package is installed (a Lambda layer, a venv): beside
+    the package's modules, read through ``__file__`` (importlib.resources would import tempfile, shutil,
+    bz2 and lzma into the model's import)."""
+    return Path(__file__).parent.parent / "data"
 
 
 def resolve_model_path(model_path: str) -> Path:
