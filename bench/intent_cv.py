@@ -16,7 +16,7 @@ bench.classifier).
     python -m bench.intent_cv                        # every candidate below on the training mentions
     CV_BASE=old.jsonl CV_DATA=new.jsonl python -m bench.intent_cv   # more mentions: scored on the
                                                      # old rows (new ones always train) and on all rows
-    CV_ONLY="shipped,actionable from joint" ...      # some candidates only; CV_REPEATS (default 2)
+    CV_ONLY="shipped,actionable head alone" ...     # some candidates only; CV_REPEATS (default 2)
 """
 
 from __future__ import annotations
@@ -94,11 +94,13 @@ def _fit(docs: list[Any], labels: list[str], params: Any, extra: Any) -> Any:
     return list(clf.classes_), proba
 
 
-def decode(intent_classes: list[str], p_intent: Any, p_yes: Any, mode: str) -> tuple[list[str], list[str]]:
+def decode(
+    intent_classes: list[str], p_intent: Any, p_yes: Any, mode: str, threshold: float = 0.5
+) -> tuple[list[str], list[str]]:
     """Intent (joint with actionable, as ``_joint_intent``) and the actionable tag, per row.
 
-    mode "head": the actionable tag is the actionable head's own argmax (the shipped behaviour);
-    "joint": yes when the joint distribution puts more than half its mass on actionable intents;
+    mode "head": the actionable tag is the actionable head's own argmax (shipped before the joint decoding);
+    "joint" (shipped): yes when the joint distribution puts more than ``threshold`` of its mass on actionable intents;
     "consistent": as "joint", and the intent is the most likely one on that side, so they always agree.
     """
     import numpy as np
@@ -108,9 +110,9 @@ def decode(intent_classes: list[str], p_intent: Any, p_yes: Any, mode: str) -> t
     intents = [intent_classes[j] for j in joint.argmax(axis=1)]
     if mode in ("joint", "consistent"):
         mass = joint[:, act].sum(axis=1) / joint.sum(axis=1)
-        acts = ["yes" if m > 0.5 else "no" for m in mass]
+        acts = ["yes" if m > threshold else "no" for m in mass]
         if mode == "consistent":  # the intent is the best one on the side the actionable tag took
-            side = np.where((mass > 0.5)[:, None], act[None, :], ~act[None, :])
+            side = np.where((mass > threshold)[:, None], act[None, :], ~act[None, :])
             intents = [intent_classes[j] for j in np.where(side, joint, -1.0).argmax(axis=1)]
     else:
         acts = ["yes" if p > 0.5 else "no" for p in p_yes]
@@ -123,7 +125,8 @@ def cross_validate(
     actionable_params: Any,
     *,
     stack: bool = True,
-    mode: str = "head",
+    mode: str = "joint",
+    threshold: float = 0.5,
     folds: int = 5,
     repeats: int = 2,
 ) -> list[tuple[str, str]]:
@@ -146,7 +149,7 @@ def cross_validate(
             ic, ip = _fit(d_tr, [rows[i]["intent"] for i in tr], intent_params, e_tr)
             ac, ap = _fit(d_tr, [rows[i]["actionable"] for i in tr], actionable_params, e_tr)
             p_yes = ap(d_te, e_te)[:, ac.index("yes")]
-            intents, acts = decode(ic, ip(d_te, e_te), p_yes, mode)
+            intents, acts = decode(ic, ip(d_te, e_te), p_yes, mode, threshold)
             for k, i in enumerate(te):
                 pred[i] = (intents[k], acts[k])
         out.append(pred)
@@ -184,7 +187,7 @@ def _candidates() -> dict[str, dict[str, Any]]:
     i0, a0 = DEFAULT_HEADS["intent"], DEFAULT_HEADS["actionable"]
     return {
         "shipped": {},
-        "actionable from joint": {"mode": "joint"},
+        "actionable head alone": {"mode": "head"},
         "joint and same-side intent": {"mode": "consistent"},
         "no sentiment stacking": {"stack": False},
         "intent c=5": {"intent": replace(i0, c=5.0)},
@@ -196,6 +199,7 @@ def _candidates() -> dict[str, dict[str, Any]]:
         "actionable c=50": {"actionable": replace(a0, c=50.0)},
         "actionable balanced": {"actionable": replace(a0, class_weight="balanced")},
         "actionable char_min_df=2": {"actionable": replace(a0, char_min_df=2)},
+        **{f"joint threshold {t}": {"threshold": t} for t in (0.3, 0.4, 0.45, 0.55)},
     }
 
 
@@ -221,7 +225,8 @@ def main() -> None:
             cand.get("intent", DEFAULT_HEADS["intent"]),
             cand.get("actionable", DEFAULT_HEADS["actionable"]),
             stack=cand.get("stack", True),
-            mode=cand.get("mode", "head"),
+            mode=cand.get("mode", "joint"),
+            threshold=cand.get("threshold", 0.5),
             repeats=repeats,
         )
         show(name, scores(rows, preds, original))
