@@ -19,6 +19,9 @@ from tests.builders import mention
 from tests.integration.conftest import ONE_BREACH_CONFIG, PATIENT_CONFIG, execution, history, wait_for
 
 pytestmark = pytest.mark.integration
+# Clocks of minutes for every test here but the one about a timed-out wait: on a loaded machine a 2 or 3 s
+# clock can run out between two steps of a test and add a wait it does not expect.
+patient = pytest.mark.parametrize("stack", [PATIENT_CONFIG], indirect=True, ids=["patient"])
 
 
 class Gate:
@@ -57,6 +60,7 @@ def _awaits(stack: Any, case_id: str) -> int:
                if e["type"] == "TaskStateEntered" and e["stateEnteredEventDetails"]["name"] == "AwaitAgent")
 
 
+@patient
 def test_reply_before_the_workflow_waits_is_accepted_and_applied_by_its_first_wait(stack, deps, send, gate):
     # Given a case whose workflow has not stored its first task token yet
     m = mention("@SkylarkAir my suitcase is lost, the baggage desk is closed. Please help")
@@ -79,6 +83,7 @@ def test_reply_before_the_workflow_waits_is_accepted_and_applied_by_its_first_wa
     assert [e["type"] for e in deps.store.events(case_id)].count("case.replied") == 1
 
 
+@patient
 def test_transfer_and_reply_while_not_waiting_fold_into_one_pending_action(stack, deps, send, gate):
     # Given a baggage case whose workflow is not waiting
     m = mention("@SkylarkAir lost my bag, please help")
@@ -99,7 +104,7 @@ def test_transfer_and_reply_while_not_waiting_fold_into_one_pending_action(stack
     assert [(i["case_id"], i["reason"]) for i in items] == [(case_id, "transfer")]
 
 
-@pytest.mark.parametrize("stack", [PATIENT_CONFIG], indirect=True)
+@patient
 def test_a_reply_before_the_wait_after_a_transfer_sends_the_transfer_work_item_once(stack, deps, send, gate):
     # Given a baggage case whose workflow waits (its later waits are held)
     m = mention("@SkylarkAir lost my bag on the way to Rome, please help")
@@ -121,6 +126,7 @@ def test_a_reply_before_the_wait_after_a_transfer_sends_the_transfer_work_item_o
     assert [(i["case_id"], i["reason"]) for i in items] == [(case_id, "transfer")]
 
 
+@patient
 def test_resolve_while_not_waiting_ends_the_workflow_at_its_next_wait(stack, deps, send, gate):
     m = mention("@SkylarkAir my bag arrived damaged, please help")
     send(m)
@@ -158,6 +164,7 @@ def test_action_on_a_wait_that_timed_out_goes_to_the_next_wait(stack, deps, send
     assert refused.value.response["Error"]["Code"] in {"TaskTimedOut", "TaskDoesNotExist"}
 
 
+@patient
 def test_incident_resolution_closes_member_cases_whose_workflow_is_not_waiting(stack, deps, send, gate):
     from socialcare.incidents.service import Incidents
     from socialcare.outbound.port import RateLimiter

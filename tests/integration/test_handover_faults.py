@@ -218,3 +218,24 @@ def test_a_resume_that_goes_through_leaves_nothing_owed(stack, deps, send, fault
     after = _waiting_after(deps, case_id, "next_update")
     assert [r["ref"] for r in _resumes(stack, case_id)] == ["r-2"]
     assert after.pending_action is None and faults.answered == 0
+
+
+@pytest.mark.parametrize("stack", [ONE_BREACH_CONFIG], indirect=True)
+def test_a_reopen_after_a_resolve_whose_resume_was_lost_leaves_the_case_to_its_new_execution(stack, deps, send, faults):
+    # Given a case whose resolve was committed but never handed over (the agent API died), reopened at once
+    case_id = _open(deps, send, "@SkylarkAir my bag arrived damaged, please help")
+    faults.crashes = 1
+    with pytest.raises(PostCrash):
+        _post(stack, case_id, "resolve", {"agent": "ann", "note": "sorted by phone", "request_id": "z-2"})
+    status, body = _post(stack, case_id, "reopen", {"agent": "ann", "reason": "not sorted after all",
+                                                    "request_id": "o-1"})
+    assert status == 200, body
+    # When the first execution's wait runs out
+    wait_for(lambda: execution(stack, case_id)["status"] != "RUNNING", timeout=60)
+    # Then it ends without escalating or waiting again: the case belongs to the execution the reopen started
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history(stack, case_id)
+               if e["type"].endswith("StateEntered")]
+    assert execution(stack, case_id)["status"] == "SUCCEEDED"
+    assert "Escalate" not in entered and entered.count("AwaitAgent") == 1 and entered[-1] == "Closed"
+    case = deps.store.get_case(case_id)
+    assert case.execution_name == f"{case_id}-r1" and execution(stack, f"{case_id}-r1")["status"] == "RUNNING"

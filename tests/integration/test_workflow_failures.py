@@ -12,7 +12,7 @@ from socialcare.cases import actions
 from socialcare.models import case_id_for
 
 from tests.builders import mention
-from tests.integration.conftest import PATIENT_CONFIG, execution, wait_for
+from tests.integration.conftest import PATIENT_CONFIG, execution, history, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +47,9 @@ def test_an_unexpected_task_error_flags_the_case_and_a_restart_redrives_it(stack
         QueueUrl=stack.outputs["EscalationQueueUrl"], MaxNumberOfMessages=10).get("Messages", [])]
     assert {"kind": "workflow_failed", "case_id": case_id}.items() <= flagged[0].items()
     metrics = boto3.client("cloudwatch").list_metrics(Namespace="SocialCare", MetricName="WorkflowFailures")
-    assert metrics["Metrics"], "the WorkflowFailed alarm's metric was not raised"
+    counted = [(e["type"], e.get("taskFailedEventDetails", {}).get("error")) for e in history(stack, case_id)
+               if e["type"].startswith("Task") and "cloudwatch" in json.dumps(e, default=str)]
+    assert metrics["Metrics"], f"the WorkflowFailed alarm's metric was not raised: {counted}"
     # When the fault is fixed and an agent restarts the case's workflow
     monkeypatch.setattr(actions, "store_wait", real_store_wait)
     AgentClient(deps, "ops").restart(case_id)
