@@ -11,14 +11,18 @@ routing sets and for odd input.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from socialcare.classify import build_classifier
 from socialcare.classify.features import _CLAUSE_END, _CUE_WORDS, _NEGATORS, char_words, tokens, word_grams
 from socialcare.classify.model import Model, Prediction, featurise_text, load, loads
+from socialcare.classify.routing import _IGNORED, KEYWORD_BONUS, ZeroShotRouter, text_words
+from socialcare.classify.routing import _WORD_RE as _ROUTER_WORD_RE
+from socialcare.classify.rules import normalise
 from socialcare.classify.trained import ModelClassifier, data_dir
-from socialcare.config import load_config
+from socialcare.config import BrandConfig, load_config
 from socialcare.settings import Settings
 
 from tests.unit.classify.conftest import GOLDEN_DIR, read_jsonl
@@ -205,3 +209,35 @@ def test_classify_tags_do_not_depend_on_which_distributions_are_built(path: str)
     for i, text in enumerate(_texts()[::2]):
         rating = (None, 1, 3, 5)[i % 4]
         assert clf.classify(text, rating=rating) == every.classify(text, rating=rating), text[:80]
+
+
+def _reference_route_scores(router: ZeroShotRouter, config: BrandConfig, text: str) -> list[float]:
+    """The router read plainly: content words filtered first, keyword hits counted per department."""
+    words = [w for w in text_words(text) if len(w) > 2 and w not in _IGNORED and w != "httpurl"]
+    total = [0.0] * len(router.names)
+    if words:
+        vectors, counts = zip(*[router._word(w) for w in words], strict=True)  # noqa: SLF001
+        total = list(map(sum, zip(*vectors, strict=True)))
+        inv = 1.0 / math.sqrt(sum(counts))
+        total = [t * inv for t in total]
+    clean = normalise(text)
+    word_set = set(_ROUTER_WORD_RE.findall(clean))
+    for j, d in enumerate(config.departments):
+        keys = [k.lower() for k in d.keywords if k.strip()]
+        singles = Counter(k for k in keys if " " not in k and k.isalnum())
+        hits = sum(singles[w] for w in word_set & singles.keys()) + sum(k in clean for k in keys if k not in singles)
+        if hits:
+            total[j] += KEYWORD_BONUS * hits
+    return total
+
+
+@pytest.mark.parametrize("path", SAMPLE_BRANDS, ids=lambda p: p.stem)
+def test_routing_scores_as_the_plain_reading_of_the_configuration(path: Path) -> None:
+    # Given a brand routed from its configuration
+    config = load_config(str(path))
+    router = ZeroShotRouter(config)
+    # When it scores every text twice (words looked up, then cached), Then both equal the reference
+    for text in _texts():
+        expected = _reference_route_scores(ZeroShotRouter(config), config, text)
+        assert router.scores(text) == expected, text[:80]
+        assert router.scores(text, text_words(text), normalise(text)) == expected, text[:80]

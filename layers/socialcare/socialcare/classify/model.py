@@ -257,20 +257,25 @@ class Model:
         feats, words = features
         cache = self._row_cache
         rows = list(map(cache.get, feats))
-        if None in rows:
+        # Nearly every feature of a running function is cached: the sums are tried first, and a
+        # missing feature (None) makes them fail, which is cheaper than looking for None every time.
+        try:
+            total = sum(rows)
+        except TypeError:
             lookup = self._word_row
-            rows = [lookup(f) if r is None else r for f, r in zip(feats, rows, strict=True)]
-        total = sum(rows)
+            total = sum([lookup(f) if r is None else r for f, r in zip(feats, rows, strict=True)])
         char_scale = 0.0
         coverage = 0.0
         letters: list[str] = []
         if words:
             word_cache = self._word_cache
             hits = list(map(word_cache.get, words))
-            if None in hits:
+            try:
+                packed, n_grams, known, letter = zip(*hits, strict=True)
+            except TypeError:
                 chars = self._word_chars
                 hits = [chars(wd) if h is None else h for wd, h in zip(words, hits, strict=True)]
-            packed, n_grams, known, letter = zip(*hits, strict=True)
+                packed, n_grams, known, letter = zip(*hits, strict=True)
             # Both blocks' sums in one integer (the char block in the upper fields): one unpack.
             total += sum(packed) << self._block_bits
             char_scale = 1.0 / math.sqrt(sum(n_grams))

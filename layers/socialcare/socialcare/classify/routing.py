@@ -97,16 +97,26 @@ class ZeroShotRouter:
             for g, v in vec.items():
                 table.setdefault(g, [0.0] * n)[j] = v / norm
         self._table = table
-        self._cache: dict[str, tuple[tuple[float, ...], int]] = {}
-        # Per department: single-word keywords (counted by a set intersection with the text's words)
-        # and phrases (looked for in the normalised text).
-        self._keywords: list[tuple[Counter[str], list[str]]] = []
-        for d in config.departments:
+        self._cache: dict[str, tuple[tuple[float, ...], int] | tuple[()]] = {}
+        # Keywords: single words (counted by a set intersection with the text's words, each naming
+        # the departments it counts for) and phrases (looked for in the normalised text).
+        self._singles: dict[str, list[tuple[int, int]]] = {}
+        self._phrases: list[tuple[int, str]] = []
+        for j, d in enumerate(config.departments):
             keys = [k.lower() for k in d.keywords if k.strip()]
             singles = Counter(k for k in keys if " " not in k and k.isalnum())
-            self._keywords.append((singles, [k for k in keys if k not in singles]))
+            for k, n in singles.items():
+                self._singles.setdefault(k, []).append((j, n))
+            self._phrases.extend((j, k) for k in keys if k not in singles)
 
-    def _word(self, word: str) -> tuple[tuple[float, ...], int]:
+    def _word(self, word: str) -> tuple[tuple[float, ...], int] | tuple[()]:
+        """A word's summed profile n-grams and their number; ``()`` for a word that says nothing about
+        a department (a stop word, 1-2 letters, a link); cached."""
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        if not _content_words([word]):
+            self._cache[word] = ()
+            return ()
         grams = _grams(word)
         n = len(self.names)
         acc = [0.0] * n
@@ -115,8 +125,6 @@ class ZeroShotRouter:
             row = table.get(g)
             if row is not None:
                 acc = [a + r for a, r in zip(acc, row, strict=True)]
-        if len(self._cache) >= _CACHE_LIMIT:
-            self._cache.clear()
         out = (tuple(acc), len(grams))
         self._cache[word] = out
         return out
@@ -124,29 +132,34 @@ class ZeroShotRouter:
     def scores(self, text: str, words: list[str] | None = None, clean: str | None = None) -> list[float]:
         """Blended score per department (cosine similarity plus keyword bonus), in ``names`` order.
         ``words`` and ``clean`` may pass the text's words and normalised form when already at hand."""
-        words = _content_words(text_words(text) if words is None else words)
+        if words is None:
+            words = text_words(text)
+        hits = list(map(self._cache.get, words))
+        if None in hits:
+            lookup = self._word
+            hits = [lookup(w) if h is None else h for w, h in zip(words, hits, strict=True)]
+        found = list(filter(None, hits))  # the content words' entries, in order
         total = [0.0] * len(self.names)
-        n_grams = 0
-        if words:
-            cache, lookup = self._cache, self._word
-            vectors, counts = zip(*[cache.get(w) or lookup(w) for w in words], strict=True)
+        if found:
+            vectors, counts = zip(*found, strict=True)
             # Column sums in one pass (sum() is compensated since Python 3.12: as exact as word by word, or more).
             total = list(map(sum, zip(*vectors, strict=True)))
-            n_grams = sum(counts)
-        if n_grams:
-            inv = 1.0 / math.sqrt(n_grams)
+            inv = 1.0 / math.sqrt(sum(counts))
             total = [t * inv for t in total]
         if clean is None:
             from socialcare.classify.rules import normalise
 
             clean = normalise(text)
-        word_set = set(_WORD_RE.findall(clean))
-        for j, (singles, phrases) in enumerate(self._keywords):
-            hits = sum(singles[w] for w in word_set & singles.keys())
-            for k in phrases:
-                hits += k in clean
-            if hits:
-                total[j] += KEYWORD_BONUS * hits
+        keyword_hits = [0] * len(self.names)
+        singles = self._singles
+        for w in singles.keys() & set(_WORD_RE.findall(clean)):
+            for j, n in singles[w]:
+                keyword_hits[j] += n
+        for j, k in self._phrases:
+            keyword_hits[j] += k in clean
+        for j, n in enumerate(keyword_hits):
+            if n:
+                total[j] += KEYWORD_BONUS * n
         return total
 
     def route(
