@@ -39,6 +39,12 @@ def refuse(request: Any, error_type: str, body: dict[str, Any], status: int = 40
     return AWSResponse(REFUSED_URL, status, headers, MockRawResponse(json.dumps(body)))
 
 
+def throughput_exceeded(request: Any, message: str = "The level of configured provisioned throughput for the table was exceeded.") -> AWSResponse:
+    """A DynamoDB request refused as over the table's throughput, as DynamoDB answers it."""
+    return refuse(request, "ProvisionedThroughputExceededException", {
+        "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException", "message": message})
+
+
 class TransactionCanceller:
     """Cancels TransactWriteItems calls the way DynamoDB does: one item carries `code`, the others
     "None". `pick(call_number, items)` says which code to use for a call (None: let it through)."""

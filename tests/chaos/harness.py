@@ -44,7 +44,7 @@ import boto3
 import requests
 from botocore.awsrequest import AWSResponse
 
-from tests.faults import CANCELLATION_CODES, CrashingSession, PostCrash, TransactionCanceller, refuse
+from tests.faults import CANCELLATION_CODES, CrashingSession, PostCrash, TransactionCanceller, throughput_exceeded
 
 ACTIONABLE = [
     "@SkylarkAir my flight SK{n} was cancelled and nobody at the gate knows when the next one leaves",
@@ -182,10 +182,7 @@ class DynamoThrottle:
             if not hit:
                 return None
             self.counter["dynamodb_throttled"] += 1
-        return refuse(request, "ProvisionedThroughputExceededException", {
-            "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-            "message": "chaos: throughput exceeded",
-        })
+        return throughput_exceeded(request, "chaos: throughput exceeded")
 
 
 class SlowRouterCalls:

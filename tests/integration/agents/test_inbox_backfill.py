@@ -17,7 +17,7 @@ from socialcare.doctor.checks import run as run_checks
 from socialcare.privacy.service import ERASED, erase_author
 from socialcare.store import Store, case_key, mention_key
 
-from tests.faults import refuse
+from tests.faults import throughput_exceeded
 
 pytestmark = pytest.mark.integration
 
@@ -116,9 +116,7 @@ def test_a_throttled_write_is_retried_and_one_that_stays_throttled_is_reported(s
         case_id = json.loads(request.body)["Key"]["PK"]["S"].removeprefix("CASE#")
         writes[case_id] += 1
         if case_id == second or writes[case_id] == 1:
-            return refuse(request, "ProvisionedThroughputExceededException", {
-                "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-                "message": "The level of configured provisioned throughput for the table was exceeded."})
+            return throughput_exceeded(request)
         return None
 
     client.meta.events.register_first("before-send.dynamodb", throttle)
@@ -206,9 +204,7 @@ def test_opening_mentions_that_cannot_be_read_are_reported_not_taken_for_expired
 
     def throttle_reads(request: Any, **_: Any) -> Any:
         if request.headers.get("X-Amz-Target", b"").endswith(b".BatchGetItem"):
-            return refuse(request, "ProvisionedThroughputExceededException", {
-                "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-                "message": "The level of configured provisioned throughput for the table was exceeded."})
+            return throughput_exceeded(request)
         return None
 
     client.meta.events.register_first("before-send.dynamodb", throttle_reads)
