@@ -124,3 +124,74 @@ class CrashingSession:
 
     def get(self, *args: Any, **kwargs: Any) -> Any:
         return self.inner.get(*args, **kwargs)
+
+
+class UnprocessedKeys:
+    """BatchGetItem answered as DynamoDB answers it when throttled or past 16 MB of response, which
+    moto never does: the keys `leave(call_number, keys)` picks (per table, call numbers from 1) come
+    back in UnprocessedKeys with the request's projection and consistency; moto reads the others.
+    `requests` keeps what each call asked for (table -> KeysAndAttributes). A caller that keeps asking
+    past `give_up_after` calls fails the test instead of spinning forever."""
+
+    def __init__(self, leave: Callable[[int, list[dict[str, Any]]], list[dict[str, Any]]],
+                 give_up_after: int = 100) -> None:
+        self.leave = leave
+        self.give_up_after = give_up_after
+        self.calls = 0
+        self.left = 0
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def install(self, client: Any) -> UnprocessedKeys:
+        client.meta.events.register_first("before-parameter-build.dynamodb.BatchGetItem", self._hold)
+        client.meta.events.register_first("before-call.dynamodb.BatchGetItem", self._nothing_left_to_read)
+        client.meta.events.register_first("after-call.dynamodb.BatchGetItem", self._report)
+        return self
+
+    def _hold(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        with self._lock:
+            self.calls += 1
+            call = self.calls
+            self.requests.append(json.loads(json.dumps(params["RequestItems"])))
+        if call > self.give_up_after:
+            raise AssertionError(f"BatchGetItem asked {call} times: the caller never stops on unprocessed keys")
+        read, held = {}, {}
+        for table, spec in params["RequestItems"].items():
+            leave = self.leave(call, spec["Keys"])
+            kept = [k for k in spec["Keys"] if k not in leave]
+            if kept:
+                read[table] = {**spec, "Keys": kept}
+            if leave:
+                held[table] = {**spec, "Keys": leave}
+        with self._lock:
+            self.left += sum(len(v["Keys"]) for v in held.values())
+        context["unprocessed_keys"] = held
+        if read:
+            params["RequestItems"] = read  # a new mapping: the caller's request is left as it was
+        else:
+            context["nothing_left_to_read"] = True
+
+    def _nothing_left_to_read(self, context: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]] | None:
+        """Every key held back: DynamoDB answers with no items (moto would refuse an empty request)."""
+        if not context.get("nothing_left_to_read"):
+            return None
+        from moto.core.botocore_stubber import MockRawResponse
+
+        http = AWSResponse(REFUSED_URL, 200, {}, MockRawResponse(b"{}"))
+        return http, {"Responses": {}, "UnprocessedKeys": {}, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+    @staticmethod
+    def _report(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        held = context.get("unprocessed_keys")
+        if held:
+            parsed["UnprocessedKeys"] = {**(parsed.get("UnprocessedKeys") or {}), **held}
+
+
+def leave_half_first(calls: int) -> Callable[[int, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """The first `calls` requests leave their second half of keys (at least one) unprocessed."""
+    return lambda call, keys: keys[len(keys) // 2:] if call <= calls else []
+
+
+def leave_all(call: int, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every key stays unprocessed: a table that stays throttled."""
+    return list(keys)

@@ -100,7 +100,8 @@ class ConflictError(StoreError):
 class StoreBusyError(StoreError):
     """DynamoDB kept cancelling a transaction for a reason other than a failed condition (a
     concurrent transaction on one of its items, throttling, a request limit) past the bounded
-    retries. Nothing was written; the caller fails its work so that it comes back later."""
+    retries, or kept leaving keys of a read unprocessed. Nothing was written; the caller fails its
+    work so that it comes back later."""
 
     def __init__(self, message: str, reasons: list[str]) -> None:
         super().__init__(message)
@@ -158,6 +159,8 @@ CONDITION_FAILED = "ConditionalCheckFailed"
 TRANSACT_ATTEMPTS = 6
 TRANSACT_BASE_S = 0.025
 TRANSACT_CAP_S = 1.0
+# BatchGetItem's limit of keys per request (API reference: BatchGetItem).
+BATCH_GET_KEYS = 100
 # An inbox row shows the opening message's start, not the whole text.
 SUMMARY_CHARS = 140
 
@@ -360,37 +363,64 @@ class Store:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return cases[:limit]
 
-    def batch_get(self, keys: list[dict[str, Any]], projection: str,
-                  names: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Up to 100 items by key (raw AttributeValues), asking again with backoff for what DynamoDB
-        leaves unprocessed (throttling). Returns (found, keys still unprocessed after the last try)."""
-        request: dict[str, Any] = {self.table: {"Keys": keys, "ProjectionExpression": projection,
-                                                **({"ExpressionAttributeNames": names} if names else {})}}
+    def batch_get(self, keys: list[dict[str, Any]], projection: str | None = None,
+                  names: dict[str, str] | None = None, *, consistent: bool = False,
+                  counted: Callable[[int], None] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Items by key (raw AttributeValues), as BatchGetItem's contract asks: at most 100 keys per
+        request, each key once (a request that repeats a key is refused), and the keys DynamoDB leaves
+        in UnprocessedKeys (throttled, or past 16 MB of response) asked again after a jittered backoff,
+        up to TRANSACT_ATTEMPTS requests per 100 keys. A request refused as a whole (throttling) is
+        retried by the client's own retry mode (aws.CLIENT_CONFIG). `counted` hears the number of keys
+        of every request sent. Returns (found, in no particular order; keys still unprocessed)."""
+        unique = list({json.dumps(k, sort_keys=True): k for k in keys}.values())
+        spec: dict[str, Any] = {}
+        if projection:
+            spec["ProjectionExpression"] = projection
+        if names:
+            spec["ExpressionAttributeNames"] = names
+        if consistent:
+            spec["ConsistentRead"] = True
         found: list[dict[str, Any]] = []
-        for attempt in range(TRANSACT_ATTEMPTS):
-            try:
-                got = self.ddb.batch_get_item(RequestItems=request)
-            except ClientError as exc:
-                raise StoreError(str(exc)) from exc
-            found.extend(got.get("Responses", {}).get(self.table, []))
-            request = got.get("UnprocessedKeys") or {}
-            if not request:
-                return found, []
-            if attempt + 1 < TRANSACT_ATTEMPTS:
-                self.sleep(random.uniform(0, min(TRANSACT_CAP_S, TRANSACT_BASE_S * 2**attempt)))  # noqa: S311
-        return found, request[self.table]["Keys"]
+        left: list[dict[str, Any]] = []
+        for start in range(0, len(unique), BATCH_GET_KEYS):
+            request: dict[str, Any] = {self.table: {**spec, "Keys": unique[start:start + BATCH_GET_KEYS]}}
+            for attempt in range(TRANSACT_ATTEMPTS):
+                if attempt:
+                    self.sleep(random.uniform(0, min(TRANSACT_CAP_S, TRANSACT_BASE_S * 2**(attempt - 1))))  # noqa: S311
+                if counted:
+                    counted(len(request[self.table]["Keys"]))
+                try:
+                    got = self.ddb.batch_get_item(RequestItems=request)
+                except ClientError as exc:
+                    raise StoreError(str(exc)) from exc
+                found.extend(got.get("Responses", {}).get(self.table, []))
+                request = got.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                left.extend(request[self.table]["Keys"])
+        return found, left
+
+    def batch_get_all(self, keys: list[dict[str, Any]], projection: str | None = None,
+                      names: dict[str, str] | None = None, *, consistent: bool = False,
+                      counted: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
+        """batch_get for a caller that must not take an unread item for a missing one: keys still
+        unprocessed after the retries raise StoreBusyError (the work fails and comes back later)."""
+        found, left = self.batch_get(keys, projection, names, consistent=consistent, counted=counted)
+        if left:
+            raise StoreBusyError(f"BatchGetItem left {len(left)} keys unprocessed after {TRANSACT_ATTEMPTS} "
+                                 "requests", ["UnprocessedKeys"])
+        return found
 
     def mentions(self, mention_keys: list[str], projection: str,
                  names: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
         """Mention items by mention key (the attributes projected, PK among them), 100 keys per
         BatchGetItem. A mention past its retention (or still unread after the retries) is absent."""
         out: dict[str, dict[str, Any]] = {}
-        keys = list(dict.fromkeys(mention_keys))
-        for start in range(0, len(keys), 100):
-            found, _ = self.batch_get([mention_key(k) for k in keys[start:start + 100]], projection, names)
-            for item in found:
-                data = from_item(item)
-                out[data["PK"].removeprefix("MENTION#")] = data
+        found, _ = self.batch_get([mention_key(k) for k in mention_keys], projection, names)
+        for item in found:
+            data = from_item(item)
+            out[data["PK"].removeprefix("MENTION#")] = data
         return out
 
     def count_open_cases(self, department: str) -> int:

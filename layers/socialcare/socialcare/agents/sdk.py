@@ -248,13 +248,10 @@ class AgentClient:
         from socialcare.store import SUMMARY_CHARS, case_key, from_item
 
         out: dict[str, str] = {}
-        keys = list(dict.fromkeys(case_ids))
         mention_keys: dict[str, str] = {}
-        for start in range(0, len(keys), 100):
-            batch = [case_key(k) for k in keys[start:start + 100]]
-            for item in self.deps.store.batch_get(batch, "id, mention_key")[0]:
-                data = from_item(item)
-                mention_keys[data["mention_key"]] = data["id"]
+        for item in self.deps.store.batch_get([case_key(k) for k in case_ids], "id, mention_key")[0]:
+            data = from_item(item)
+            mention_keys[data["mention_key"]] = data["id"]
         for key, data in self.deps.store.mentions(list(mention_keys), "PK, mention.#t", {"#t": "text"}).items():
             out[mention_keys[key]] = str(data.get("mention", {}).get("text", ""))[:SUMMARY_CHARS]
         return out

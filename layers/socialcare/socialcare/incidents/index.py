@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from socialcare.store import from_item, to_item
+from socialcare.store import Store, StoreBusyError, StoreError, from_item, to_item
 
 
 class IndexError_(Exception):  # noqa: N801 - IndexError is a builtin
@@ -115,9 +115,10 @@ class MemoryIndex:
 
 
 class DynamoIndex:
-    def __init__(self, client: Any, table: str, bucket_cap: int = 200) -> None:
-        self.ddb = client
-        self.table = table
+    def __init__(self, store: Store, bucket_cap: int = 200) -> None:
+        self.store = store
+        self.ddb = store.ddb
+        self.table = store.table
         self.bucket_cap = bucket_cap
         self.cost = Cost()
 
@@ -146,25 +147,22 @@ class DynamoIndex:
     def _sig_key(key: str) -> dict[str, Any]:
         return {"PK": {"S": f"INCSIG#{key}"}, "SK": {"S": "SIG"}}
 
-    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for start in range(0, len(keys), 100):
-            request: dict[str, Any] = {self.table: {"Keys": keys[start : start + 100]}}
-            for attempt in range(6):
-                try:
-                    page = self.ddb.batch_get_item(RequestItems=request)
-                except ClientError as exc:
-                    raise IndexError_(str(exc)) from exc
-                self.cost.add(requests=1, read=len(request[self.table]["Keys"]))
-                out.extend(from_item(i) for i in page.get("Responses", {}).get(self.table, []))
-                request = page.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(0.02 * 2**attempt)
-        return out
+    def _batch_get(self, keys: list[dict[str, Any]], *, consistent: bool = False) -> list[dict[str, Any]]:
+        """Every item asked for that exists. A key DynamoDB keeps leaving unprocessed raises
+        StoreBusyError: read as absent, its bucket would be written back without its members."""
+        try:
+            found = self.store.batch_get_all(keys, consistent=consistent,
+                                             counted=lambda n: self.cost.add(requests=1, read=n))
+        except StoreBusyError:
+            raise
+        except StoreError as exc:
+            raise IndexError_(str(exc)) from exc
+        return [from_item(i) for i in found]
 
     def buckets(self, department: str, bands: list[str]) -> dict[str, list[tuple[str, float]]]:
-        items = self._batch_get([self._bucket_key(department, b) for b in bands])
+        # Strongly consistent: add() writes these buckets back, and a read that missed a member added a
+        # moment ago (a burst of one incident's mentions) would drop it from every band they share.
+        items = self._batch_get([self._bucket_key(department, b) for b in bands], consistent=True)
         prefix = f"LSH#{department}#"
         return {i["PK"].removeprefix(prefix): self._unpack(i.get("m")) for i in items}
 

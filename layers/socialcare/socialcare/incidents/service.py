@@ -68,7 +68,7 @@ class Incidents:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.index = DynamoIndex(self.deps.store.ddb, self.deps.store.table, s.bucket_cap)
+        self.index = DynamoIndex(self.deps.store, s.bucket_cap)
         self.delivery = self.delivery or default_sender(self.deps)
         self.limiter = self.limiter or RateLimiter(s.update_rate_per_s, s.default_update_rate_per_s)
 

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from socialcare.ingest.base import DeadItem
 from socialcare.ingest.errors import IngestError, QueueError
 from socialcare.models import Mention
+from socialcare.store import Store, StoreBusyError, StoreError, mention_key
 
 SQS_BATCH = 10
 # Stay under SQS's 256 KiB per batch with room for attributes.
@@ -144,37 +145,17 @@ class DynamoSeenIndex:
     """BatchGetItem on the router's MENTION items, plus what this run has already queued."""
 
     def __init__(self, client: Any, table_name: str, *, sleep: Any = time.sleep) -> None:
-        self._client = client
-        self._table = table_name
+        self._store = Store(client, table_name, sleep=sleep)
         self._seen: set[str] = set()
-        self._sleep = sleep
 
     def _known(self, keys: list[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(keys), 100):
-            request: dict[str, Any] = {
-                self._table: {
-                    "Keys": [
-                        {"PK": {"S": f"MENTION#{k}"}, "SK": {"S": "MENTION"}}
-                        for k in keys[start : start + 100]
-                    ],
-                    "ProjectionExpression": "PK",
-                }
-            }
-            for attempt in range(8):
-                try:
-                    result = self._client.batch_get_item(RequestItems=request)
-                except ClientError as exc:
-                    raise IngestError(f"dedup lookup failed: {exc.response['Error']['Code']}") from exc
-                for item in result.get("Responses", {}).get(self._table, []):
-                    found.add(item["PK"]["S"].removeprefix("MENTION#"))
-                request = result.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                self._sleep(min(2.0, 0.05 * 2**attempt))
-            else:
-                raise IngestError("dedup lookup left keys unprocessed")
-        return found
+        try:
+            found = self._store.batch_get_all([mention_key(k) for k in keys], "PK")
+        except StoreBusyError as exc:
+            raise IngestError("dedup lookup left keys unprocessed") from exc
+        except StoreError as exc:
+            raise IngestError(f"dedup lookup failed: {exc}") from exc
+        return {item["PK"]["S"].removeprefix("MENTION#") for item in found}
 
     def unseen(self, mentions: list[Mention]) -> tuple[list[Mention], int]:
         fresh: list[Mention] = []
