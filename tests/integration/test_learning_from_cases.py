@@ -57,6 +57,12 @@ def bank_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loca
         yield deployed
 
 
+def _depth(sqs, url: str) -> int:
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
 def _open_cases(stack: LocalStack, rows: list[dict], tag: str) -> dict[str, dict]:
     """Sends one mention per row (each from its own customer) and returns case id -> row for those
     that opened a case, once every case's workflow waits for an agent."""
@@ -69,8 +75,15 @@ def _open_cases(stack: LocalStack, rows: list[dict], tag: str) -> dict[str, dict
         sqs.send_message(QueueUrl=stack.outputs["MentionsQueueUrl"], MessageBody=m.model_dump_json())
         sent[case_id_for(m.key)] = (m.key, row)
     stats = stack.pump("RouteMentionFunction")
-    assert stats.failed == 0 and stats.errors == 0
+    # On a loaded machine an invocation can pass its 30 s Timeout locally: the functions share one
+    # interpreter and moto's one DynamoDB lock, so a batch's wall time is mostly waiting (its CPU is
+    # ~0.3 s). The pump then returns the batch to the queue, as Lambda's SQS event source does, and it
+    # is routed again. Any other failed invocation, a mention left unrouted or dead-lettered, fails.
+    assert stats.errors == stats.timeouts, stats
     store = build_deps().store
+    assert [key for key, _ in sent.values() if store.get_mention(key) is None] == [], stats
+    for queue in ("MentionsQueueUrl", "MentionsDeadLetterQueueUrl"):
+        assert _depth(sqs, stack.outputs[queue]) == 0, (queue, stats)
     opened = {}
     for case_id, (key, row) in sent.items():
         if (store.get_mention(key) or {}).get("case_id") == case_id:

@@ -42,6 +42,7 @@ class PumpStats:
     received: int = 0
     failed: int = 0
     errors: int = 0  # invocations that failed as a whole (an unhandled error or a timeout)
+    timeouts: int = 0  # of those, the ones stopped at the function's Timeout (Sandbox.Timedout)
 
 
 @dataclass
@@ -215,17 +216,19 @@ class LocalStack:
                     if not got:
                         return
                     event = {"Records": [_sqs_record(m, arn) for m in got]}
-                    errors = 0
+                    errors = timeouts = 0
                     try:
                         result = fn.invoke(event) or {}
                         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-                    except Exception:  # noqa: BLE001 - a failed invocation (or timeout): the whole batch returns
+                    except Exception as exc:  # noqa: BLE001 - a failed invocation (or timeout): the whole batch returns
                         errors = 1
+                        timeouts = int(isinstance(exc, lambda_adapter.FunctionTimeoutError))
                         failed = {m["MessageId"] for m in got}
                     with lock:
                         stats.received += len(got)
                         stats.failed += len(failed)
                         stats.errors += errors
+                        stats.timeouts += timeouts
                     settle_batch(sqs, url, got, failed)
 
             workers = [threading.Thread(target=poller, name=f"pump-{function_id}-{i}", daemon=True)
