@@ -13,9 +13,9 @@ from tests.unit.classify.conftest import GOLDEN_DIR, read_jsonl
 
 # What the shipped model reaches in its weakest language (docs/model.md has every figure), well below
 # the targets (0.88 and 0.95 in every language): on the 334 golden mentions, all written blind,
-# Hindi reads 0.703 intent and 0.857 actionable F1 (37 mentions); the floors guard that reading.
-INTENT_FLOOR = 0.7
-ACTIONABLE_FLOOR = 0.85
+# Hindi reads 0.730 intent and 0.878 actionable F1 (37 mentions); the floors guard that reading.
+INTENT_FLOOR = 0.72
+ACTIONABLE_FLOOR = 0.87
 
 
 def test_golden_set_is_big_varied_and_apart_from_training() -> None:
@@ -83,19 +83,19 @@ def test_shipped_model_meets_golden_targets() -> None:
     # When every mention is classified
     result = evaluate(clf, golden)
     # Then intent accuracy and actionable F1 hold (the floors are 0.88 and 0.95 per language;
-    # docs/model.md says where the shipped model stands: 0.793, 0.914 and urgency 0.928 over the 334)
-    assert result["intent"].accuracy >= 0.79
-    assert result["actionable"].per_class["_binary_f1_yes"]["f1"] >= 0.91
-    assert result["urgency"].accuracy >= 0.9
+    # docs/model.md says where the shipped model stands: 0.832, 0.923 and urgency 0.928 over the 334)
+    assert result["intent"].accuracy >= 0.83
+    assert result["actionable"].per_class["_binary_f1_yes"]["f1"] >= 0.92
+    assert result["urgency"].accuracy >= 0.92
 
 
 def test_no_language_collapses() -> None:
-    # Given the golden set's mentions in each language (Arabic and Hindi included)
+    # Given the golden set's mentions in each of its nine languages
     clf = build_classifier(load_config(Settings().config_path))
     golden = read_jsonl(GOLDEN_DIR / "golden.jsonl")
-    # Dutch is measured but held to no floor: the model learned it from 7 training mentions, and on its
-    # 60 golden mentions it reaches 0.683 intent, 0.918 actionable F1, 0.667 language id (docs/model.md)
-    for lang in sorted({r["lang"] for r in golden} - {"nl"}):
+    langs = sorted({r["lang"] for r in golden})
+    assert len(langs) == 9
+    for lang in langs:
         rows = [r for r in golden if r["lang"] == lang]
         # When they are classified
         result = evaluate(clf, rows)
