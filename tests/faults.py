@@ -126,15 +126,16 @@ class CrashingSession:
         return self.inner.get(*args, **kwargs)
 
 
-class UnprocessedKeys:
-    """BatchGetItem answered as DynamoDB answers it when throttled or past 16 MB of response, which
-    moto never does: the keys `leave(call_number, keys)` picks (per table, call numbers from 1) come
-    back in UnprocessedKeys with the request's projection and consistency; moto reads the others.
-    `requests` keeps what each call asked for (table -> KeysAndAttributes). A caller that keeps asking
-    past `give_up_after` calls fails the test instead of spinning forever."""
+class _HeldBack:
+    """A batch call answered as DynamoDB answers it when throttled, which moto never does: the entries
+    `leave(call_number, entries)` picks (per table, call numbers from 1) come back unprocessed and moto
+    serves the others. `requests` keeps what each call asked for. A caller that keeps asking past
+    `give_up_after` calls fails the test instead of spinning forever."""
 
-    def __init__(self, leave: Callable[[int, list[dict[str, Any]]], list[dict[str, Any]]],
-                 give_up_after: int = 100) -> None:
+    operation = ""
+    unprocessed = ""  # the response field
+
+    def __init__(self, leave: Callable[[int, list[Any]], list[Any]], give_up_after: int = 100) -> None:
         self.leave = leave
         self.give_up_after = give_up_after
         self.calls = 0
@@ -142,11 +143,20 @@ class UnprocessedKeys:
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
-    def install(self, client: Any) -> UnprocessedKeys:
-        client.meta.events.register_first("before-parameter-build.dynamodb.BatchGetItem", self._hold)
-        client.meta.events.register_first("before-call.dynamodb.BatchGetItem", self._nothing_left_to_read)
-        client.meta.events.register_first("after-call.dynamodb.BatchGetItem", self._report)
+    def install(self, client: Any) -> Any:
+        events = client.meta.events
+        events.register_first(f"before-parameter-build.dynamodb.{self.operation}", self._hold)
+        events.register_first(f"before-call.dynamodb.{self.operation}", self._nothing_left)
+        events.register_first(f"after-call.dynamodb.{self.operation}", self._report)
         return self
+
+    @staticmethod
+    def _entries(spec: Any) -> list[Any]:
+        return spec
+
+    @staticmethod
+    def _with(spec: Any, entries: list[Any]) -> Any:
+        return entries
 
     def _hold(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         with self._lock:
@@ -154,37 +164,60 @@ class UnprocessedKeys:
             call = self.calls
             self.requests.append(json.loads(json.dumps(params["RequestItems"])))
         if call > self.give_up_after:
-            raise AssertionError(f"BatchGetItem asked {call} times: the caller never stops on unprocessed keys")
-        read, held = {}, {}
+            raise AssertionError(f"{self.operation} asked {call} times: the caller never stops on {self.unprocessed}")
+        sent, held = {}, {}
         for table, spec in params["RequestItems"].items():
-            leave = self.leave(call, spec["Keys"])
-            kept = [k for k in spec["Keys"] if k not in leave]
+            entries = self._entries(spec)
+            leave = self.leave(call, entries)
+            kept = [e for e in entries if e not in leave]
             if kept:
-                read[table] = {**spec, "Keys": kept}
+                sent[table] = self._with(spec, kept)
             if leave:
-                held[table] = {**spec, "Keys": leave}
+                held[table] = self._with(spec, leave)
         with self._lock:
-            self.left += sum(len(v["Keys"]) for v in held.values())
-        context["unprocessed_keys"] = held
-        if read:
-            params["RequestItems"] = read  # a new mapping: the caller's request is left as it was
+            self.left += sum(len(self._entries(v)) for v in held.values())
+        context["held_back"] = held
+        if sent:
+            params["RequestItems"] = sent  # a new mapping: the caller's request is left as it was
         else:
-            context["nothing_left_to_read"] = True
+            context["nothing_left"] = True
 
-    def _nothing_left_to_read(self, context: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]] | None:
-        """Every key held back: DynamoDB answers with no items (moto would refuse an empty request)."""
-        if not context.get("nothing_left_to_read"):
+    def _nothing_left(self, context: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]] | None:
+        """Every entry held back: DynamoDB answers with nothing done (moto would refuse an empty request)."""
+        if not context.get("nothing_left"):
             return None
         from moto.core.botocore_stubber import MockRawResponse
 
         http = AWSResponse(REFUSED_URL, 200, {}, MockRawResponse(b"{}"))
-        return http, {"Responses": {}, "UnprocessedKeys": {}, "ResponseMetadata": {"HTTPStatusCode": 200}}
+        return http, {self.unprocessed: {}, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+    def _report(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        held = context.get("held_back")
+        if held:
+            parsed[self.unprocessed] = {**(parsed.get(self.unprocessed) or {}), **held}
+
+
+class UnprocessedKeys(_HeldBack):
+    """BatchGetItem's UnprocessedKeys (throttled, or past 16 MB of response): held-back keys come back
+    with the request's projection and consistency."""
+
+    operation = "BatchGetItem"
+    unprocessed = "UnprocessedKeys"
 
     @staticmethod
-    def _report(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        held = context.get("unprocessed_keys")
-        if held:
-            parsed["UnprocessedKeys"] = {**(parsed.get("UnprocessedKeys") or {}), **held}
+    def _entries(spec: Any) -> list[Any]:
+        return spec["Keys"]
+
+    @staticmethod
+    def _with(spec: Any, entries: list[Any]) -> Any:
+        return {**spec, "Keys": entries}
+
+
+class UnprocessedItems(_HeldBack):
+    """BatchWriteItem's UnprocessedItems (throttled): held-back write requests are not written."""
+
+    operation = "BatchWriteItem"
+    unprocessed = "UnprocessedItems"
 
 
 def leave_half_first(calls: int) -> Callable[[int, list[dict[str, Any]]], list[dict[str, Any]]]:

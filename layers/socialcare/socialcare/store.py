@@ -161,6 +161,7 @@ TRANSACT_BASE_S = 0.025
 TRANSACT_CAP_S = 1.0
 # BatchGetItem's limit of keys per request (API reference: BatchGetItem).
 BATCH_GET_KEYS = 100
+BATCH_WRITE_ITEMS = 25
 # An inbox row shows the opening message's start, not the whole text.
 SUMMARY_CHARS = 140
 
@@ -411,6 +412,30 @@ class Store:
             raise StoreBusyError(f"BatchGetItem left {len(left)} keys unprocessed after {TRANSACT_ATTEMPTS} "
                                  "requests", ["UnprocessedKeys"])
         return found
+
+    def batch_put(self, items: list[dict[str, Any]], *, counted: Callable[[int], None] | None = None) -> None:
+        """Puts raw items as BatchWriteItem's contract asks: at most 25 per request, and the items DynamoDB
+        leaves in UnprocessedItems (throttled) sent again after a jittered backoff, up to
+        TRANSACT_ATTEMPTS requests per 25. Items still unwritten raise StoreBusyError: the caller's work
+        fails and comes back, instead of going on as if they were written. `counted` hears the number of
+        items of every request sent."""
+        for start in range(0, len(items), BATCH_WRITE_ITEMS):
+            pending = [{"PutRequest": {"Item": i}} for i in items[start:start + BATCH_WRITE_ITEMS]]
+            for attempt in range(TRANSACT_ATTEMPTS):
+                if attempt:
+                    self.sleep(random.uniform(0, min(TRANSACT_CAP_S, TRANSACT_BASE_S * 2**(attempt - 1))))  # noqa: S311
+                if counted:
+                    counted(len(pending))
+                try:
+                    got = self.ddb.batch_write_item(RequestItems={self.table: pending})
+                except ClientError as exc:
+                    raise StoreError(str(exc)) from exc
+                pending = (got.get("UnprocessedItems") or {}).get(self.table, [])
+                if not pending:
+                    break
+            else:
+                raise StoreBusyError(f"BatchWriteItem left {len(pending)} items unprocessed after {TRANSACT_ATTEMPTS} "
+                                     "requests", ["UnprocessedItems"])
 
     def mentions(self, mention_keys: list[str], projection: str,
                  names: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:

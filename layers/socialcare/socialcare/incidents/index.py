@@ -12,7 +12,6 @@ whatever the number of open cases. Buckets keep the newest `bucket_cap` entries,
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -184,18 +183,12 @@ class DynamoIndex:
             kept = [*trim.get(b, [])[-(self.bucket_cap - 1):], (member.key, member.at)]
             items.append(to_item({"PK": f"LSH#{member.department}#{b}", "SK": "B", "m": self._pack(kept),
                                   "expires_at": expires}))
-        for start in range(0, len(items), 25):
-            pending = [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]
-            for attempt in range(6):
-                try:
-                    page = self.ddb.batch_write_item(RequestItems={self.table: pending})
-                except ClientError as exc:
-                    raise IndexError_(str(exc)) from exc
-                self.cost.add(requests=1, written=len(pending))
-                pending = (page.get("UnprocessedItems") or {}).get(self.table, [])
-                if not pending:
-                    break
-                time.sleep(0.02 * 2**attempt)
+        try:
+            self.store.batch_put(items, counted=lambda n: self.cost.add(requests=1, written=n))
+        except StoreBusyError:
+            raise  # the router retries the record, as for a busy read
+        except StoreError as exc:
+            raise IndexError_(str(exc)) from exc
 
     def set_incident(self, keys: list[str], incident_id: str | None) -> None:
         for k in keys:
