@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -314,6 +315,12 @@ _POLAR = {
 }
 
 
+def confusion(truth: list[str], pred: list[str], classes: list[str]) -> str:
+    """A confusion matrix on one line: per true class, the counts predicted as each of ``classes``."""
+    c = Counter(zip(truth, pred, strict=True))
+    return " | ".join(f"{t[:3]} " + " ".join(f"{c[(t, p)]:4d}" for p in classes) for t in classes)
+
+
 def _label_agreement(rows: list[dict[str, Any]]) -> None:
     """How often a language's labels agree with an unambiguous word: of the tweets with only positive
     (or only negative) English words, the share labelled that way and the share labelled the opposite
@@ -368,6 +375,7 @@ def _multilingual() -> None:
 
     print(f"  {'language':10}{'n':>5}{'macro-F1':>10}{'ref':>8}{'accuracy':>10}{'ref':>8}{'language id':>13}")
     f1s, ref_f1s = [], []
+    confusions = {}
     for lang in sorted({r["lang"] for r in held}):
         sub = [r for r in held if r["lang"] == lang]
         truth = [r["sentiment"] for r in sub]
@@ -379,6 +387,7 @@ def _multilingual() -> None:
         )
         f1s.append(rep.macro_f1)
         ref_f1s.append(ref_rep.macro_f1)
+        confusions[lang] = (rep.macro_f1, truth, [p[0]["sentiment"].label for p in preds])
         print(
             f"  {lang:10}{len(sub):>5}{rep.macro_f1:>10.4f}{ref_rep.macro_f1:>8.4f}{rep.accuracy:>10.4f}"
             f"{ref_rep.accuracy:>8.4f}{lid / len(sub):>13.4f}"
@@ -387,6 +396,11 @@ def _multilingual() -> None:
         f"  mean macro-F1 {sum(f1s) / len(f1s):.4f} (reference {sum(ref_f1s) / len(ref_f1s):.4f}), lowest "
         f"{min(f1s):.4f} (reference {min(ref_f1s):.4f})   (targets: mean >= 0.55, none below 0.45)"
     )
+    # Macro-F1 punishes a lopsided prediction mix: the weakest language's matrix shows whether it has one.
+    lowest = min(confusions, key=lambda k: confusions[k][0])
+    _, truth, got = confusions[lowest]
+    classes = sorted(set(truth))
+    print(f"  {lowest} confusion (rows true, columns predicted {classes}): {confusion(truth, got, classes)}")
     _label_agreement(rows)
     if not irony:
         print(f"  TweetEval irony data set not found at {IRONY}; set IRONY_DATASET for the irony figures")
