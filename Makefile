@@ -22,10 +22,12 @@ test: $(BIN)/socialcare
 # The default suite with the whole process clock $(SHIFT_DAYS) days ahead, through Debian's libfaketime
 # (apt-get install faketime): no test may depend on the date. libfaketime 0.9.10 leaves Python's timed
 # waits on the real clock; tests/shifted_clock/timed_waits.c, preloaded beside it, converts their deadlines.
+# -m: libfaketime's thread-safe build; the suite runs dozens of threads, and the default build crashed
+# one run with a segmentation fault in a timed wait.
 # demo-shifted runs the demo the same way.
 SHIFT_DAYS := 400
 TIMED_WAITS := .shifted-clock/timed_waits.so
-SHIFTED := LD_PRELOAD=$(abspath $(TIMED_WAITS)) faketime -f '+$(SHIFT_DAYS)d'
+SHIFTED := LD_PRELOAD=$(abspath $(TIMED_WAITS)) faketime -m -f '+$(SHIFT_DAYS)d'
 $(TIMED_WAITS): tests/shifted_clock/timed_waits.c
 	mkdir -p $(@D)
 	$(CC) -shared -fPIC -O2 -o $@ $< -ldl

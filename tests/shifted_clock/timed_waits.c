@@ -26,17 +26,22 @@ static struct timespec real_deadline(clockid_t clock, const struct timespec *dea
     return out;
 }
 
+static int (*next_sem_clockwait)(sem_t *, clockid_t, const struct timespec *);
+static int (*next_cond_clockwait)(pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *);
+
+/* Resolved once when the library loads, before any thread runs: no first-call race between threads. */
+__attribute__((constructor)) static void resolve_next(void) {
+    next_sem_clockwait = dlsym(RTLD_NEXT, "sem_clockwait");
+    next_cond_clockwait = dlsym(RTLD_NEXT, "pthread_cond_clockwait");
+}
+
 int sem_clockwait(sem_t *sem, clockid_t clock, const struct timespec *deadline) {
-    static int (*next)(sem_t *, clockid_t, const struct timespec *);
-    if (!next) next = dlsym(RTLD_NEXT, "sem_clockwait");
     struct timespec real = real_deadline(clock, deadline);
-    return next(sem, clock, &real);
+    return next_sem_clockwait(sem, clock, &real);
 }
 
 int pthread_cond_clockwait(pthread_cond_t *cond, pthread_mutex_t *mutex, clockid_t clock,
                            const struct timespec *deadline) {
-    static int (*next)(pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *);
-    if (!next) next = dlsym(RTLD_NEXT, "pthread_cond_clockwait");
     struct timespec real = real_deadline(clock, deadline);
-    return next(cond, mutex, clock, &real);
+    return next_cond_clockwait(cond, mutex, clock, &real);
 }
