@@ -244,7 +244,12 @@ class Store:
                 if attempt + 1 == TRANSACT_ATTEMPTS:
                     message = f"transaction cancelled {TRANSACT_ATTEMPTS} times: {reasons}"
                     raise StoreBusyError(message, reasons) from exc
-                self.sleep(random.uniform(0, min(TRANSACT_CAP_S, TRANSACT_BASE_S * 2**attempt)))  # noqa: S311
+                self._back_off(attempt)
+
+    def _back_off(self, retry: int) -> None:
+        """Capped exponential backoff with full jitter before the retry-th retry (from 0), as AWS advises
+        for transactions and for a batch's unprocessed entries."""
+        self.sleep(random.uniform(0, min(TRANSACT_CAP_S, TRANSACT_BASE_S * 2**retry)))  # noqa: S311
 
     def put_new(self, item: dict[str, Any]) -> bool:
         """Writes the item unless its key exists. False means it was already there."""
@@ -387,7 +392,7 @@ class Store:
             request: dict[str, Any] = {self.table: {**spec, "Keys": unique[start:start + BATCH_GET_KEYS]}}
             for attempt in range(TRANSACT_ATTEMPTS):
                 if attempt:
-                    self.sleep(random.uniform(0, min(TRANSACT_CAP_S, TRANSACT_BASE_S * 2**(attempt - 1))))  # noqa: S311
+                    self._back_off(attempt - 1)
                 if counted:
                     counted(len(request[self.table]["Keys"]))
                 try:
@@ -423,7 +428,7 @@ class Store:
             pending = [{"PutRequest": {"Item": i}} for i in items[start:start + BATCH_WRITE_ITEMS]]
             for attempt in range(TRANSACT_ATTEMPTS):
                 if attempt:
-                    self.sleep(random.uniform(0, min(TRANSACT_CAP_S, TRANSACT_BASE_S * 2**(attempt - 1))))  # noqa: S311
+                    self._back_off(attempt - 1)
                 if counted:
                     counted(len(pending))
                 try:

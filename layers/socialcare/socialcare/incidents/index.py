@@ -13,6 +13,8 @@ whatever the number of open cases. Buckets keep the newest `bucket_cap` entries,
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -113,6 +115,18 @@ class MemoryIndex:
                 self._sigs[k].incident_id = incident_id
 
 
+@contextmanager
+def _busy_or_index_error() -> Iterator[None]:
+    """A table that stays busy stays StoreBusyError (the router fails the record and the redelivery
+    links the member); any other store error is the index's own."""
+    try:
+        yield
+    except StoreBusyError:
+        raise
+    except StoreError as exc:
+        raise IndexError_(str(exc)) from exc
+
+
 class DynamoIndex:
     def __init__(self, store: Store, bucket_cap: int = 200) -> None:
         self.store = store
@@ -149,13 +163,9 @@ class DynamoIndex:
     def _batch_get(self, keys: list[dict[str, Any]], *, consistent: bool = False) -> list[dict[str, Any]]:
         """Every item asked for that exists. A key DynamoDB keeps leaving unprocessed raises
         StoreBusyError: read as absent, its bucket would be written back without its members."""
-        try:
+        with _busy_or_index_error():
             found = self.store.batch_get_all(keys, consistent=consistent,
                                              counted=lambda n: self.cost.add(requests=1, read=n))
-        except StoreBusyError:
-            raise
-        except StoreError as exc:
-            raise IndexError_(str(exc)) from exc
         return [from_item(i) for i in found]
 
     def buckets(self, department: str, bands: list[str]) -> dict[str, list[tuple[str, float]]]:
@@ -183,12 +193,8 @@ class DynamoIndex:
             kept = [*trim.get(b, [])[-(self.bucket_cap - 1):], (member.key, member.at)]
             items.append(to_item({"PK": f"LSH#{member.department}#{b}", "SK": "B", "m": self._pack(kept),
                                   "expires_at": expires}))
-        try:
+        with _busy_or_index_error():
             self.store.batch_put(items, counted=lambda n: self.cost.add(requests=1, written=n))
-        except StoreBusyError:
-            raise  # the router retries the record, as for a busy read
-        except StoreError as exc:
-            raise IndexError_(str(exc)) from exc
 
     def set_incident(self, keys: list[str], incident_id: str | None) -> None:
         for k in keys:
