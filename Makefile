@@ -76,6 +76,7 @@ $(CHECKOV):
 
 lint: $(BIN)/socialcare validate checkov iam-lint
 	$(BIN)/ruff check layers functions tests bench
+	$(BIN)/ruff format --check layers functions tests bench
 	$(BIN)/cfn-lint template.yaml
 
 # Security posture of template.yaml: 0 failed checks; every skip is justified in resource Metadata.

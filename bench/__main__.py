@@ -6,7 +6,19 @@ import importlib
 import sys
 import time
 
-SECTIONS = ["bench.parity", "bench.actions", "bench.incidents", "bench.classifier", "bench.learning", "bench.burst", "bench.cold_start", "bench.sizes", "bench.pipeline", "bench.cost", "bench.console"]
+SECTIONS = [
+    "bench.parity",
+    "bench.actions",
+    "bench.incidents",
+    "bench.classifier",
+    "bench.learning",
+    "bench.burst",
+    "bench.cold_start",
+    "bench.sizes",
+    "bench.pipeline",
+    "bench.cost",
+    "bench.console",
+]
 
 
 def main() -> int:

@@ -87,9 +87,14 @@ def _open_cases(stack: Any, n: int, start: int) -> list[str]:
     sqs = boto3.client("sqs")
     ids = []
     for i in range(n):
-        m = Mention(platform="x", id=str(start + i), author=Author(id=f"a{start + i}", handle=f"flyer{start + i}"),
-                    text="@SkylarkAir my suitcase never arrived at the carousel, please help me find it",
-                    created_at=datetime.now(UTC), lang="en")
+        m = Mention(
+            platform="x",
+            id=str(start + i),
+            author=Author(id=f"a{start + i}", handle=f"flyer{start + i}"),
+            text="@SkylarkAir my suitcase never arrived at the carousel, please help me find it",
+            created_at=datetime.now(UTC),
+            lang="en",
+        )
         sqs.send_message(QueueUrl=stack.outputs["MentionsQueueUrl"], MessageBody=m.model_dump_json())
         ids.append(case_id_for(m.key))
     stack.pump("RouteMentionFunction")
@@ -200,9 +205,13 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"back-to-back: the workflow reaches each wait {result['late_s']} s late")
     print(f"{'action':<10}{'waiting':>10}{'back-to-back':>15}")
     for action in ACTIONS:
-        print(f"{action:<10}{result['waiting_agent_reads'][action]:>10}{result['back_to_back_agent_reads'][action]:>15}")
-    print(f"workflow side (storing or picking up its waits), per case: waiting "
-          f"{result['waiting_workflow_reads_per_case']}, back-to-back {result['back_to_back_workflow_reads_per_case']}")
+        print(
+            f"{action:<10}{result['waiting_agent_reads'][action]:>10}{result['back_to_back_agent_reads'][action]:>15}"
+        )
+    print(
+        f"workflow side (storing or picking up its waits), per case: waiting "
+        f"{result['waiting_workflow_reads_per_case']}, back-to-back {result['back_to_back_workflow_reads_per_case']}"
+    )
     print(json.dumps(result), flush=True)
     return result
 

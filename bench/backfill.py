@@ -55,9 +55,14 @@ def run(cases: int = 1000) -> dict[str, Any]:
         page = AgentClient(deps, "bench").work_queue("baggage", limit=100)
         complete = sum(1 for c in page.cases if c.language and c.followers is not None and c.summary)
         result = {
-            "cases": first.scanned, "first_run_s": round(first_s, 2), "first": first.lines()[-1],
-            "first_requests": first_calls, "second_run_s": round(second_s, 2), "second": second.lines()[-1],
-            "second_requests": second_calls, "inbox_page_rows_complete": f"{complete}/{len(page.cases)}",
+            "cases": first.scanned,
+            "first_run_s": round(first_s, 2),
+            "first": first.lines()[-1],
+            "first_requests": first_calls,
+            "second_run_s": round(second_s, 2),
+            "second": second.lines()[-1],
+            "second_requests": second_calls,
+            "inbox_page_rows_complete": f"{complete}/{len(page.cases)}",
             "inbox_page_requests": dict(calls),
         }
     finally:

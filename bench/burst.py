@@ -159,9 +159,7 @@ def burst(
             elif result.queued == 0:
                 totals["empty_polls"] += 1
                 time.sleep(0.25)  # nothing new yet: the next scheduled poll
-            done = (
-                not arrivals.is_alive() and len(sink.keys & {f"x#{p['id']}" for p in burst_posts[-1:]}) == 1
-            )
+            done = not arrivals.is_alive() and len(sink.keys & {f"x#{p['id']}" for p in burst_posts[-1:]}) == 1
             if done and result.queued == 0 and result.rate_limited == 0 and result.errors == 0:
                 break
         elapsed = time.perf_counter() - began
@@ -194,9 +192,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--posts", type=int, default=20_000)
     parser.add_argument("--limit", type=int, default=40, help="requests per window (X: 450)")
     parser.add_argument("--window", type=float, default=2.0, help="window seconds (X: 900; scaled down here)")
-    parser.add_argument(
-        "--moto", action="store_true", help="SQS/DynamoDB adapters against moto (slow, see above)"
-    )
+    parser.add_argument("--moto", action="store_true", help="SQS/DynamoDB adapters against moto (slow, see above)")
     args = parser.parse_args(argv if argv is not None else [])
     r = burst(args.posts, args.limit, args.window, memory=not args.moto)
     print(

@@ -62,23 +62,45 @@ def _seed(deps: Any, department: str, n: int, *, row_copies: bool = True) -> Non
     items = []
     for i in range(n):
         opened = now - timedelta(seconds=i * 7)
-        mention = Mention(platform="x", id=f"bench{i}", author=Author(id=f"u{i}", handle=f"flyer{i}", followers=i * 13),
-                          text=f"@SkylarkAir bag {i} still missing after the flight, file ref LHR{i:05d}",
-                          created_at=opened, lang="en")
-        tags = Tags(intent=Scored(value="complaint", confidence=0.8), actionable=Scored(value="yes", confidence=0.8),
-                    department=Scored(value=department, confidence=0.8), sentiment=Scored(value="negative", confidence=0.7),
-                    urgency=Scored(value="none", confidence=0.6), language=s)
-        case = Case(id=case_id_for(mention.key), mention_key=mention.key, customer_key=mention.customer_key, platform="x",
-                    author=mention.author, department=department, tags=tags, sla=sla, opened_at=opened,
-                    first_response_due=opened + timedelta(seconds=sla.first_response_s),
-                    resolution_due=opened + timedelta(seconds=sla.resolution_s),
-                    clock=clocks.first_clock(sla, opened))
+        mention = Mention(
+            platform="x",
+            id=f"bench{i}",
+            author=Author(id=f"u{i}", handle=f"flyer{i}", followers=i * 13),
+            text=f"@SkylarkAir bag {i} still missing after the flight, file ref LHR{i:05d}",
+            created_at=opened,
+            lang="en",
+        )
+        tags = Tags(
+            intent=Scored(value="complaint", confidence=0.8),
+            actionable=Scored(value="yes", confidence=0.8),
+            department=Scored(value=department, confidence=0.8),
+            sentiment=Scored(value="negative", confidence=0.7),
+            urgency=Scored(value="none", confidence=0.6),
+            language=s,
+        )
+        case = Case(
+            id=case_id_for(mention.key),
+            mention_key=mention.key,
+            customer_key=mention.customer_key,
+            platform="x",
+            author=mention.author,
+            department=department,
+            tags=tags,
+            sla=sla,
+            opened_at=opened,
+            first_response_due=opened + timedelta(seconds=sla.first_response_s),
+            resolution_due=opened + timedelta(seconds=sla.resolution_s),
+            clock=clocks.first_clock(sla, opened),
+        )
         item = deps.store.case_item(case, summary=mention.text)
-        items.append(item if row_copies else {k: v for k, v in item.items() if k not in deps.store.row_copies(case, "")})
+        items.append(
+            item if row_copies else {k: v for k, v in item.items() if k not in deps.store.row_copies(case, "")}
+        )
         items.append(deps.store.mention_item(mention, tags, case.id, 30))
     for start in range(0, len(items), 25):
-        deps.store.ddb.batch_write_item(RequestItems={deps.store.table: [{"PutRequest": {"Item": it}}
-                                                                          for it in items[start:start + 25]]})
+        deps.store.ddb.batch_write_item(
+            RequestItems={deps.store.table: [{"PutRequest": {"Item": it}} for it in items[start : start + 25]]}
+        )
 
 
 def _render_ms(url: str, token_body: dict[str, Any], n: int) -> float | None:
@@ -91,9 +113,19 @@ def _render_ms(url: str, token_body: dict[str, Any], n: int) -> float | None:
     profile = tempfile.mkdtemp(prefix="bench-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,800"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,800",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     try:
@@ -103,16 +135,19 @@ def _render_ms(url: str, token_body: dict[str, Any], n: int) -> float | None:
         for i in range(3):
             driver.get(url + f"?bench={i}#/inbox/baggage")
             WebDriverWait(driver, 30).until(
-                lambda d: d.execute_script("return document.getElementById('main').dataset.ready") == "inbox")
+                lambda d: d.execute_script("return document.getElementById('main').dataset.ready") == "inbox"
+            )
             rows = driver.execute_script("return document.querySelectorAll('#inbox-rows tr').length")
             assert rows == min(100, n), rows
-            times.append(driver.execute_script(
-                "return Number(document.getElementById('main').dataset.renderedAt)"))
+            times.append(driver.execute_script("return Number(document.getElementById('main').dataset.renderedAt)"))
         if n > 100:  # "show 100 more" chains the next page on (after=): 200 rows, none twice, still in order
             driver.find_element("id", "inbox-more").click()
             WebDriverWait(driver, 30).until(
-                lambda d: d.execute_script("return document.querySelectorAll('#inbox-rows tr').length") == min(200, n))
-            ids = driver.execute_script("return [...document.querySelectorAll('#inbox-rows tr')].map(r => r.dataset.case)")
+                lambda d: d.execute_script("return document.querySelectorAll('#inbox-rows tr').length") == min(200, n)
+            )
+            ids = driver.execute_script(
+                "return [...document.querySelectorAll('#inbox-rows tr')].map(r => r.dataset.case)"
+            )
             assert len(set(ids)) == len(ids), "a case shown twice"
         return statistics.median(times)
     finally:
@@ -121,8 +156,10 @@ def _render_ms(url: str, token_body: dict[str, Any], n: int) -> float | None:
 
 
 def next_page(url: str, token: str) -> str:
-    get = urllib.request.Request(url + "api/departments/baggage/queue?limit=100",  # noqa: S310 - loopback
-                                 headers={"Authorization": f"Bearer {token}"})
+    get = urllib.request.Request(  # noqa: S310 - loopback
+        url + "api/departments/baggage/queue?limit=100",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     return str(json.loads(urllib.request.urlopen(get, timeout=60).read())["next"] or "")  # noqa: S310 - loopback
 
 
@@ -150,9 +187,12 @@ def run(cases: int = 1000, requests: int = 40) -> dict[str, Any]:
         deps = default_deps()
         _seed(deps, "baggage", cases)
         url = server.state()["console_url"]
-        req = urllib.request.Request(url + "local/sign-in", method="POST",  # noqa: S310 - loopback
-                                     data=json.dumps({"agent": "bench", "departments": ["baggage"]}).encode(),
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(  # noqa: S310 - loopback
+            url + "local/sign-in",
+            method="POST",
+            data=json.dumps({"agent": "bench", "departments": ["baggage"]}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         signed = json.loads(urllib.request.urlopen(req, timeout=10).read())  # noqa: S310 - loopback
         calls: Counter[str] = Counter()
 
@@ -167,8 +207,10 @@ def run(cases: int = 1000, requests: int = 40) -> dict[str, Any]:
         def timed(query: str, n: int, expect: int) -> list[float]:
             out = []
             for i in range(n + 3):
-                get = urllib.request.Request(url + f"api/departments/baggage/queue?{query}",  # noqa: S310 - loopback
-                                             headers={"Authorization": f"Bearer {signed['token']}"})
+                get = urllib.request.Request(  # noqa: S310 - loopback
+                    url + f"api/departments/baggage/queue?{query}",
+                    headers={"Authorization": f"Bearer {signed['token']}"},
+                )
                 started, used = time.perf_counter(), time.process_time()
                 body = json.loads(urllib.request.urlopen(get, timeout=60).read())  # noqa: S310 - loopback
                 if i >= 3:  # warm-up: the first calls import the handler
@@ -183,13 +225,17 @@ def run(cases: int = 1000, requests: int = 40) -> dict[str, Any]:
         # CPU this process spent per request (client, console server, API function and moto all run in
         # it): what the request costs, whatever else the machine is doing.
         cpu_ms = statistics.median(cpu)
-        second = timed(f"limit=100&after={next_page(url, signed['token'])}", 5, min(100, cases - 100)) \
-            if cases > 100 else [0.0]
+        second = (
+            timed(f"limit=100&after={next_page(url, signed['token'])}", 5, min(100, cases - 100))
+            if cases > 100
+            else [0.0]
+        )
         filtered = timed("limit=100&unclaimed=true", requests, min(100, cases))
         whole = timed("limit=1000", 5, min(1000, cases))
         render = _render_ms(url, {"token": signed["token"], "agent": "bench", "groups": ["baggage"]}, cases)
     finally:
         server.stop()
+
     def p95(xs: list[float]) -> float:
         return round(xs[max(0, int(round(0.95 * len(xs))) - 1)], 1)
 
@@ -208,18 +254,26 @@ def run(cases: int = 1000, requests: int = 40) -> dict[str, Any]:
         "first_page_bytes": size,
         "first_page_files": files,
     }
-    print(f"inbox of {cases} open cases via the console server, the page's request (100 nearest due): "
-          f"p50 {result['api_p50_ms']} ms, p95 {result['api_p95_ms']} ms (target < 200 ms) over {requests} requests")
-    print(f"  CPU per request (this process: client, server, function, moto) p50 {result['api_cpu_p50_ms']} ms; "
-          f"load average {result['load_average']}; the next page (after=) p50 {result['second_page_p50_ms']} ms")
-    print(f"  with a server-side filter (unclaimed): p95 {result['filtered_p95_ms']} ms; all {cases} in one "
-          f"response: p50 {result['all_1000_p50_ms']} ms")
+    print(
+        f"inbox of {cases} open cases via the console server, the page's request (100 nearest due): "
+        f"p50 {result['api_p50_ms']} ms, p95 {result['api_p95_ms']} ms (target < 200 ms) over {requests} requests"
+    )
+    print(
+        f"  CPU per request (this process: client, server, function, moto) p50 {result['api_cpu_p50_ms']} ms; "
+        f"load average {result['load_average']}; the next page (after=) p50 {result['second_page_p50_ms']} ms"
+    )
+    print(
+        f"  with a server-side filter (unclaimed): p95 {result['filtered_p95_ms']} ms; all {cases} in one "
+        f"response: p50 {result['all_1000_p50_ms']} ms"
+    )
     print(f"DynamoDB calls per inbox read: {json.dumps(per_read)}; scans: {result['scans']} (target 0)")
     if render is None:
         print("first render: not measured - /usr/bin/chromium and chromedriver missing (make browser-deps)")
     else:
-        print(f"first render in headless Chromium (navigation to the first {min(100, cases)} rows, median of 3): "
-              f"{result['first_render_ms']} ms (target < 1000 ms)")
+        print(
+            f"first render in headless Chromium (navigation to the first {min(100, cases)} rows, median of 3): "
+            f"{result['first_render_ms']} ms (target < 1000 ms)"
+        )
     print(f"first page assets: {size:,} bytes uncompressed in {len(files)} files (target < 300 KB): {', '.join(files)}")
     return result
 

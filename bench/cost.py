@@ -130,14 +130,27 @@ def run() -> None:
     path = Path(os.environ.get("BENCH_OUT", ".bench")) / "pipeline.json"
     measured = Measured.load(path)
     source = str(path) if path.is_file() else "the committed figures (no .bench/pipeline.json)"
-    print(f"per-kind figures from {source}: case {measured.case_wru} WRU, {measured.transitions} transitions; "
-          f"venting {measured.venting['wru']} WRU; praise {measured.praise['wru']} WRU")
+    print(
+        f"per-kind figures from {source}: case {measured.case_wru} WRU, {measured.transitions} transitions; "
+        f"venting {measured.venting['wru']} WRU; praise {measured.praise['wru']} WRU"
+    )
     actionable = float(os.environ.get("BENCH_ACTIONABLE", "0.20"))
     rows = [("listening only", Mix(actionable=0.0), 1e6)]
-    rows += [(f"{actionable:.0%} actionable, {s:.0%} of those open a case", Mix(actionable=actionable, new_case_share=s),
-              1e6) for s in (0.05, 0.25, 1.0)]
-    rows += [(f"{actionable:.0%} actionable, 25% open a case, 10 M mentions a month",
-              Mix(actionable=actionable, new_case_share=0.25, mentions_per_month=1e7), 1e7)]
+    rows += [
+        (
+            f"{actionable:.0%} actionable, {s:.0%} of those open a case",
+            Mix(actionable=actionable, new_case_share=s),
+            1e6,
+        )
+        for s in (0.05, 0.25, 1.0)
+    ]
+    rows += [
+        (
+            f"{actionable:.0%} actionable, 25% open a case, 10 M mentions a month",
+            Mix(actionable=actionable, new_case_share=0.25, mentions_per_month=1e7),
+            1e7,
+        )
+    ]
     for label, mix, _ in rows:
         parts = cost_per_million(mix, measured)
         cases = 1e6 * mix.actionable * mix.new_case_share

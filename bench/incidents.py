@@ -31,8 +31,16 @@ def _vocabulary(rng: random.Random, n: int = 4000) -> list[str]:
 def _member(i: int, rng: random.Random, vocab: list[str], at: float) -> Member:
     # Zipf-like word choice: a few common words ("app", "bag") and a long tail, 6-12 words a case.
     chosen = {vocab[min(len(vocab) - 1, int(rng.paretovariate(1.1)) - 1)] for _ in range(rng.randint(6, 12))}
-    return Member(key=f"case#B{i}", kind="case", department="airport", words=frozenset(chosen), at=at,
-                  customer_key=f"x#u{i}", platform="x", case_id=f"B{i}")
+    return Member(
+        key=f"case#B{i}",
+        kind="case",
+        department="airport",
+        words=frozenset(chosen),
+        at=at,
+        customer_key=f"x#u{i}",
+        platform="x",
+        case_id=f"B{i}",
+    )
 
 
 def measure(open_cases: int, settings: IncidentSettings, seed: int = 6) -> dict[str, float]:
@@ -73,12 +81,16 @@ def measure(open_cases: int, settings: IncidentSettings, seed: int = 6) -> dict[
 def run(sizes: tuple[int, ...] = SIZES) -> list[dict[str, float]]:
     settings = IncidentSettings()
     rows = [measure(n, settings) for n in sizes]
-    print(f"{'open cases':>11}{'requests':>10}{'items read':>12}{'written':>9}{'us/case':>10}"
-          f"{'rescan items':>14}{'rescan us':>11}")
+    print(
+        f"{'open cases':>11}{'requests':>10}{'items read':>12}{'written':>9}{'us/case':>10}"
+        f"{'rescan items':>14}{'rescan us':>11}"
+    )
     for r in rows:
-        print(f"{r['open_cases']:>11,}{r['requests_per_case']:>10.2f}{r['items_read_per_case']:>12.1f}"
-              f"{r['items_written_per_case']:>9.1f}{r['us_per_case']:>10.0f}{r['rescan_items_per_case']:>14,}"
-              f"{r['rescan_us_per_case']:>11.0f}")
+        print(
+            f"{r['open_cases']:>11,}{r['requests_per_case']:>10.2f}{r['items_read_per_case']:>12.1f}"
+            f"{r['items_written_per_case']:>9.1f}{r['us_per_case']:>10.0f}{r['rescan_items_per_case']:>14,}"
+            f"{r['rescan_us_per_case']:>11.0f}"
+        )
     return rows
 
 

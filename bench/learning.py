@@ -49,8 +49,9 @@ def run() -> None:
     test = [r for r in _rows(ROUTING) if r["brand"] == config.brand]
     base = ModelClassifier.from_path(config, config.classifier.model_path)
     started = time.perf_counter()
-    blob, chosen = fit_learned([r["text"] for r in cases], [r["department"] for r in cases],
-                               base.department_probabilities)
+    blob, chosen = fit_learned(
+        [r["text"] for r in cases], [r["department"] for r in cases], base.department_probabilities
+    )
     took = time.perf_counter() - started
     learned = load_learned(blob, config.department_names)
     after = ModelClassifier.from_path(config, config.classifier.model_path, lambda: learned)
@@ -58,9 +59,11 @@ def run() -> None:
     for clf in (base, after):  # warm the per-word caches as a running function would have them
         for t in texts:
             clf.classify(t)
-    print(f"learned routing, {config.brand}: trained on {len(cases)} worked cases in {took:.1f}s "
-          f"(blend weight {chosen['weight']}, artifact {len(blob) / 1000:.0f} KB); "
-          f"scored on {len(test)} mentions no case was made from")
+    print(
+        f"learned routing, {config.brand}: trained on {len(cases)} worked cases in {took:.1f}s "
+        f"(blend weight {chosen['weight']}, artifact {len(blob) / 1000:.0f} KB); "
+        f"scored on {len(test)} mentions no case was made from"
+    )
     print(f"  {'':34}{'accuracy':>10}{'macro-F1':>10}{'µs/mention':>12}")
     for name, clf in (("routing from the configuration", base), ("with the learned head", after)):
         rep = report("department", [r["department"] for r in test], [clf.classify(t).department.value for t in texts])

@@ -48,28 +48,39 @@ class TallyTable:
 def _template() -> Case:
     """A closed case with just the fields the tally reads (built without validation: speed)."""
     opened = datetime(2026, 1, 1, tzinfo=UTC)
-    return Case.model_construct(id="SC-BENCH", platform="x", author=Author(id="u", handle="h", followers=10),
-                                opened_at=opened, first_responded_at=None, breaches=0)
+    return Case.model_construct(
+        id="SC-BENCH",
+        platform="x",
+        author=Author(id="u", handle="h", followers=10),
+        opened_at=opened,
+        first_responded_at=None,
+        breaches=0,
+    )
 
 
 def run() -> None:
     settings = ParitySettings()
     rng = random.Random(11)
     base = _template()
-    print(f"{'cases closed':>13}{'tally: requests':>17}{'items read':>12}{'report ms':>11}"
-          f"{'scan: items read':>18}{'scan RCU (ev.)':>16}")
+    print(
+        f"{'cases closed':>13}{'tally: requests':>17}{'items read':>12}{'report ms':>11}"
+        f"{'scan: items read':>18}{'scan RCU (ev.)':>16}"
+    )
     for size in SIZES:
         table = TallyTable()
         started = time.perf_counter()
         for _ in range(size):
-            case = base.model_copy(update={
-                "platform": rng.choice(["x", "facebook", "instagram", "reddit", "bluesky"]),
-                "author": Author.model_construct(id="u", handle="h", followers=int(rng.paretovariate(1.2) * 50)),
-                "breaches": 0 if rng.random() < 0.9 else 1,
-                "first_responded_at": base.opened_at + timedelta(seconds=rng.expovariate(1 / 600)),
-            })
-            for op in tally.closure_ops(case, base.opened_at + timedelta(seconds=rng.expovariate(1 / 20_000)),
-                                        settings.bands):
+            case = base.model_copy(
+                update={
+                    "platform": rng.choice(["x", "facebook", "instagram", "reddit", "bluesky"]),
+                    "author": Author.model_construct(id="u", handle="h", followers=int(rng.paretovariate(1.2) * 50)),
+                    "breaches": 0 if rng.random() < 0.9 else 1,
+                    "first_responded_at": base.opened_at + timedelta(seconds=rng.expovariate(1 / 600)),
+                }
+            )
+            for op in tally.closure_ops(
+                case, base.opened_at + timedelta(seconds=rng.expovariate(1 / 20_000)), settings.bands
+            ):
                 table.apply(op)
         fill_s = time.perf_counter() - started
         started = time.perf_counter()
@@ -78,5 +89,7 @@ def run() -> None:
         assert sum(r["cases"] for r in report["bands"].values()) == size
         scanned = int(size / CASE_SHARE)  # a scan filters after reading: it pays for every item in the table
         scan_rcu = int(scanned * CASE_ITEM_BYTES / 4096 / 2)
-        print(f"{size:>13,}{table.requests:>17}{table.items_read:>12}{report_ms:>11.2f}{scanned:>18,}{scan_rcu:>16,}"
-              f"   (simulated closures applied in {fill_s:.0f}s)")
+        print(
+            f"{size:>13,}{table.requests:>17}{table.items_read:>12}{report_ms:>11.2f}{scanned:>18,}{scan_rcu:>16,}"
+            f"   (simulated closures applied in {fill_s:.0f}s)"
+        )

@@ -139,8 +139,9 @@ def _stored_size(table: str, key: dict[str, Any]) -> int:
 
     t = _table(table)
     try:
-        item = t.get_item(DynamoType(key[t.hash_key_attr]),
-                          DynamoType(key[t.range_key_attr]) if t.range_key_attr else None)
+        item = t.get_item(
+            DynamoType(key[t.hash_key_attr]), DynamoType(key[t.range_key_attr]) if t.range_key_attr else None
+        )
     except Exception:  # noqa: BLE001 - a key moto cannot look up costs what an empty item costs
         return 0
     return item.size() if item else 0
@@ -218,8 +219,9 @@ class _ForcedVenting:
         from socialcare.models import Scored
 
         tags = self.inner.classify(text, **kwargs)
-        return tags.model_copy(update={"intent": Scored(value="venting", confidence=0.9),
-                                       "actionable": Scored(value="no", confidence=0.9)})
+        return tags.model_copy(
+            update={"intent": Scored(value="venting", confidence=0.9), "actionable": Scored(value="no", confidence=0.9)}
+        )
 
 
 VENTING = "@SkylarkAir delayed again on SK{i}, two hours at the gate, of course. why do I even bother"
@@ -283,8 +285,12 @@ def _lifecycle(stack: Any, server: Any, counter: RequestCounter, m: int) -> dict
         awaits += sum(1 for e in entered if e["stateEnteredEventDetails"]["name"] == "AwaitAgent")
     acted = _summary(counter, m)
     return {
-        "opened": waits, "opened_router_only": opened, "attached_follow_up": attached, "agent_actions": acted,
-        "state_transitions": round(transitions / m, 2), "await_invocations": round(awaits / m, 2),
+        "opened": waits,
+        "opened_router_only": opened,
+        "attached_follow_up": attached,
+        "agent_actions": acted,
+        "state_transitions": round(transitions / m, 2),
+        "await_invocations": round(awaits / m, 2),
     }
 
 
@@ -301,9 +307,7 @@ def measure() -> dict[str, Any]:
     result: dict[str, Any] = {}
     # The sample brand as shipped (SLAs in hours): every case is answered on time, as on the happy path.
     with local_stack({"BrandConfigPath": str(SAMPLE_BRAND)}) as stack:
-        boto3.client("ssm").put_parameter(
-            Name=f"/{stack.stack_name}/x-bearer", Value="b", Type="SecureString"
-        )
+        boto3.client("ssm").put_parameter(Name=f"/{stack.stack_name}/x-bearer", Value="b", Type="SecureString")
         server = PlatformServer([], token="b").start()  # noqa: S106 - loopback test token
         aws.reset_clients()
         reset_deps()
@@ -357,9 +361,11 @@ def run() -> None:
             f"{r['sqs_sends']} SQS sends (<= 1: {r['sqs_sends'] <= 1}); {r['wru']} write units, {r['rru']} read units"
         )
     case = res["case"]
-    print(f"new case, happy path: {case['state_transitions']} state transitions "
-          f"(<= 12: {case['state_transitions'] <= 12}); write units: opening {case['opened']['wru']}, "
-          f"agent actions {case['agent_actions']['wru']}, follow-up mention {case['attached_follow_up']['wru']}")
+    print(
+        f"new case, happy path: {case['state_transitions']} state transitions "
+        f"(<= 12: {case['state_transitions'] <= 12}); write units: opening {case['opened']['wru']}, "
+        f"agent actions {case['agent_actions']['wru']}, follow-up mention {case['attached_follow_up']['wru']}"
+    )
     print(
         "end-to-end mentions/s (poll + queue + route, local moto): "
         + ", ".join(f"{k}: {v}" for k, v in res["mentions_per_second"].items())

@@ -13,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
 def _dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
@@ -30,9 +31,18 @@ def layer_sizes() -> dict[str, float]:
     """The layer as `sam build` makes it: the same Makefile target, into a temporary directory."""
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            ["make", "--no-print-directory", "-C", str(ROOT / "layers" / "socialcare"), "build-SharedLayer",
-             f"ARTIFACTS_DIR={tmp}", f"PYTHON={sys.executable}"],
-            check=True, capture_output=True, timeout=600,
+            [
+                "make",
+                "--no-print-directory",
+                "-C",
+                str(ROOT / "layers" / "socialcare"),
+                "build-SharedLayer",
+                f"ARTIFACTS_DIR={tmp}",
+                f"PYTHON={sys.executable}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=600,
         )
         target = Path(tmp) / "python"
         mb = 1024 * 1024

@@ -37,7 +37,8 @@ def meta_delivery_sent_at(payload: dict[str, Any], now: float) -> dict[str, Any]
     def moved(entry: dict[str, Any]) -> dict[str, Any]:
         changes = [
             {**c, "value": {**c["value"], "created_time": c["value"]["created_time"] + shift}}
-            if "created_time" in c.get("value", {}) else c
+            if "created_time" in c.get("value", {})
+            else c
             for c in entry.get("changes", [])
         ]
         return {**entry, "time": entry["time"] + shift, "changes": changes}

@@ -39,10 +39,15 @@ def refuse(request: Any, error_type: str, body: dict[str, Any], status: int = 40
     return AWSResponse(REFUSED_URL, status, headers, MockRawResponse(json.dumps(body)))
 
 
-def throughput_exceeded(request: Any, message: str = "The level of configured provisioned throughput for the table was exceeded.") -> AWSResponse:
+def throughput_exceeded(
+    request: Any, message: str = "The level of configured provisioned throughput for the table was exceeded."
+) -> AWSResponse:
     """A DynamoDB request refused as over the table's throughput, as DynamoDB answers it."""
-    return refuse(request, "ProvisionedThroughputExceededException", {
-        "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException", "message": message})
+    return refuse(
+        request,
+        "ProvisionedThroughputExceededException",
+        {"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException", "message": message},
+    )
 
 
 class TransactionCanceller:
@@ -74,11 +79,15 @@ class TransactionCanceller:
             self.counter[f"transaction_cancelled_{code}"] += 1
         hit = self.calls % len(items)
         reasons = [{"Code": code, "Message": "injected"} if i == hit else {"Code": "None"} for i in range(len(items))]
-        return refuse(request, "TransactionCanceledException", {
-            "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-            "message": f"Transaction cancelled, please refer cancellation reasons for specific reasons [{code}]",
-            "CancellationReasons": reasons,
-        })
+        return refuse(
+            request,
+            "TransactionCanceledException",
+            {
+                "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                "message": f"Transaction cancelled, please refer cancellation reasons for specific reasons [{code}]",
+                "CancellationReasons": reasons,
+            },
+        )
 
 
 def first_calls(n: int, code: str) -> Callable[[int, list[dict[str, Any]]], str | None]:
@@ -96,9 +105,15 @@ class CrashingSession:
     `before` dies before the request leaves. `crash_on(n)` picks which POSTs die, n counted from 1
     per label (`label(url)` names the fault class, e.g. per platform); default the first."""
 
-    def __init__(self, inner: Any = None, *, after: bool = True, crash_on: Callable[[int], bool] | None = None,
-                 counter: Counter | None = None,
-                 label: Callable[[str], str] = lambda url: "crash_between_post_and_record") -> None:
+    def __init__(
+        self,
+        inner: Any = None,
+        *,
+        after: bool = True,
+        crash_on: Callable[[int], bool] | None = None,
+        counter: Counter | None = None,
+        label: Callable[[str], str] = lambda url: "crash_between_post_and_record",
+    ) -> None:
         import requests
 
         self.inner = inner or requests.Session()
@@ -222,7 +237,7 @@ class UnprocessedItems(_HeldBack):
 
 def leave_half_first(calls: int) -> Callable[[int, list[dict[str, Any]]], list[dict[str, Any]]]:
     """The first `calls` requests leave their second half of keys (at least one) unprocessed."""
-    return lambda call, keys: keys[len(keys) // 2:] if call <= calls else []
+    return lambda call, keys: keys[len(keys) // 2 :] if call <= calls else []
 
 
 def leave_all(call: int, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     case = actions.store_wait(request.case_id, request.task_token, request.action, default_deps())
     if request.action.get("type") == "escalated":
         metrics.add_metric(name="SlaBreaches", unit="Count", value=1)
-        logger.info("sla breached", case_id=case.id, department=case.department,
-                    clock=case.clock.name if case.clock else None)
+        logger.info(
+            "sla breached", case_id=case.id, department=case.department, clock=case.clock.name if case.clock else None
+        )
     return {"case_id": request.case_id, "waiting": request.action["clock"]["name"]}

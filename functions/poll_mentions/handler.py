@@ -37,7 +37,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     else:
         results = poll_all_sources(get_settings(), deadline, metrics=metrics)
     for r in results:
-        logger.info(
-            "source polled", source_id=r.source_id, requests=r.requests, skipped=r.skipped, **r.counts()
-        )
+        logger.info("source polled", source_id=r.source_id, requests=r.requests, skipped=r.skipped, **r.counts())
     return {"sources": [{"source_id": r.source_id, "skipped": r.skipped, **r.counts()} for r in results]}

@@ -33,5 +33,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     reserve_ms = min(RESERVE_MS, context.get_remaining_time_in_millis() // 4)
     # One processor per invocation: it holds the batch's state, and invocations may run side by side.
     processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(event=event, record_handler=_record_handler(reserve_ms), processor=processor,
-                                    context=context)
+    return process_partial_response(
+        event=event, record_handler=_record_handler(reserve_ms), processor=processor, context=context
+    )

@@ -25,8 +25,9 @@ def layer_tool():
 
 
 def _pip(python: Path, *args: str) -> None:
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *args],
-                   check=True, timeout=600)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *args], check=True, timeout=600
+    )
 
 
 @pytest.fixture(scope="session")
@@ -48,8 +49,9 @@ def runtime_python(build_dir: Path) -> Path:
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         _pip(python, *wanted.split())
         stamp.write_text(wanted)
-    version = subprocess.run([str(python), "-c", "import sys; print(sys.version_info[:2])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run(
+        [str(python), "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert version == "(3, 12)", f"the Lambda runtime is Python 3.12, this stand-in is {version}"
     return python
 
@@ -83,5 +85,4 @@ def native_overlay(build_dir: Path, runtime_python: Path) -> Path:
 def artifacts(build_dir: Path, runtime_python: Path, native_overlay: Path):
     from socialcare.local.artifact import Artifacts
 
-    return Artifacts(build_dir=build_dir, python=runtime_python, native_overlay=native_overlay,
-                     log_dir=WORK / "logs")
+    return Artifacts(build_dir=build_dir, python=runtime_python, native_overlay=native_overlay, log_dir=WORK / "logs")

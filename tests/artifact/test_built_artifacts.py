@@ -24,10 +24,22 @@ from tests.builders import mention
 pytestmark = pytest.mark.artifact
 
 MB = 1024 * 1024
-NOT_RUNTIME = ["socialcare/cli.py", "socialcare/local", "socialcare/classify/train.py", "socialcare/template_sync.py",
-               "socialcare/config_check.py", "socialcare/reports/demo.py", "socialcare/data/demo", "socialcare/doctor",
-               "socialcare/privacy", "socialcare/console/publish.py", "socialcare/console/backfill.py",
-               "socialcare/agents/training.py", "socialcare/incidents/evaluate.py", "socialcare/ingest/replay.py"]
+NOT_RUNTIME = [
+    "socialcare/cli.py",
+    "socialcare/local",
+    "socialcare/classify/train.py",
+    "socialcare/template_sync.py",
+    "socialcare/config_check.py",
+    "socialcare/reports/demo.py",
+    "socialcare/data/demo",
+    "socialcare/doctor",
+    "socialcare/privacy",
+    "socialcare/console/publish.py",
+    "socialcare/console/backfill.py",
+    "socialcare/agents/training.py",
+    "socialcare/incidents/evaluate.py",
+    "socialcare/ingest/replay.py",
+]
 
 
 def _dists(layer: Path) -> dict[str, tuple[str, str]]:
@@ -60,10 +72,17 @@ def test_layer_holds_exactly_the_pinned_packages_and_only_runtime_code(build_dir
 def test_every_dependency_of_every_layer_package_is_in_the_layer_or_the_runtime(build_dir):
     tool = layer_tool()
     dists = _dists(build_dir / "SharedLayer" / "python")
-    requested_extras = {tool.canonical(Requirement(s).name): Requirement(s).extras
-                        for s in tool.direct_dependencies().values()}
-    env = {**default_environment(), "python_version": "3.12", "python_full_version": "3.12.0",
-           "platform_machine": "aarch64", "sys_platform": "linux", "platform_system": "Linux"}
+    requested_extras = {
+        tool.canonical(Requirement(s).name): Requirement(s).extras for s in tool.direct_dependencies().values()
+    }
+    env = {
+        **default_environment(),
+        "python_version": "3.12",
+        "python_full_version": "3.12.0",
+        "platform_machine": "aarch64",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+    }
     missing = []
     for name, (_, meta) in dists.items():
         extras = requested_extras.get(name, set()) | {""}
@@ -92,10 +111,15 @@ def test_layer_and_functions_fit_lambdas_size_limits(build_dir):
     layer = build_dir / "SharedLayer"
     unzipped = sum(p.stat().st_size for p in layer.rglob("*") if p.is_file())
     zipped = _zipped(layer)
-    biggest_fn = max(sum(p.stat().st_size for p in d.rglob("*") if p.is_file())
-                     for d in build_dir.iterdir() if d.is_dir() and d.name.endswith("Function"))
-    print(f"\nlayer: {unzipped / MB:.1f} MB unzipped, {zipped / MB:.1f} MB zipped; "
-          f"largest function code {biggest_fn / 1024:.1f} KB")
+    biggest_fn = max(
+        sum(p.stat().st_size for p in d.rglob("*") if p.is_file())
+        for d in build_dir.iterdir()
+        if d.is_dir() and d.name.endswith("Function")
+    )
+    print(
+        f"\nlayer: {unzipped / MB:.1f} MB unzipped, {zipped / MB:.1f} MB zipped; "
+        f"largest function code {biggest_fn / 1024:.1f} KB"
+    )
     # Lambda: 250 MB unzipped for a function and all its layers, 50 MB zipped for a direct upload.
     assert unzipped + biggest_fn < 250 * MB / 2, "less than half of Lambda's limit, room to grow"
     assert zipped < 50 * MB
@@ -119,8 +143,14 @@ def built_stack(artifacts):
 
     port = _free_port()
     saved = dict(os.environ)
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
-                      AWS_REGION="us-east-1", MOTO_PORT=str(port), AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}")
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+        MOTO_PORT=str(port),
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+    )
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
@@ -198,13 +228,19 @@ def test_a_mention_travels_through_the_built_functions_to_a_resolved_case(built_
     _wait(lambda: sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED")
     final = store.get_case(case_id)
     assert final.status == CaseStatus.RESOLVED and final.owner == "maria"
-    print(f"\nmention -> resolved case through the built functions: {time.perf_counter() - t0:.2f}s; invocations: "
-          + ", ".join(f"{k}={fn.invocations}" for k, fn in sorted(built_stack.functions.items()) if fn.invocations))
+    print(
+        f"\nmention -> resolved case through the built functions: {time.perf_counter() - t0:.2f}s; invocations: "
+        + ", ".join(f"{k}={fn.invocations}" for k, fn in sorted(built_stack.functions.items()) if fn.invocations)
+    )
     assert built_stack.functions["AwaitActionFunction"].invocations >= 1
     # an SLA warning that comes due after the case was resolved is recognised as stale by the built WarnSla
     now = datetime.now(UTC).isoformat()
-    boto3.client("sqs").send_message(QueueUrl=built_stack.queue_urls["SlaWarningQueue"], MessageBody=json.dumps(
-        {"case_id": case_id, "clock": "first_response", "seconds": 60, "warn_at": now, "due_at": now}))
+    boto3.client("sqs").send_message(
+        QueueUrl=built_stack.queue_urls["SlaWarningQueue"],
+        MessageBody=json.dumps(
+            {"case_id": case_id, "clock": "first_response", "seconds": 60, "warn_at": now, "due_at": now}
+        ),
+    )
     warned = built_stack.pump("WarnSlaFunction")
     assert (warned.received, warned.failed) == (1, 0)
 
@@ -212,9 +248,17 @@ def test_a_mention_travels_through_the_built_functions_to_a_resolved_case(built_
 def test_every_other_built_function_answers_its_event(built_stack):
     from tests.integration.agents.test_agent_api import api_event
 
-    scheduled = {"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.scheduler",
-                 "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
-                 "resources": [], "detail": {}}
+    scheduled = {
+        "version": "0",
+        "id": "e",
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": "123456789012",
+        "time": "2026-01-01T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {},
+    }
     # schedules: nothing due, no source with credentials - each completes without an unhandled error
     for fn_id in ("PublishPostsFunction", "ReportParityFunction"):
         built_stack.invoke(fn_id, scheduled)
@@ -225,7 +269,8 @@ def test_every_other_built_function_answers_its_event(built_stack):
 
     # moto's CloudFormation does not create secrets: the one the template declares, made by hand
     boto3.client("secretsmanager").create_secret(
-        Name=f"{built_stack.stack_name}/meta-webhook", SecretString=json.dumps({"app_secret": "s", "verify_token": "t"}))
+        Name=f"{built_stack.stack_name}/meta-webhook", SecretString=json.dumps({"app_secret": "s", "verify_token": "t"})
+    )
     verify = api_event("GET", "/webhooks/meta")
     verify["queryStringParameters"] = {"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"}
     assert built_stack.invoke("MetaWebhookFunction", verify)["statusCode"] == 403

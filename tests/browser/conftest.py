@@ -36,13 +36,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(SOCIALCARE_LOCAL_STATE=str(tmp / "state.json"), POWERTOOLS_LOG_LEVEL="WARNING")
     log = (tmp / "up.log").open("w")
-    up = subprocess.Popen([sys.executable, "-c", RUNNER, "local", "up", "--no-samples"], env=env, cwd=ROOT,
-                          stdout=log, stderr=subprocess.STDOUT, text=True)
+    up = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, "local", "up", "--no-samples"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
-        state = wait_for(lambda: (tmp / "state.json").exists() and json.loads((tmp / "state.json").read_text()),
-                         timeout=120)
-        printed = wait_for(lambda: [ln for ln in (tmp / "up.log").read_text().splitlines() if "console" in ln],
-                           timeout=10)
+        state = wait_for(
+            lambda: (tmp / "state.json").exists() and json.loads((tmp / "state.json").read_text()), timeout=120
+        )
+        printed = wait_for(
+            lambda: [ln for ln in (tmp / "up.log").read_text().splitlines() if "console" in ln], timeout=10
+        )
         assert state["console_url"] in printed[0]
         yield {**state, "env": env, "log": tmp / "up.log"}
     finally:
@@ -62,9 +70,19 @@ def browser() -> Iterator[Any]:
     profile = tempfile.mkdtemp(prefix="socialcare-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,800"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,800",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)

@@ -117,16 +117,26 @@ class StandIns:
         self.console = Server(self._console)
         self.console_url = self.console.origin + "/"
         # The stack outputs AWS would give, pointing at the stand-ins; config.json as publish writes it.
-        self.config = console_config({
-            "ConsoleBucketName": "unused", "ConsoleUrl": self.console_url, "ConsoleApiUrl": self.api_server.origin,
-            "ConsoleUserPoolId": "eu-west-1_StandIn1", "ConsoleUserPoolClientId": CLIENT_ID,
-            "ConsoleSignInDomain": self.cognito.origin}, "eu-west-1")
+        self.config = console_config(
+            {
+                "ConsoleBucketName": "unused",
+                "ConsoleUrl": self.console_url,
+                "ConsoleApiUrl": self.api_server.origin,
+                "ConsoleUserPoolId": "eu-west-1_StandIn1",
+                "ConsoleUserPoolClientId": CLIENT_ID,
+                "ConsoleSignInDomain": self.cognito.origin,
+            },
+            "eu-west-1",
+        )
         self.csp = self._csp()
 
     def _csp(self) -> str:
         """template.yaml's policy, its API and Cognito host patterns pointed at the stand-ins."""
-        policy = sub_text(template_resource("ConsoleSecurityHeaders")["ResponseHeadersPolicyConfig"]
-                          ["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"])
+        policy = sub_text(
+            template_resource("ConsoleSecurityHeaders")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"][
+                "ContentSecurityPolicy"
+            ]["ContentSecurityPolicy"]
+        )
         api = re.search(r"https://\*\.execute-api\.\S+", policy)
         auth = re.search(r"https://\*\.auth\.\S+", policy)
         assert api and auth, policy
@@ -139,30 +149,41 @@ class StandIns:
 
     # ------------------------------------------------------------ the console's origin (CloudFront)
     def _console(self, method: str, path: str, query: Any, headers: Any, body: bytes) -> tuple[int, dict, bytes]:
-        security = {"Content-Security-Policy": self.csp, "X-Content-Type-Options": "nosniff",
-                    "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
+        security = {
+            "Content-Security-Policy": self.csp,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+            "Cache-Control": "no-cache",
+        }
         if path == "/config.json":
             return 200, {**security, "Content-Type": "application/json"}, json.dumps(self.config).encode()
         target = (ROOT / "console" / ("index.html" if path == "/" else path.lstrip("/"))).resolve()
         if (ROOT / "console").resolve() not in target.parents or not target.is_file():
             return 404, security, b"not found"
-        return 200, {**security, "Content-Type": TYPES.get(target.suffix, "application/octet-stream")}, \
-            target.read_bytes()
+        return (
+            200,
+            {**security, "Content-Type": TYPES.get(target.suffix, "application/octet-stream")},
+            target.read_bytes(),
+        )
 
     # ------------------------------------------------------------ Cognito's hosted sign-in endpoints
     def _cognito(self, method: str, path: str, query: Any, headers: Any, body: bytes) -> tuple[int, dict, bytes]:
         one = {k: v[0] for k, v in query.items()}
         if path == "/oauth2/authorize" and method == "GET":
             self.authorize.append(one)
-            wrong = [k for k, ok in [
-                ("response_type", one.get("response_type") in self.flows),
-                ("client_id", one.get("client_id") == CLIENT_ID),
-                ("redirect_uri", one.get("redirect_uri") == self.console_url),  # the client's CallbackURLs
-                ("scope", bool(one.get("scope")) and set(one["scope"].split()) <= self.scopes),
-                ("code_challenge_method", one.get("code_challenge_method") == "S256"),
-                ("code_challenge", re.fullmatch(r"[A-Za-z0-9_-]{43}", one.get("code_challenge", "")) is not None),
-                ("state", len(one.get("state", "")) >= 16),
-            ] if not ok]
+            wrong = [
+                k
+                for k, ok in [
+                    ("response_type", one.get("response_type") in self.flows),
+                    ("client_id", one.get("client_id") == CLIENT_ID),
+                    ("redirect_uri", one.get("redirect_uri") == self.console_url),  # the client's CallbackURLs
+                    ("scope", bool(one.get("scope")) and set(one["scope"].split()) <= self.scopes),
+                    ("code_challenge_method", one.get("code_challenge_method") == "S256"),
+                    ("code_challenge", re.fullmatch(r"[A-Za-z0-9_-]{43}", one.get("code_challenge", "")) is not None),
+                    ("state", len(one.get("state", "")) >= 16),
+                ]
+                if not ok
+            ]
             if wrong:
                 self.problems.append(f"authorize: {wrong}")
                 return 400, {"Content-Type": "text/plain"}, f"invalid_request: {wrong}".encode()
@@ -172,8 +193,9 @@ class StandIns:
             return 302, {"Location": f"{one['redirect_uri']}?{urlencode({'code': code, 'state': one['state']})}"}, b""
         if path == "/oauth2/token" and method == "POST":
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
-            self.token.append({**form, "_content_type": headers.get("Content-Type", ""),
-                               "_cookie": headers.get("Cookie", "")})
+            self.token.append(
+                {**form, "_content_type": headers.get("Content-Type", ""), "_cookie": headers.get("Cookie", "")}
+            )
             asked = self.codes.pop(form.get("code", ""), None)  # a code is good once
             verifier = form.get("code_verifier", "")
             checks = [
@@ -182,8 +204,12 @@ class StandIns:
                 ("code", asked is not None),
                 ("redirect_uri", asked is not None and form.get("redirect_uri") == asked["redirect_uri"]),
                 # RFC 7636: 43-128 unreserved characters, and BASE64URL(SHA256(verifier)) is the challenge.
-                ("code_verifier", re.fullmatch(r"[A-Za-z0-9._~-]{43,128}", verifier) is not None and asked is not None
-                 and b64url(hashlib.sha256(verifier.encode()).digest()) == asked["code_challenge"]),
+                (
+                    "code_verifier",
+                    re.fullmatch(r"[A-Za-z0-9._~-]{43,128}", verifier) is not None
+                    and asked is not None
+                    and b64url(hashlib.sha256(verifier.encode()).digest()) == asked["code_challenge"],
+                ),
                 ("no client_secret", "client_secret" not in form and "Authorization" not in headers),
             ]
             cors = {"Access-Control-Allow-Origin": self.console.origin, "Content-Type": "application/json"}
@@ -192,11 +218,20 @@ class StandIns:
                 self.problems.append(f"token: {wrong}")
                 return 400, cors, json.dumps({"error": "invalid_grant"}).encode()
             claims = {**ID_TOKEN_CLAIMS, "iss": self.cognito.origin, "exp": int(time.time()) + 3600}
-            self.id_token = ".".join([b64url(json.dumps({"alg": "RS256", "kid": "stand-in"}).encode()),
-                                      b64url(json.dumps(claims).encode()), b64url(secrets.token_bytes(32))])
-            tokens = {"id_token": self.id_token, "access_token": "access." + secrets.token_urlsafe(16),
-                      "refresh_token": "refresh." + secrets.token_urlsafe(16), "token_type": "Bearer",
-                      "expires_in": 3600}
+            self.id_token = ".".join(
+                [
+                    b64url(json.dumps({"alg": "RS256", "kid": "stand-in"}).encode()),
+                    b64url(json.dumps(claims).encode()),
+                    b64url(secrets.token_bytes(32)),
+                ]
+            )
+            tokens = {
+                "id_token": self.id_token,
+                "access_token": "access." + secrets.token_urlsafe(16),
+                "refresh_token": "refresh." + secrets.token_urlsafe(16),
+                "token_type": "Bearer",
+                "expires_in": 3600,
+            }
             return 200, cors, json.dumps(tokens).encode()
         if path == "/logout" and method == "GET":
             if one.get("client_id") != CLIENT_ID or one.get("logout_uri") != self.console_url:  # LogoutURLs
@@ -210,21 +245,41 @@ class StandIns:
         origin = headers.get("Origin", "")
         if method == "OPTIONS":  # CORS preflight, answered as the HTTP API's CorsConfiguration says
             asked = {h.strip().lower() for h in headers.get("Access-Control-Request-Headers", "").split(",") if h}
-            if origin != self.console.origin or headers.get("Access-Control-Request-Method") not in self.allow_methods \
-                    or not asked <= self.allow_headers:
+            if (
+                origin != self.console.origin
+                or headers.get("Access-Control-Request-Method") not in self.allow_methods
+                or not asked <= self.allow_headers
+            ):
                 self.problems.append(f"preflight refused: {origin} {asked}")
                 return 403, {}, b""
-            return 204, {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Methods": ",".join(
-                sorted(self.allow_methods)), "Access-Control-Allow-Headers": ",".join(sorted(asked)),
-                "Access-Control-Max-Age": "600"}, b""
-        self.api.append({"method": method, "path": path, "authorization": headers.get("Authorization"),
-                         "cookie": headers.get("Cookie")})
+            return (
+                204,
+                {
+                    "Access-Control-Allow-Origin": origin,
+                    "Access-Control-Allow-Methods": ",".join(sorted(self.allow_methods)),
+                    "Access-Control-Allow-Headers": ",".join(sorted(asked)),
+                    "Access-Control-Max-Age": "600",
+                },
+                b"",
+            )
+        self.api.append(
+            {
+                "method": method,
+                "path": path,
+                "authorization": headers.get("Authorization"),
+                "cookie": headers.get("Cookie"),
+            }
+        )
         cors = {"Access-Control-Allow-Origin": self.console.origin, "Content-Type": "application/json"}
         if not self.id_token or headers.get("Authorization") != f"Bearer {self.id_token}":
             return 401, cors, json.dumps({"message": "Unauthorized"}).encode()
         if path == "/me":
-            me = {"name": "priya", "departments": ["baggage"], "ops": False,
-                  "known_departments": ["baggage", "customer_care"]}
+            me = {
+                "name": "priya",
+                "departments": ["baggage"],
+                "ops": False,
+                "known_departments": ["baggage", "customer_care"],
+            }
             return 200, cors, json.dumps(me).encode()
         if path == "/departments/baggage/queue":
             queue = {"department": "baggage", "waiting_notices": 0, "cases": [], "more": False, "next": None}

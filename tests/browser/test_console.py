@@ -30,8 +30,9 @@ SHOTS = os.environ.get("SOCIALCARE_SCREENSHOTS")
 def no_console_errors(driver: Any, expected: str | None = None) -> None:
     """Fails on any error in the page's console; `expected` lets one named answer through (Chromium logs
     every 4xx response, such as the conflict a test provokes on purpose)."""
-    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"
-              and not (expected and expected in e["message"])]
+    errors = [
+        e for e in driver.get_log("browser") if e["level"] == "SEVERE" and not (expected and expected in e["message"])
+    ]
     assert not errors, errors
 
 
@@ -39,7 +40,9 @@ def shot(driver: Any, name: str) -> None:
     """Each page the docs show is first checked for a value it failed to render: JavaScript writes a
     missing one as the word "null" or "undefined" (Element.append(null) does), and no page means it."""
     words = driver.find_element(By.TAG_NAME, "body").text.split()
-    stray = [w for w in words if w in {"null", "undefined", "NaN"}] + (["[object Object]"] if "[object" in words else [])
+    stray = [w for w in words if w in {"null", "undefined", "NaN"}] + (
+        ["[object Object]"] if "[object" in words else []
+    )
     assert not stray, f"{name}: the page shows {stray}"
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
@@ -81,13 +84,15 @@ def submit(driver: Any, form_id: str, fields: dict[str, str] | None = None) -> N
 def open_case(driver: Any, case_id: str) -> None:
     """Clicks the case's link; the inbox re-renders on every poll, so a found link may be replaced."""
     WebDriverWait(driver, 10, ignored_exceptions=[StaleElementReferenceException]).until(
-        lambda d: d.find_element(By.LINK_TEXT, case_id).click() or True)
+        lambda d: d.find_element(By.LINK_TEXT, case_id).click() or True
+    )
     ready(driver, f"case:{case_id}")
 
 
 def act(driver: Any, form_id: str, fields: dict[str, str] | None, done: Any, timeout: float = 60) -> None:
     """Submits an action form until `done` holds. "Busy" (503: the case kept changing or the table was busy)
     is asked again: the page keeps the request id, so a repeat is the same request."""
+
     def settled(d: Any) -> bool:
         if done(d):
             return True
@@ -105,8 +110,13 @@ def status_text(driver: Any) -> str:
 
 
 def send(stack: dict[str, Any], text: str, **kw: Any) -> str:
-    sqs = boto3.client("sqs", endpoint_url=stack["endpoint_url"], region_name="us-east-1",
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=stack["endpoint_url"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     m = mention(text, **kw)
     sqs.send_message(QueueUrl=stack["outputs"]["MentionsQueueUrl"], MessageBody=m.model_dump_json())
     return case_id_for(m.key)
@@ -123,7 +133,8 @@ def test_a_case_moves_between_departments_and_ops_work_in_the_browser(stack, bro
     # When a customer writes (with markup in the text) the case appears without a reload
     case_id = send(stack, "@SkylarkAir my suitcase is lost <script>alert(1)</script> and the baggage desk is closed")
     row_text = WebDriverWait(driver, 60, ignored_exceptions=[StaleElementReferenceException]).until(
-        lambda d: (rows := d.find_elements(By.CSS_SELECTOR, f"tr[data-case='{case_id}']")) and rows[0].text)
+        lambda d: (rows := d.find_elements(By.CSS_SELECTOR, f"tr[data-case='{case_id}']")) and rows[0].text
+    )
     assert "<script>alert(1)</script>" in row_text  # shown as text, never run
     assert "new" in row_text and "unclaimed" in row_text
     shot(driver, "inbox")
@@ -135,8 +146,11 @@ def test_a_case_moves_between_departments_and_ops_work_in_the_browser(stack, bro
     WebDriverWait(driver, 30).until(lambda d: "reply done" in status_text(d))
     shot(driver, "case")
     submit(driver, "act-transfer", {"transfer-to": "customer_care", "transfer-note": "Needs a goodwill gesture"})
-    WebDriverWait(driver, 30).until(lambda d: "transferred to customer_care" in status_text(d)
-                                    or d.find_elements(By.CSS_SELECTOR, "#alert:not(:empty)"))
+    WebDriverWait(driver, 30).until(
+        lambda d: (
+            "transferred to customer_care" in status_text(d) or d.find_elements(By.CSS_SELECTOR, "#alert:not(:empty)")
+        )
+    )
     assert "transferred to customer_care" in status_text(driver), driver.find_element(By.ID, "alert").text
     ready(driver, "inbox")
     assert not driver.find_elements(By.CSS_SELECTOR, f"tr[data-case='{case_id}']")
@@ -167,8 +181,10 @@ def test_a_case_moves_between_departments_and_ops_work_in_the_browser(stack, bro
     # (checked through the API in tests/integration/console)
 
     # Given an incident: three customers with the same broken app login
-    linked = [send(stack, f"@SkylarkAir the app login is broken again, cannot log in to check in {n}", handle=f"flyer{n}")
-              for n in range(3)]
+    linked = [
+        send(stack, f"@SkylarkAir the app login is broken again, cannot log in to check in {n}", handle=f"flyer{n}")
+        for n in range(3)
+    ]
     # When an ops person opens the incidents page
     sign_in(driver, url, "olu", [], ops=True)
 
@@ -184,7 +200,11 @@ def test_a_case_moves_between_departments_and_ops_work_in_the_browser(stack, bro
     WebDriverWait(driver, 30).until(lambda d: all(c in card.text for c in linked))
     shot(driver, "incidents")
     # And sends one update to every linked customer
-    submit(driver, f"resolve-form-{incident_id}", {f"update-{incident_id}": "The app login is fixed - sorry for the trouble."})
+    submit(
+        driver,
+        f"resolve-form-{incident_id}",
+        {f"update-{incident_id}": "The app login is fixed - sorry for the trouble."},
+    )
     WebDriverWait(driver, 60).until(lambda d: "resolved: update sent to 3 of 3 customers" in status_text(d))
     # Then each linked case's conversation carries the update
     for cid in linked:
@@ -207,7 +227,8 @@ def test_a_case_moves_between_departments_and_ops_work_in_the_browser(stack, bro
         driver.refresh()
         ready(driver, "quiet")
         return "Fly to Lisbon from 49!" in driver.find_element(By.ID, "main").text and bool(
-            driver.find_elements(By.CSS_SELECTOR, "#held button"))
+            driver.find_elements(By.CSS_SELECTOR, "#held button")
+        )
 
     wait_for(held, timeout=60, interval=2)
     shot(driver, "quiet")
@@ -245,7 +266,8 @@ def test_two_agents_on_one_case_see_a_conflict_not_an_overwrite(stack, browser):
     sign_in(driver, url, "maria", ["baggage"])
     ready(driver, "inbox")
     WebDriverWait(driver, 60, ignored_exceptions=[StaleElementReferenceException]).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-case='{case_id}']"))
+        lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-case='{case_id}']")
+    )
     open_case(driver, case_id)
     maria_tab = driver.current_window_handle
     # And priya, in a tab of her own (its own session), claims it meanwhile

@@ -379,9 +379,7 @@ def run_chaos(cfg: ChaosConfig) -> Report:
         index_reads = IndexReads(router_thread)
         aws.client("dynamodb").meta.events.register("before-parameter-build.dynamodb.Query", index_reads)
         crash_start = CrashingStartExecution(cfg.start_execution_crashes, faults)
-        aws.client("stepfunctions").meta.events.register_first(
-            "before-call.states.StartExecution", crash_start
-        )
+        aws.client("stepfunctions").meta.events.register_first("before-call.states.StartExecution", crash_start)
         deps = build_deps()
         sqs, sfn = boto3.client("sqs"), boto3.client("stepfunctions")
         ddb = aws.client("dynamodb")  # the poller's DynamoDB calls are throttled too
@@ -537,16 +535,36 @@ def run_chaos(cfg: ChaosConfig) -> Report:
             if n % 3 == 0:
                 # Concurrent routers on one conversation and on one customer: a burst of replies to
                 # one post and a burst of posts by one new customer, all queued at once.
-                root = {**wave[0], "id": str(int(wave[0]["id"]) + 70_000_000), "author_id": str(8_000_000 + n),
-                        "username": f"burst{n}", "text": ACTIONABLE[0].format(n=n)}
+                root = {
+                    **wave[0],
+                    "id": str(int(wave[0]["id"]) + 70_000_000),
+                    "author_id": str(8_000_000 + n),
+                    "username": f"burst{n}",
+                    "text": ACTIONABLE[0].format(n=n),
+                }
                 root["conversation_id"] = root["id"]
-                replies = [{**root, "id": str(int(root["id"]) + 1 + i), "author_id": str(8_100_000 + n * 100 + i),
-                            "username": f"replier{n}x{i}", "in_reply_to_id": root["id"],
-                            "text": f"@SkylarkAir same here, flight SK{n} cancelled ({i})"}
-                           for i in range(cfg.thread_burst)]
-                own = [{**root, "id": str(int(root["id"]) + 500 + i), "conversation_id": str(int(root["id"]) + 500 + i),
-                        "author_id": str(8_200_000 + n), "username": f"insistent{n}",
-                        "text": ACTIONABLE[1].format(n=n * 10 + i)} for i in range(cfg.customer_burst)]
+                replies = [
+                    {
+                        **root,
+                        "id": str(int(root["id"]) + 1 + i),
+                        "author_id": str(8_100_000 + n * 100 + i),
+                        "username": f"replier{n}x{i}",
+                        "in_reply_to_id": root["id"],
+                        "text": f"@SkylarkAir same here, flight SK{n} cancelled ({i})",
+                    }
+                    for i in range(cfg.thread_burst)
+                ]
+                own = [
+                    {
+                        **root,
+                        "id": str(int(root["id"]) + 500 + i),
+                        "conversation_id": str(int(root["id"]) + 500 + i),
+                        "author_id": str(8_200_000 + n),
+                        "username": f"insistent{n}",
+                        "text": ACTIONABLE[1].format(n=n * 10 + i),
+                    }
+                    for i in range(cfg.customer_burst)
+                ]
                 queue_posts([root, *replies, *own])
                 bursts.append([f"x#{p['id']}" for p in [root, *replies]])
                 bursts.append([f"x#{p['id']}" for p in own])
@@ -640,9 +658,7 @@ def _work_cases(deps: Any, agent: Any, action_error: type, report: Report) -> li
                 ),
                 (
                     "resolve",
-                    lambda c: agent.resolve(
-                        c.id, "sorted", request_id=f"chaos-{c.id}-{c.reopen_count}-resolve"
-                    ),
+                    lambda c: agent.resolve(c.id, "sorted", request_id=f"chaos-{c.id}-{c.reopen_count}-resolve"),
                 ),
             ):
                 for _attempt in range(3):
@@ -674,8 +690,13 @@ def _publish_brand_posts(deps: Any, cfg: ChaosConfig, report: Report) -> None:
     quiet = Quiet(deps)
     due = deps.now() - timedelta(seconds=1)
     for i in range(cfg.brand_posts):
-        quiet.schedule(due, f"Service update {i}: all flights on time today.", region=None, kind="service",
-                       platform=("x", "mastodon")[i % 2])
+        quiet.schedule(
+            due,
+            f"Service update {i}: all flights on time today.",
+            region=None,
+            kind="service",
+            platform=("x", "mastodon")[i % 2],
+        )
     for _ in range(cfg.brand_posts + 2):
         try:
             quiet.publish_due()
@@ -695,8 +716,11 @@ def _measure_platform(report: Report, server: Any, ddb: Any, table: str) -> None
     from socialcare.store import from_item
 
     for platform in ("x", "mastodon"):  # brand posts' intents; the cases' ones were counted in _measure
-        kwargs: dict[str, Any] = {"TableName": table, "KeyConditionExpression": "PK = :p AND begins_with(SK, :s)",
-                                  "ExpressionAttributeValues": {":p": {"S": f"OUTBOX#{platform}"}, ":s": {"S": "SEND#"}}}
+        kwargs: dict[str, Any] = {
+            "TableName": table,
+            "KeyConditionExpression": "PK = :p AND begins_with(SK, :s)",
+            "ExpressionAttributeValues": {":p": {"S": f"OUTBOX#{platform}"}, ":s": {"S": "SEND#"}},
+        }
         while True:
             page = ddb.query(**kwargs)
             for item in page.get("Items", []):
@@ -766,8 +790,9 @@ def _measure_bursts(report: Report, ddb: Any, table: str, bursts: list[list[str]
     for keys in bursts:
         cases = set()
         for key in keys:
-            item = ddb.get_item(TableName=table, Key={"PK": {"S": f"MENTION#{key}"}, "SK": {"S": "MENTION"}},
-                                ConsistentRead=True).get("Item")
+            item = ddb.get_item(
+                TableName=table, Key={"PK": {"S": f"MENTION#{key}"}, "SK": {"S": "MENTION"}}, ConsistentRead=True
+            ).get("Item")
             if item:
                 cases.add(from_item(item).get("case_id"))
         if len(cases - {None}) > 1:
@@ -791,9 +816,7 @@ def _measure(
     from socialcare.dlq import classify_dead_letter
 
     table = out["TableName"]
-    mentions = {
-        i["PK"].removeprefix("MENTION#") for i in _scan(ddb, table, "MENTION#") if i["SK"] == "MENTION"
-    }
+    mentions = {i["PK"].removeprefix("MENTION#") for i in _scan(ddb, table, "MENTION#") if i["SK"] == "MENTION"}
     expected = {f"x#{p['id']}" for p in posts}
     report.mentions_stored = len(mentions & expected)
     report.mentions_lost = len(expected - mentions)
@@ -805,9 +828,7 @@ def _measure(
     opened = Counter(
         i["case_id"] for i in case_items if i["SK"].startswith("EVENT#") and i.get("type") == "case.opened"
     )
-    report.cases_opened_twice = sum(1 for n in by_mention.values() if n > 1) + sum(
-        1 for n in opened.values() if n > 1
-    )
+    report.cases_opened_twice = sum(1 for n in by_mention.values() if n > 1) + sum(1 for n in opened.values() if n > 1)
 
     out_msgs = [i for i in case_items if i["SK"].startswith("MSG#") and i.get("direction") == "out"]
     report.customer_messages = len(out_msgs)
@@ -840,7 +861,9 @@ def _measure(
         if e["status"] in {"RUNNING", "SUCCEEDED"}:
             continue
         events = sfn.get_execution_history(executionArn=e["executionArn"], maxResults=1000)["events"]
-        failed = next((ev.get("executionFailedEventDetails", {}) for ev in events if ev["type"] == "ExecutionFailed"), {})
+        failed = next(
+            (ev.get("executionFailedEventDetails", {}) for ev in events if ev["type"] == "ExecutionFailed"), {}
+        )
         error = failed.get("error", e["status"])
         report.executions_failed[error] += 1
         case = by_id.get(_case_of(e["name"]))
@@ -848,8 +871,9 @@ def _measure(
         # or a failure flagged on the case (escalation queue, WorkflowFailures alarm). A later reopen or
         # restart clears the case's flag, so an execution it superseded is judged by its own history:
         # the state that writes the flag ran before the execution ended.
-        flagged_then = any((ev.get("stateExitedEventDetails") or {}).get("name") == FLAG_STATES.get(error)
-                           for ev in events)
+        flagged_then = any(
+            (ev.get("stateExitedEventDetails") or {}).get("name") == FLAG_STATES.get(error) for ev in events
+        )
         superseded = case is not None and case.get("execution_name") != e["name"]
         flagged = case is not None and (
             (error == "CaseStale" and case.get("stale"))
@@ -867,12 +891,7 @@ def _measure(
     for e in running:
         case = by_id.get(_case_of(e["name"]))
         # Running is fine only while the case is open and its execution waits on a timed task token.
-        if (
-            not case
-            or case.get("status") == "resolved"
-            or not case.get("clock")
-            or not case.get("task_token")
-        ):
+        if not case or case.get("status") == "resolved" or not case.get("clock") or not case.get("task_token"):
             report.executions_stuck_no_timer += 1
 
     for name, key in (

@@ -23,7 +23,12 @@ def stack() -> Iterator[LocalStack]:
 
 
 def _post(pid: str) -> dict:
-    return {"id": pid, "author_id": "42", "text": "thank you crew, lovely flight", "created_at": "2026-11-20T10:00:00.000Z"}
+    return {
+        "id": pid,
+        "author_id": "42",
+        "text": "thank you crew, lovely flight",
+        "created_at": "2026-11-20T10:00:00.000Z",
+    }
 
 
 def _count(sqs: object, url: str) -> int:
@@ -41,23 +46,52 @@ def test_redrive_returns_repaired_messages_and_keeps_the_rest(stack: LocalStack,
     # Given: a mention SQS moved after repeated failures, a poison body with its reason, an ingest dead
     # letter that today's connector parses and one it never will, and a failed department work item
     sqs.send_message(QueueUrl=out["MentionsDeadLetterQueueUrl"], MessageBody=valid.model_dump_json())
-    sqs.send_message(QueueUrl=out["MentionsDeadLetterQueueUrl"], MessageBody="not json", MessageAttributes={
-        "reason": {"DataType": "String", "StringValue": "invalid mention: JSONDecodeError"},
-        "source_message_id": {"DataType": "String", "StringValue": "m-1"}})
+    sqs.send_message(
+        QueueUrl=out["MentionsDeadLetterQueueUrl"],
+        MessageBody="not json",
+        MessageAttributes={
+            "reason": {"DataType": "String", "StringValue": "invalid mention: JSONDecodeError"},
+            "source_message_id": {"DataType": "String", "StringValue": "m-1"},
+        },
+    )
     for raw in (_post("1950000000000000002"), {"id": None}):
-        sqs.send_message(QueueUrl=out["IngestDeadLetterQueueUrl"], MessageBody=json.dumps(
-            {"source_id": "s", "platform": "x", "reason": "schema mismatch", "raw": json.dumps(raw), "truncated": False}))
-    sqs.send_message(QueueUrl=out["DepartmentDeadLetterQueueUrl"], MessageBody=json.dumps(
-        {"kind": "work_item", "case_id": "SC-AAAAAAAA", "department": "baggage", "reason": "opened"}))
-    sqs.send_message(QueueUrl=out["DepartmentDeadLetterQueueUrl"], MessageBody=json.dumps(
-        {"kind": "work_item", "case_id": "SC-BBBBBBBB", "department": "../../admin", "reason": "opened"}))
+        sqs.send_message(
+            QueueUrl=out["IngestDeadLetterQueueUrl"],
+            MessageBody=json.dumps(
+                {
+                    "source_id": "s",
+                    "platform": "x",
+                    "reason": "schema mismatch",
+                    "raw": json.dumps(raw),
+                    "truncated": False,
+                }
+            ),
+        )
+    sqs.send_message(
+        QueueUrl=out["DepartmentDeadLetterQueueUrl"],
+        MessageBody=json.dumps(
+            {"kind": "work_item", "case_id": "SC-AAAAAAAA", "department": "baggage", "reason": "opened"}
+        ),
+    )
+    sqs.send_message(
+        QueueUrl=out["DepartmentDeadLetterQueueUrl"],
+        MessageBody=json.dumps(
+            {"kind": "work_item", "case_id": "SC-BBBBBBBB", "department": "../../admin", "reason": "opened"}
+        ),
+    )
     cli = ["--stack", stack.stack_name, "--region", "us-east-1", "--json"]
 
     # When: a dry run, then the redrive
     assert main(["dlq", "redrive", "mentions", "--dry-run", *cli]) == 0
     dry = json.loads(capsys.readouterr().out)
-    assert dry == {"queue": "mentions", "seen": 2, "returned": 1, "kept": 1, "dry_run": True,
-                   "reasons": {"failed-repeatedly": 1, "invalid": 1}}
+    assert dry == {
+        "queue": "mentions",
+        "seen": 2,
+        "returned": 1,
+        "kept": 1,
+        "dry_run": True,
+        "reasons": {"failed-repeatedly": 1, "invalid": 1},
+    }
     assert _count(sqs, out["MentionsQueueUrl"]) == 0
     results = {}
     for queue in ("mentions", "ingest", "department"):

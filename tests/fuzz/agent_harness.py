@@ -111,8 +111,16 @@ def _create_table(ddb: Any) -> None:
             }
             for n, index in ((1, "OpenByDepartment"), (2, "ByCustomer"))
         ]
-        + [{"IndexName": "InboxByDepartment", "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(INBOX_ROW)},
-            "KeySchema": [{"AttributeName": "GSI1PK", "KeyType": "HASH"}, {"AttributeName": "GSI1SK", "KeyType": "RANGE"}]}],
+        + [
+            {
+                "IndexName": "InboxByDepartment",
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(INBOX_ROW)},
+                "KeySchema": [
+                    {"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                    {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
+                ],
+            }
+        ],
     )
 
 
@@ -211,15 +219,17 @@ def agent_api_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[AgentApi]:
         raw = boto3.client("dynamodb", region_name="us-east-1")
         _create_table(raw)
         workflow = FakeWorkflow()
-        deps = plug_in(Deps(
-            settings=settings_,
-            config=config,
-            store=Store(RecordingDynamoDB(raw), TABLE),
-            sfn=workflow,
-            events=FakeEvents(),
-            sqs=FakeSqs(),
-            classifier=None,  # type: ignore[arg-type]
-        ))
+        deps = plug_in(
+            Deps(
+                settings=settings_,
+                config=config,
+                store=Store(RecordingDynamoDB(raw), TABLE),
+                sfn=workflow,
+                events=FakeEvents(),
+                sqs=FakeSqs(),
+                classifier=None,  # type: ignore[arg-type]
+            )
+        )
         workflow.store = deps.store
         api.set_deps(deps)
         level = logger.log_level
@@ -229,5 +239,3 @@ def agent_api_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[AgentApi]:
         finally:
             logger.setLevel(level)
             api._DEPS.clear()
-
-

@@ -42,9 +42,7 @@ SCALAR = st.one_of(
 )
 JSON = st.recursive(
     SCALAR,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
     max_leaves=12,
 )
 
@@ -96,9 +94,7 @@ X_PATHS = [
     ("note_tweet",),
     ("note_tweet", "text"),
 ]
-X_USERS = {
-    "42": {"username": "traveller", "name": "T", "public_metrics": {"followers_count": 3}, "verified": False}
-}
+X_USERS = {"42": {"username": "traveller", "name": "T", "public_metrics": {"followers_count": 3}, "verified": False}}
 
 MASTODON_STATUS = {
     "id": "111",
@@ -226,9 +222,7 @@ def queue_bodies() -> st.SearchStrategy[str]:
         TEXT,
         st.binary(max_size=200).map(lambda b: b.decode("utf-8", errors="surrogateescape")),
         st.integers(min_value=50, max_value=50_000).map(deeply_nested),
-        st.integers(min_value=1, max_value=4).map(
-            lambda n: json.dumps({**MENTION, "text": "x" * (n * 100_000)})
-        ),
+        st.integers(min_value=1, max_value=4).map(lambda n: json.dumps({**MENTION, "text": "x" * (n * 100_000)})),
     )
 
 
@@ -242,9 +236,7 @@ def feed_documents() -> st.SearchStrategy[bytes]:
         st.one_of(TEXT, st.just("javascript:alert(1)"), st.just("https://blog.example/p")),
         TEXT,
         st.one_of(TEXT, st.just("Thu, 20 Nov 2026 10:00:00 GMT")),
-        st.one_of(
-            TEXT, st.just("&lt;script&gt;alert(1)&lt;/script&gt;"), st.just("<![CDATA[<script>x</script>]]>")
-        ),
+        st.one_of(TEXT, st.just("&lt;script&gt;alert(1)&lt;/script&gt;"), st.just("<![CDATA[<script>x</script>]]>")),
     )
     rss = st.lists(item, max_size=3).map(
         lambda items: (
@@ -253,9 +245,7 @@ def feed_documents() -> st.SearchStrategy[bytes]:
             + "</channel></rss>"
         ).encode("utf-8", errors="surrogatepass")
     )
-    return st.one_of(
-        rss, st.binary(max_size=300), TEXT.map(lambda t: t.encode("utf-8", errors="surrogatepass"))
-    )
+    return st.one_of(rss, st.binary(max_size=300), TEXT.map(lambda t: t.encode("utf-8", errors="surrogatepass")))
 
 
 def config_documents() -> st.SearchStrategy[str]:
@@ -263,9 +253,7 @@ def config_documents() -> st.SearchStrategy[str]:
 
     import yaml
 
-    here = (
-        Path(__file__).resolve().parents[2] / "layers" / "socialcare" / "socialcare" / "data" / "brand.yaml"
-    )
+    here = Path(__file__).resolve().parents[2] / "layers" / "socialcare" / "socialcare" / "data" / "brand.yaml"
     base = yaml.safe_load(here.read_text(encoding="utf-8"))
     top = sorted(base)
 

@@ -56,8 +56,11 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
 
 
 def _awaits(stack: Any, case_id: str) -> int:
-    return sum(1 for e in history(stack, case_id)
-               if e["type"] == "TaskStateEntered" and e["stateEnteredEventDetails"]["name"] == "AwaitAgent")
+    return sum(
+        1
+        for e in history(stack, case_id)
+        if e["type"] == "TaskStateEntered" and e["stateEnteredEventDetails"]["name"] == "AwaitAgent"
+    )
 
 
 @patient
@@ -154,8 +157,9 @@ def test_action_on_a_wait_that_timed_out_goes_to_the_next_wait(stack, deps, send
     # Then the reply is kept for the next wait (the old token was refused), and applied by it
     assert deps.store.get_case(case_id).pending_action["type"] == "reply"
     gate.open.set()
-    after = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c.clock.name == "next_update" and c,
-                     timeout=60)
+    after = wait_for(
+        lambda: (c := deps.store.get_case(case_id)).token_fresh and c.clock.name == "next_update" and c, timeout=60
+    )
     assert after.pending_action is None and after.escalation_tier == 1
     # and the spent token is refused, as Step Functions refuses it (moto answers TaskDoesNotExist where
     # AWS says TaskTimedOut; the product treats both as "that wait is over")

@@ -36,7 +36,9 @@ def _drain(url: str) -> list[dict]:
     out = []
     while msgs := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
         out += [json.loads(m["Body"]) for m in msgs]
-        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)]
+        )
     return out
 
 
@@ -80,13 +82,18 @@ def test_breach_escalates_tier_by_tier_to_the_escalation_queue(stack, deps, send
     # Then each tier is recorded on the case and the last tier lands on the escalation queue
     assert case.breaches >= 2
     # (the tier is recorded on the case a step before its event: wait for both events)
-    escalations = wait_for(lambda: (es := [e for e in deps.store.events(case_id) if e["type"] == "case.escalated"])
-                           and len(es) >= 2 and es, timeout=90)
+    escalations = wait_for(
+        lambda: (
+            (es := [e for e in deps.store.events(case_id) if e["type"] == "case.escalated"]) and len(es) >= 2 and es
+        ),
+        timeout=90,
+    )
     assert [int(e["tier"]) for e in escalations][:2] == [1, 2]
     assert escalations[0]["breached_clock"] == "first_response"
     sqs = boto3.client("sqs")
-    body = wait_for(lambda: sqs.receive_message(QueueUrl=stack.outputs["EscalationQueueUrl"]).get("Messages"),
-                    timeout=90)
+    body = wait_for(
+        lambda: sqs.receive_message(QueueUrl=stack.outputs["EscalationQueueUrl"]).get("Messages"), timeout=90
+    )
     assert json.loads(body[0]["Body"])["case_id"] == case_id
     # and after the stale timer the execution ends rather than waiting forever
     wait_for(lambda: execution(stack, case_id)["status"] == "FAILED", timeout=90)
@@ -118,8 +125,12 @@ def _escalation_topic_tap(stack) -> str:
     sqs, sns = boto3.client("sqs"), boto3.client("sns")
     url = sqs.create_queue(QueueName=f"{stack.stack_name}-pager")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=stack.outputs["EscalationTopicArn"], Protocol="sqs", Endpoint=arn,
-                  Attributes={"RawMessageDelivery": "true"})
+    sns.subscribe(
+        TopicArn=stack.outputs["EscalationTopicArn"],
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
     return url
 
 
@@ -138,7 +149,8 @@ def test_a_breach_after_a_transfer_escalates_to_the_department_that_owns_the_cas
     # Then the breach is escalated to customer care: the page, both bus events, the case's own records
     pages = wait_for(lambda: _drain(pager), timeout=60)
     assert [(p["department"], p["tier"], p["breached_clock"]) for p in pages] == [
-        ("customer_care", 1, "first_response")]
+        ("customer_care", 1, "first_response")
+    ]
     emitted = wait_for(lambda: [e for e in _drain(tap) if e["detail-type"] in {"case.sla_breached", "case.escalated"}])
     assert {e["detail"]["department"] for e in emitted} == {"customer_care"}
     case = deps.store.get_case(case_id)
@@ -168,7 +180,9 @@ def test_reply_in_thread_attaches_to_the_open_case(stack, deps, send):
     send(first)
     case_id = case_id_for(first.key)
     # When the customer replies in the same conversation (even from another angle)
-    reply = mention("also my hotel voucher is missing", author=first.author, conversation_id=first.id, in_reply_to_id=first.id)
+    reply = mention(
+        "also my hotel voucher is missing", author=first.author, conversation_id=first.id, in_reply_to_id=first.id
+    )
     send(reply)
     # Then no second case opens; the reply joins the conversation
     assert [c.id for c in deps.store.customer_cases(first.customer_key)] == [case_id]
@@ -191,7 +205,9 @@ def test_waiting_on_customer_pauses_next_update_until_they_write(stack, deps, se
     assert waiting.status == CaseStatus.WAITING_CUSTOMER and waiting.clock.name == "resolution"
     # Then a customer reply restarts the next-update clock
     send(mention("receipt is 55-1234", author=first.author, conversation_id=first.id, in_reply_to_id=first.id))
-    resumed = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c.status != CaseStatus.WAITING_CUSTOMER and c)
+    resumed = wait_for(
+        lambda: (c := deps.store.get_case(case_id)).token_fresh and c.status != CaseStatus.WAITING_CUSTOMER and c
+    )
     assert resumed.clock.name == "next_update"
     assert "case.customer_replied" in [e["type"] for e in deps.store.events(case_id)]
 
@@ -219,8 +235,9 @@ def test_bad_messages_go_to_the_dead_letter_queue_and_the_batch_survives(stack, 
     send("{not json", json.dumps({"platform": "x", "id": "1"}), good)
     assert deps.store.get_case(case_id_for(good.key)).department == "operations"
     sqs = boto3.client("sqs")
-    dead = sqs.receive_message(QueueUrl=stack.outputs["MentionsDeadLetterQueueUrl"], MaxNumberOfMessages=10,
-                               MessageAttributeNames=["All"])["Messages"]
+    dead = sqs.receive_message(
+        QueueUrl=stack.outputs["MentionsDeadLetterQueueUrl"], MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )["Messages"]
     assert len(dead) == 2
     assert all(d["MessageAttributes"]["reason"]["StringValue"].startswith("invalid mention") for d in dead)
     assert all(d["MessageAttributes"]["source_message_id"]["StringValue"] for d in dead)

@@ -58,7 +58,12 @@ def local_up(tmp_path_factory) -> Iterator[dict]:
     finally:
         down = subprocess.run(
             [sys.executable, "-m", "socialcare.cli", "local", "down"],
-            env=env, cwd=ROOT, timeout=60, check=False, capture_output=True, text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+            capture_output=True,
+            text=True,
         )
         up.wait(timeout=60)
     # `local down` stops the process `local up` started and removes its state file
@@ -88,9 +93,11 @@ def sc(local_up: dict, command: str, *, extra_env: dict[str, str] | None = None)
     argv = shlex.split(command)
     assert argv[0] == "socialcare"
     out, err = io.StringIO(), io.StringIO()
-    with _environment({**local_up["env"], **(extra_env or {})}), contextlib.redirect_stdout(
-        out
-    ), contextlib.redirect_stderr(err):
+    with (
+        _environment({**local_up["env"], **(extra_env or {})}),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
         try:
             code = cli.main(argv[1:])
         except SystemExit as exc:
@@ -187,11 +194,15 @@ def test_documented_commands_work_against_local_up(local_up, tmp_path):
     assert case in queued_cases(local_up, "baggage", 1)
 
     # Then the README's SDK snippet runs as written (claims and answers that case as Priya)
-    snippet = re.search(r"```python\n(from socialcare.assembly import connect_agent\n.*?)```",
-                        (ROOT / "README.md").read_text(), flags=re.S).group(1)
+    snippet = re.search(
+        r"```python\n(from socialcare.assembly import connect_agent\n.*?)```",
+        (ROOT / "README.md").read_text(),
+        flags=re.S,
+    ).group(1)
     env = {**local_up["env"], "AWS_REGION": "us-east-1"}
-    ran = subprocess.run([sys.executable, "-c", snippet], env=env, cwd=ROOT, capture_output=True, text=True,
-                         timeout=120, check=False)
+    ran = subprocess.run(
+        [sys.executable, "-c", snippet], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
     assert ran.returncode == 0, ran.stderr[-2000:]
     code, out, _ = sc(local_up, f"socialcare agent show {case} --json")
     shown = json.loads(out)
@@ -230,8 +241,14 @@ def test_documented_commands_work_against_local_up(local_up, tmp_path):
             assert "baggage:" in out and "open case" in out
     code, out, _ = sc(local_up, f"socialcare agent show {target}")
     history = out.split("history:\n", 1)[1]
-    for who, action in [("maria", "claimed"), ("maria", "replied"), ("maria", "handed_off"), ("maria", "transferred"),
-                        ("li", "resolved"), ("li", "reopened")]:
+    for who, action in [
+        ("maria", "claimed"),
+        ("maria", "replied"),
+        ("maria", "handed_off"),
+        ("maria", "transferred"),
+        ("li", "resolved"),
+        ("li", "reopened"),
+    ]:
         assert re.search(rf"\b{who}\s+{action}\b", history), (who, action, history)
     assert "refunded" in history and "wrong bag delivered" in history
 
@@ -244,11 +261,14 @@ def test_documented_commands_work_against_local_up(local_up, tmp_path):
     # against local up reach the stack instead of failing for want of a region
     code, out, err = sc_retry(local_up, f"socialcare agent claim {cases[1]} --as ana --json --region us-east-1")
     assert code == 0 and json.loads(out)["status"] == "claimed" and err == ""
-    code, out, err = sc_retry(local_up, f'socialcare agent reply {cases[1]} "Tracing it now." --as ana --json',
-                              )
+    code, out, err = sc_retry(
+        local_up,
+        f'socialcare agent reply {cases[1]} "Tracing it now." --as ana --json',
+    )
     assert code == 0 and json.loads(out)["detail"]["delivery"] == "draft"
-    code, out, err = sc(local_up, f"socialcare agent handoff {cases[1]} --to dm --as ana",
-                        extra_env={"AWS_REGION": "us-east-1"})
+    code, out, err = sc(
+        local_up, f"socialcare agent handoff {cases[1]} --to dm --as ana", extra_env={"AWS_REGION": "us-east-1"}
+    )
     while code == Exit.BUSY:
         code, out, err = sc(local_up, f"socialcare agent handoff {cases[1]} --to dm --as ana")
     assert code == 0 and "handoff done by ana" in out, err
@@ -260,16 +280,29 @@ def test_documented_commands_work_against_local_up(local_up, tmp_path):
     assert code == Exit.NOT_FOUND and "SC-NOPENOPE" in one_line_error(err)
     code, _, err = sc(local_up, "socialcare agent queue luggage")
     assert code == Exit.NOT_FOUND and "unknown department 'luggage'" in one_line_error(err)
-    for command in (f"socialcare replay {first} --stack nosuch", "socialcare dlq show mentions --stack nosuch",
-                    "socialcare privacy export --author x:jane_doe --stack nosuch"):
+    for command in (
+        f"socialcare replay {first} --stack nosuch",
+        "socialcare dlq show mentions --stack nosuch",
+        "socialcare privacy export --author x:jane_doe --stack nosuch",
+    ):
         code, out, err = sc(local_up, command)
         assert code == Exit.NOT_FOUND and "no stack 'nosuch'" in one_line_error(err) and out == ""
 
     # And docs/departments.md's SDK snippet runs as written: maria answers and resolves the unowned cases
-    snippet = re.search(r"```python\n(from socialcare.agents import NotAllowedError\n.*?)```",
-                        (ROOT / "docs/departments.md").read_text(), flags=re.S).group(1)
-    ran = subprocess.run([sys.executable, "-c", snippet], env=local_up["env"], cwd=ROOT, capture_output=True,
-                         text=True, timeout=180, check=False)
+    snippet = re.search(
+        r"```python\n(from socialcare.agents import NotAllowedError\n.*?)```",
+        (ROOT / "docs/departments.md").read_text(),
+        flags=re.S,
+    ).group(1)
+    ran = subprocess.run(
+        [sys.executable, "-c", snippet],
+        env=local_up["env"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert ran.returncode == 0, ran.stderr[-2000:]
     printed = ran.stdout.splitlines()  # what the snippet prints, and nothing else (our logs go to stderr)
     assert printed and all(line == "draft" or "is resolved" in line for line in printed), ran.stdout
@@ -294,8 +327,9 @@ def test_poll_finds_local_up_and_queues_into_it(local_up):
     posts = sample_posts(3, start=datetime.now(UTC) - timedelta(minutes=5))
     with PlatformServer(posts, token="t0ken") as server:  # noqa: S106 - a loopback server's fake token
         # When `socialcare poll` runs with no stack options while local up is running
-        code, out, err = sc(local_up, f"socialcare poll --platform x --base-url {server.base_url} "
-                                      "--query skylark --token t0ken")
+        code, out, err = sc(
+            local_up, f"socialcare poll --platform x --base-url {server.base_url} --query skylark --token t0ken"
+        )
     # Then the posts go into the local stack's queue (its router takes them from there)
     assert code == 0, err
     assert json.loads(out.splitlines()[-1])["queued"] == 3
@@ -307,7 +341,9 @@ def test_the_inbox_backfill_completes_old_rows_on_local_up(local_up, tmp_path):
     from socialcare.store import case_key
 
     # Given three open baggage cases, two of them as the version before the inbox index wrote them
-    fresh = [mention(f"@SkylarkAir my suitcase is lost since flight LX{n}, the baggage desk is closed") for n in range(3)]
+    fresh = [
+        mention(f"@SkylarkAir my suitcase is lost since flight LX{n}, the baggage desk is closed") for n in range(3)
+    ]
     path = tmp_path / "backfill.jsonl"
     path.write_text("\n".join(m.model_dump_json() for m in fresh) + "\n", encoding="utf-8")
     assert sc(local_up, f"socialcare replay {path}")[0] == 0
@@ -316,12 +352,17 @@ def test_the_inbox_backfill_completes_old_rows_on_local_up(local_up, tmp_path):
     with _environment(local_up["env"]):
         session = boto3.session.Session(region_name=local_up["region"], **LOCAL_CREDENTIALS)
         outputs = session.client("cloudformation", endpoint_url=local_up["endpoint_url"]).describe_stacks(
-            StackName=local_up["stack_name"])["Stacks"][0]["Outputs"]
+            StackName=local_up["stack_name"]
+        )["Stacks"][0]["Outputs"]
         table = next(o["OutputValue"] for o in outputs if o["OutputKey"] == "TableName")
         ddb = session.client("dynamodb", endpoint_url=local_up["endpoint_url"])
         for case_id in cases[:2]:
-            ddb.update_item(TableName=table, Key=case_key(case_id), UpdateExpression="REMOVE summary, #l, followers",
-                            ExpressionAttributeNames={"#l": "language"})
+            ddb.update_item(
+                TableName=table,
+                Key=case_key(case_id),
+                UpdateExpression="REMOVE summary, #l, followers",
+                ExpressionAttributeNames={"#l": "language"},
+            )
     # When an operator checks the stack and runs the backfill, found without options
     code, out, _ = sc(local_up, "socialcare doctor")
     assert "inbox rows" in out and "2 open cases lack their inbox row's summary or language" in out

@@ -39,8 +39,10 @@ def test_problems_show_up_with_their_verdict(stack):
     sqs.send_message(QueueUrl=stack.outputs["MentionsDeadLetterQueueUrl"], MessageBody=json.dumps({"x": 1}))
     sm.create_secret(Name=f"{stack.stack_name}/x-bearer", SecretString="t")
     route = stack.functions["RouteMentionFunction"].name
-    cw.put_metric_data(Namespace="AWS/Lambda", MetricData=[
-        {"MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": route}], "Value": 2}])
+    cw.put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[{"MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": route}], "Value": 2}],
+    )
     checks = _doctor(stack)
     assert checks["queue mentions-dlq"].verdict == WARN and "1 dead letters" in checks["queue mentions-dlq"].detail
     assert checks["function " + route.removeprefix(stack.stack_name + "-")].verdict == FAIL

@@ -89,8 +89,11 @@ def _post(stack: Any, case_id: str, action: str, body: dict[str, Any]) -> tuple[
 
 def _resumes(stack: Any, case_id: str) -> list[dict[str, Any]]:
     """What each AwaitAgent wait of the execution was resumed with, in order."""
-    return [json.loads(e["taskSucceededEventDetails"]["output"]) for e in history(stack, case_id)
-            if e["type"] == "TaskSucceeded" and e["taskSucceededEventDetails"]["resourceType"] == "lambda"]
+    return [
+        json.loads(e["taskSucceededEventDetails"]["output"])
+        for e in history(stack, case_id)
+        if e["type"] == "TaskSucceeded" and e["taskSucceededEventDetails"]["resourceType"] == "lambda"
+    ]
 
 
 def _waiting_after(deps: Any, case_id: str, clock: str) -> Any:
@@ -149,8 +152,9 @@ def test_a_transfer_whose_lambda_died_before_the_resume_is_finished_by_the_retry
     status, body = _post(stack, case_id, "transfer", transfer)
     # Then the workflow moves the case to its new department's queue, once, and waits there
     assert (status, body["replayed"]) == (200, True), body
-    after = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c.task_token != case.task_token
-                     and c, timeout=30)
+    after = wait_for(
+        lambda: (c := deps.store.get_case(case_id)).token_fresh and c.task_token != case.task_token and c, timeout=30
+    )
     assert after.pending_action is None and after.department == "customer_care"
     assert [(r["type"], r["ref"]) for r in _resumes(stack, case_id)] == [("transfer", "t-1")]
     items = AgentClient(deps, "lena").pull_work_items("customer_care")
@@ -197,8 +201,9 @@ def test_a_resolve_whose_lambda_died_before_the_resume_ends_the_workflow_without
     # Then the wait runs out and the workflow ends as the resolve asked, without escalating the closed case
     wait_for(lambda: execution(stack, case_id)["status"] != "RUNNING", timeout=60)
     assert execution(stack, case_id)["status"] == "SUCCEEDED"
-    entered = [e["stateEnteredEventDetails"]["name"] for e in history(stack, case_id)
-               if e["type"].endswith("StateEntered")]
+    entered = [
+        e["stateEnteredEventDetails"]["name"] for e in history(stack, case_id) if e["type"].endswith("StateEntered")
+    ]
     assert "Escalate" not in entered and entered[-1] == "Closed"
     case = deps.store.get_case(case_id)
     assert (case.breaches, case.escalation_tier) == (0, 0)
@@ -210,8 +215,9 @@ def test_a_resume_that_goes_through_leaves_nothing_owed(stack, deps, send, fault
     # Given a waiting case (no fault armed)
     case_id = _open(deps, send, "@SkylarkAir my bag arrived damaged, please help")
     # When an agent replies
-    status, body = _post(stack, case_id, "reply", {"agent": "ann", "text": "Sorry - claim form sent.",
-                                                    "request_id": "r-2"})
+    status, body = _post(
+        stack, case_id, "reply", {"agent": "ann", "text": "Sorry - claim form sent.", "request_id": "r-2"}
+    )
     # Then the workflow is resumed at once, and its next wait drops the pending action it carries (the
     # execution records the resume on its own thread: read its history once that wait is stored)
     assert (status, body["replayed"]) == (200, False), body
@@ -227,14 +233,16 @@ def test_a_reopen_after_a_resolve_whose_resume_was_lost_leaves_the_case_to_its_n
     faults.crashes = 1
     with pytest.raises(PostCrash):
         _post(stack, case_id, "resolve", {"agent": "ann", "note": "sorted by phone", "request_id": "z-2"})
-    status, body = _post(stack, case_id, "reopen", {"agent": "ann", "reason": "not sorted after all",
-                                                    "request_id": "o-1"})
+    status, body = _post(
+        stack, case_id, "reopen", {"agent": "ann", "reason": "not sorted after all", "request_id": "o-1"}
+    )
     assert status == 200, body
     # When the first execution's wait runs out
     wait_for(lambda: execution(stack, case_id)["status"] != "RUNNING", timeout=60)
     # Then it ends without escalating or waiting again: the case belongs to the execution the reopen started
-    entered = [e["stateEnteredEventDetails"]["name"] for e in history(stack, case_id)
-               if e["type"].endswith("StateEntered")]
+    entered = [
+        e["stateEnteredEventDetails"]["name"] for e in history(stack, case_id) if e["type"].endswith("StateEntered")
+    ]
     assert execution(stack, case_id)["status"] == "SUCCEEDED"
     assert "Escalate" not in entered and entered.count("AwaitAgent") == 1 and entered[-1] == "Closed"
     case = deps.store.get_case(case_id)

@@ -58,8 +58,9 @@ def bank_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loca
 
 
 def _depth(sqs, url: str) -> int:
-    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
     return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
 
@@ -158,8 +159,10 @@ def test_agents_corrections_teach_routing_and_only_a_better_model_is_promoted(ba
     # And after a cold start the stack routes the untouched mentions better
     assembly.reset_deps()  # the functions' next invocation is a cold start
     after, n_after = _accuracy(bank_stack, held_out, "after")
-    print(f"\nrouting accuracy on {n_before} held-out mentions: before {before:.3f}, after {after:.3f}; "
-          f"corrections {corrections}; retrain {result['current']} -> {result['candidate']}")
+    print(
+        f"\nrouting accuracy on {n_before} held-out mentions: before {before:.3f}, after {after:.3f}; "
+        f"corrections {corrections}; retrain {result['current']} -> {result['candidate']}"
+    )
     assert after >= before + 0.04, (before, after)
 
     # And a retrain from worse labels (agents who sent every case one department over) is refused,

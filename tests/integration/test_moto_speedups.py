@@ -18,26 +18,49 @@ def table() -> Any:
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
         ddb.create_table(
-            TableName="t", BillingMode="PAY_PER_REQUEST",
+            TableName="t",
+            BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "G")],
             KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
             GlobalSecondaryIndexes=[
-                {"IndexName": "ByG", "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"},
-                                                   {"AttributeName": "SK", "KeyType": "RANGE"}],
-                 "Projection": {"ProjectionType": "ALL"}},
-                {"IndexName": "SomeByG", "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"},
-                                                       {"AttributeName": "SK", "KeyType": "RANGE"}],
-                 "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["n", "owner", "tags"]}},
+                {
+                    "IndexName": "ByG",
+                    "KeySchema": [
+                        {"AttributeName": "G", "KeyType": "HASH"},
+                        {"AttributeName": "SK", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                },
+                {
+                    "IndexName": "SomeByG",
+                    "KeySchema": [
+                        {"AttributeName": "G", "KeyType": "HASH"},
+                        {"AttributeName": "SK", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["n", "owner", "tags"]},
+                },
             ],
         )
         for i in range(30):
-            ddb.put_item(TableName="t", Item={
-                "PK": {"S": f"P{i}"}, "SK": {"S": f"{i:03d}"}, "G": {"S": "g"}, "n": {"N": str(i)},
-                "tags": {"M": {"language": {"M": {"value": {"S": "en"}, "confidence": {"N": "0.5"}}},
-                               "intent": {"M": {"value": {"S": "complaint"}}}}},
-                "l": {"L": [{"S": "a"}, {"N": "1"}]}, "owner": {"NULL": True} if i % 2 else {"S": "maria"},
-                "b": {"BOOL": i % 3 == 0}, "ss": {"SS": ["x", "y"]},
-            })
+            ddb.put_item(
+                TableName="t",
+                Item={
+                    "PK": {"S": f"P{i}"},
+                    "SK": {"S": f"{i:03d}"},
+                    "G": {"S": "g"},
+                    "n": {"N": str(i)},
+                    "tags": {
+                        "M": {
+                            "language": {"M": {"value": {"S": "en"}, "confidence": {"N": "0.5"}}},
+                            "intent": {"M": {"value": {"S": "complaint"}}},
+                        }
+                    },
+                    "l": {"L": [{"S": "a"}, {"N": "1"}]},
+                    "owner": {"NULL": True} if i % 2 else {"S": "maria"},
+                    "b": {"BOOL": i % 3 == 0},
+                    "ss": {"SS": ["x", "y"]},
+                },
+            )
         yield ddb
 
 
@@ -51,7 +74,10 @@ def both(call: Any) -> tuple[Any, Any]:
     all_items, sorted_items = Table.all_items, Table.sorted_items
     dynamo_type.Item.project = moto_patches.ORIGINALS["Item.project"]
     DynamoHandler.serialized = moto_patches.ORIGINALS["DynamoHandler.serialized"]
-    Table.all_items, Table.sorted_items = moto_patches.ORIGINALS["Table.all_items"], moto_patches.ORIGINALS["Table.sorted_items"]
+    Table.all_items, Table.sorted_items = (
+        moto_patches.ORIGINALS["Table.all_items"],
+        moto_patches.ORIGINALS["Table.sorted_items"],
+    )
     try:
         plain = call()
     finally:
@@ -72,20 +98,32 @@ def _sets_sorted(value: Any) -> Any:
 
 
 def test_projected_index_queries_filters_and_batch_reads_are_unchanged(table):
-    query = dict(TableName="t", IndexName="ByG", KeyConditionExpression="G = :g",
-                 ExpressionAttributeValues={":g": {"S": "g"}})
+    query = dict(
+        TableName="t", IndexName="ByG", KeyConditionExpression="G = :g", ExpressionAttributeValues={":g": {"S": "g"}}
+    )
     calls = [
         lambda: table.query(**query, Limit=7),
-        lambda: table.query(**query, ProjectionExpression="PK, n, tags.#l.#v, #o, l, ss",
-                            ExpressionAttributeNames={"#l": "language", "#v": "value", "#o": "owner"}),
-        lambda: table.query(**{**query, "ExpressionAttributeValues": {":g": {"S": "g"}, ":null": {"S": "NULL"}}},
-                            FilterExpression="attribute_type(#o, :null)", ExpressionAttributeNames={"#o": "owner"},
-                            Limit=12),
+        lambda: table.query(
+            **query,
+            ProjectionExpression="PK, n, tags.#l.#v, #o, l, ss",
+            ExpressionAttributeNames={"#l": "language", "#v": "value", "#o": "owner"},
+        ),
+        lambda: table.query(
+            **{**query, "ExpressionAttributeValues": {":g": {"S": "g"}, ":null": {"S": "NULL"}}},
+            FilterExpression="attribute_type(#o, :null)",
+            ExpressionAttributeNames={"#o": "owner"},
+            Limit=12,
+        ),
         lambda: table.get_item(TableName="t", Key={"PK": {"S": "P3"}, "SK": {"S": "003"}}),
         lambda: table.get_item(TableName="t", Key={"PK": {"S": "nope"}, "SK": {"S": "x"}}),
-        lambda: table.batch_get_item(RequestItems={"t": {
-            "Keys": [{"PK": {"S": f"P{i}"}, "SK": {"S": f"{i:03d}"}} for i in range(0, 30, 3)],
-            "ProjectionExpression": "PK, tags"}}),
+        lambda: table.batch_get_item(
+            RequestItems={
+                "t": {
+                    "Keys": [{"PK": {"S": f"P{i}"}, "SK": {"S": f"{i:03d}"}} for i in range(0, 30, 3)],
+                    "ProjectionExpression": "PK, tags",
+                }
+            }
+        ),
     ]
     for call in calls:
         patched, plain = both(call)
@@ -96,13 +134,21 @@ def test_projected_index_queries_filters_and_batch_reads_are_unchanged(table):
 def test_projecting_index_answers_as_moto_does_and_follows_writes(table):
     """The projected, presorted partition a projecting index keeps is moto's answer, and a write to an
     item of the index (changed, joined, left, deleted) shows in the next query."""
-    query = dict(TableName="t", IndexName="SomeByG", KeyConditionExpression="G = :g",
-                 ExpressionAttributeValues={":g": {"S": "g"}})
+    query = dict(
+        TableName="t",
+        IndexName="SomeByG",
+        KeyConditionExpression="G = :g",
+        ExpressionAttributeValues={":g": {"S": "g"}},
+    )
 
     def check() -> dict[str, Any]:
-        for call in (lambda: table.query(**query), lambda: table.query(**query, Limit=5, ScanIndexForward=False),
-                     lambda: table.query(**query, ProjectionExpression="PK, tags.#l", Limit=9,
-                                         ExpressionAttributeNames={"#l": "language"})):
+        for call in (
+            lambda: table.query(**query),
+            lambda: table.query(**query, Limit=5, ScanIndexForward=False),
+            lambda: table.query(
+                **query, ProjectionExpression="PK, tags.#l", Limit=9, ExpressionAttributeNames={"#l": "language"}
+            ),
+        ):
             patched, plain = both(call)
             assert patched == plain
         return table.query(**query)
@@ -114,8 +160,12 @@ def test_projecting_index_answers_as_moto_does_and_follows_writes(table):
     assert [i["PK"]["S"] for i in table.query(**empty)["Items"]] == ["first"]
     first = check()
     assert len(first["Items"]) == 30 and "l" not in first["Items"][0]  # INCLUDE: l is not projected
-    table.update_item(TableName="t", Key={"PK": {"S": "P4"}, "SK": {"S": "004"}}, UpdateExpression="SET n = :n",
-                      ExpressionAttributeValues={":n": {"N": "99"}})
+    table.update_item(
+        TableName="t",
+        Key={"PK": {"S": "P4"}, "SK": {"S": "004"}},
+        UpdateExpression="SET n = :n",
+        ExpressionAttributeValues={":n": {"N": "99"}},
+    )
     table.put_item(TableName="t", Item={"PK": {"S": "new"}, "SK": {"S": "000"}, "G": {"S": "g"}})
     table.update_item(TableName="t", Key={"PK": {"S": "P5"}, "SK": {"S": "005"}}, UpdateExpression="REMOVE G")
     table.delete_item(TableName="t", Key={"PK": {"S": "P6"}, "SK": {"S": "006"}})

@@ -20,7 +20,9 @@ TEXT = "@SkylarkAir my suitcase is lost and the baggage desk is closed, please h
 
 def _pair(small_first: bool):
     small = mention(TEXT, author=Author(id="small1" + str(small_first), handle="small", followers=10, verified=False))
-    big = mention(TEXT, author=Author(id="big1" + str(small_first), handle="celebrity", followers=10_000_000, verified=True))
+    big = mention(
+        TEXT, author=Author(id="big1" + str(small_first), handle="celebrity", followers=10_000_000, verified=True)
+    )
     return (small, big) if small_first else (big, small)
 
 

@@ -29,8 +29,9 @@ def _checkout_without_grant(tmp_path: Path) -> Path:
         (tmp_path / name).symlink_to(ROOT / name)
     template = (ROOT / "template.yaml").read_text(encoding="utf-8")
     assert template.count(GRANT) == 1
-    (tmp_path / "template.yaml").write_text(template.replace(GRANT, GRANT.replace(
-        "states:StartExecution", "states:DescribeExecution")), encoding="utf-8")
+    (tmp_path / "template.yaml").write_text(
+        template.replace(GRANT, GRANT.replace("states:StartExecution", "states:DescribeExecution")), encoding="utf-8"
+    )
     return tmp_path
 
 
@@ -56,7 +57,8 @@ def test_removing_one_grant_from_the_template_denies_the_call(tmp_path, monkeypa
         assert (stats.errors, stats.failed, stats.received) == (1, 1, 1)
         denied = iam.current().denied
         assert [(a, r.rsplit(":", 1)[-1]) for _, a, r in denied] == [
-            ("states:StartExecution", f"{stack.stack_name}-case-workflow")]
+            ("states:StartExecution", f"{stack.stack_name}-case-workflow")
+        ]
 
 
 def test_an_ungranted_call_inside_a_function_is_access_denied():

@@ -118,8 +118,9 @@ def test_an_incident_membership_the_table_kept_refusing_is_linked_on_redelivery(
     left = {"n": TRANSACT_ATTEMPTS}
 
     def pick(call, items):
-        member = any(str(i.get("Put", {}).get("Item", {}).get("SK", {}).get("S", "")).startswith("MEMBER#")
-                     for i in items)
+        member = any(
+            str(i.get("Put", {}).get("Item", {}).get("SK", {}).get("S", "")).startswith("MEMBER#") for i in items
+        )
         if member and left["n"] > 0:
             left["n"] -= 1
             return "TransactionConflict"

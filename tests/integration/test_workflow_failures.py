@@ -36,19 +36,29 @@ def test_an_unexpected_task_error_flags_the_case_and_a_restart_redrives_it(stack
     run = execution(stack, case_id)
     assert run["status"] == "FAILED"
     sfn = boto3.client("stepfunctions")
-    failed = [e for e in sfn.get_execution_history(executionArn=run["executionArn"])["events"]
-              if e["type"] == "ExecutionFailed"]
+    failed = [
+        e
+        for e in sfn.get_execution_history(executionArn=run["executionArn"])["events"]
+        if e["type"] == "ExecutionFailed"
+    ]
     assert failed[0]["executionFailedEventDetails"]["error"] == "CaseWorkflowFailed"
     case = deps.store.get_case(case_id)
     assert case.workflow_failed and case.workflow_error == "RuntimeError"
     assert "case.workflow_failed" in [e["type"] for e in deps.store.events(case_id)]
     sqs = boto3.client("sqs")
-    flagged = [json.loads(x["Body"]) for x in sqs.receive_message(
-        QueueUrl=stack.outputs["EscalationQueueUrl"], MaxNumberOfMessages=10).get("Messages", [])]
+    flagged = [
+        json.loads(x["Body"])
+        for x in sqs.receive_message(QueueUrl=stack.outputs["EscalationQueueUrl"], MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
+    ]
     assert {"kind": "workflow_failed", "case_id": case_id}.items() <= flagged[0].items()
     metrics = boto3.client("cloudwatch").list_metrics(Namespace="SocialCare", MetricName="WorkflowFailures")
-    counted = [(e["type"], e.get("taskFailedEventDetails", {}).get("error")) for e in history(stack, case_id)
-               if e["type"].startswith("Task") and "cloudwatch" in json.dumps(e, default=str)]
+    counted = [
+        (e["type"], e.get("taskFailedEventDetails", {}).get("error"))
+        for e in history(stack, case_id)
+        if e["type"].startswith("Task") and "cloudwatch" in json.dumps(e, default=str)
+    ]
     assert metrics["Metrics"], f"the WorkflowFailed alarm's metric was not raised: {counted}"
     # When the fault is fixed and an agent restarts the case's workflow
     monkeypatch.setattr(actions, "store_wait", real_store_wait)

@@ -11,7 +11,9 @@ _real_connect = socket.socket.connect
 
 def _guarded_connect(self: socket.socket, address: object) -> object:
     host = address[0] if isinstance(address, tuple) else str(address)
-    if isinstance(host, str) and not (host.startswith("127.") or host in {"localhost", "::1"} or self.family == socket.AF_UNIX):
+    if isinstance(host, str) and not (
+        host.startswith("127.") or host in {"localhost", "::1"} or self.family == socket.AF_UNIX
+    ):
         raise RuntimeError(f"unit tests must not reach the network ({address})")
     return _real_connect(self, address)
 

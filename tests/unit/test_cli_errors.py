@@ -134,8 +134,7 @@ def test_local_up_with_a_bad_configuration_stops_before_it_says_up(capsys, tmp_p
 
     bad = tmp_path / "brand.yaml"
     bad.write_text(
-        f"extends: {settings_from_env({}).config_path}\n"
-        "sources:\n  - {id: x-search, platform: x, query: skylark}\n",
+        f"extends: {settings_from_env({}).config_path}\nsources:\n  - {{id: x-search, platform: x, query: skylark}}\n",
         encoding="utf-8",
     )
     # When `local up` is asked to run it
@@ -169,8 +168,10 @@ def test_busy_means_retry_the_same_request_whether_the_case_or_the_table_was_bus
     from socialcare.store import StoreBusyError
 
     # Given the two ways an action can find the stack too busy to finish it now
-    for exc in (BusyError("case SC-AAAAAAAA kept changing; retry the same request"),
-                StoreBusyError("transaction cancelled 6 times: ['ThrottlingError', 'None']", ["ThrottlingError"])):
+    for exc in (
+        BusyError("case SC-AAAAAAAA kept changing; retry the same request"),
+        StoreBusyError("transaction cancelled 6 times: ['ThrottlingError', 'None']", ["ThrottlingError"]),
+    ):
         # Then both end with the documented "busy" code, never as an internal error
         code, line = cli._classify(exc)
         assert code == Exit.BUSY and line.startswith("busy: ")
@@ -187,8 +188,10 @@ def test_a_busy_action_names_the_request_to_retry_even_when_none_was_given(monke
 
         def reply(self, case_id: str, text: str, *, request_id: str) -> None:
             tried.append(request_id)
-            raise HandoverError(f"case {case_id}: the reply is recorded but the case workflow did not take it yet; "
-                                "retry the same request")
+            raise HandoverError(
+                f"case {case_id}: the reply is recorded but the case workflow did not take it yet; "
+                "retry the same request"
+            )
 
     monkeypatch.setattr(commands, "_client", lambda args: Client())
     # Given an action recorded on the case whose workflow Step Functions would not resume just now

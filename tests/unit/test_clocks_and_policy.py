@@ -14,15 +14,31 @@ SLA = SlaPolicy(first_response_s=60, next_update_s=120, resolution_s=600, escala
 
 def _tags() -> Tags:
     s = Scored(value="x", confidence=0.5)
-    return Tags(intent=Scored(value="complaint", confidence=0.8), actionable=Scored(value="yes", confidence=0.8),
-                department=Scored(value="baggage", confidence=0.8), sentiment=s, urgency=Scored(value="none", confidence=0.6),
-                language=s)
+    return Tags(
+        intent=Scored(value="complaint", confidence=0.8),
+        actionable=Scored(value="yes", confidence=0.8),
+        department=Scored(value="baggage", confidence=0.8),
+        sentiment=s,
+        urgency=Scored(value="none", confidence=0.6),
+        language=s,
+    )
 
 
 def _case(**kw) -> Case:
-    base = dict(id="SC-1", mention_key="x#1", customer_key="x#u", platform="x", author=Author(id="u", handle="h"),
-                department="baggage", tags=_tags(), sla=SLA, opened_at=T0, first_response_due=T0 + timedelta(seconds=60),
-                resolution_due=T0 + timedelta(seconds=600), clock=clocks.first_clock(SLA, T0))
+    base = dict(
+        id="SC-1",
+        mention_key="x#1",
+        customer_key="x#u",
+        platform="x",
+        author=Author(id="u", handle="h"),
+        department="baggage",
+        tags=_tags(),
+        sla=SLA,
+        opened_at=T0,
+        first_response_due=T0 + timedelta(seconds=60),
+        resolution_due=T0 + timedelta(seconds=600),
+        clock=clocks.first_clock(SLA, T0),
+    )
     base.update(kw)
     return Case(**base)
 

@@ -108,7 +108,10 @@ def test_shipped_configurations_pass_the_check_against_the_template():
     from socialcare.config_check import check_file
 
     root = Path(__file__).resolve().parents[2]
-    shipped = [root / "layers/socialcare/socialcare/data/brand.yaml", root / "layers/socialcare/socialcare/data/demo/brand.yaml"]
+    shipped = [
+        root / "layers/socialcare/socialcare/data/brand.yaml",
+        root / "layers/socialcare/socialcare/data/demo/brand.yaml",
+    ]
     for path in shipped:
         _config, problems = check_file(str(path), root / "template.yaml")
         assert problems == [], path

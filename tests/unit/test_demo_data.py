@@ -62,4 +62,7 @@ def test_connector_failures_and_dead_letters_are_named() -> None:
     dead = why_incomplete(_report(len(posts), len(posts), dlq=2), posts, Counter(), now, 86400)
     assert dead is not None and dead.startswith("2 messages went to the dead-letter queues")
     lost = why_incomplete(_report(len(posts), len(posts) - 1, lost=1), posts, Counter(), now, 86400)
-    assert lost == f"1 of {len(posts)} served mentions never reached the mentions table (see .local-stack/demo-handlers.log)"
+    assert (
+        lost
+        == f"1 of {len(posts)} served mentions never reached the mentions table (see .local-stack/demo-handlers.log)"
+    )

@@ -42,20 +42,46 @@ class Untouchable:
 
 def _case() -> Case:
     s = lambda v: Scored(value=v, confidence=0.9)  # noqa: E731
-    tags = Tags(intent=s("complaint"), actionable=s("yes"), department=s("baggage"), sentiment=s("negative"),
-                urgency=s("none"), language=s("en"))
-    return Case(id="SC-AAAAAAAA", mention_key="x#1", customer_key="x#u1", platform="x",
-                author=Author(id="u1", handle="dana"), department="baggage", tags=tags,
-                sla=SlaPolicy(first_response_s=3600, next_update_s=14400, resolution_s=172800),
-                opened_at=NOW - timedelta(minutes=10), first_response_due=NOW + timedelta(minutes=50),
-                resolution_due=NOW + timedelta(hours=47))
+    tags = Tags(
+        intent=s("complaint"),
+        actionable=s("yes"),
+        department=s("baggage"),
+        sentiment=s("negative"),
+        urgency=s("none"),
+        language=s("en"),
+    )
+    return Case(
+        id="SC-AAAAAAAA",
+        mention_key="x#1",
+        customer_key="x#u1",
+        platform="x",
+        author=Author(id="u1", handle="dana"),
+        department="baggage",
+        tags=tags,
+        sla=SlaPolicy(first_response_s=3600, next_update_s=14400, resolution_s=172800),
+        opened_at=NOW - timedelta(minutes=10),
+        first_response_due=NOW + timedelta(minutes=50),
+        resolution_due=NOW + timedelta(hours=47),
+    )
 
 
 def _bare_deps(store: Untouchable) -> Deps:
-    settings = Settings(stack_name="t", table_name="t", mentions_queue_url="https://sqs.example/1/t-mentions",
-                        state_machine_arn="arn:aws:states:us-east-1:1:stateMachine:t")
-    return Deps(settings=settings, config=load_config(str(BRAND)), store=store, sfn=Untouchable(),  # type: ignore[arg-type]
-                events=Untouchable(), sqs=Untouchable(), classifier=None, now=lambda: NOW)  # type: ignore[arg-type]
+    settings = Settings(
+        stack_name="t",
+        table_name="t",
+        mentions_queue_url="https://sqs.example/1/t-mentions",
+        state_machine_arn="arn:aws:states:us-east-1:1:stateMachine:t",
+    )
+    return Deps(
+        settings=settings,
+        config=load_config(str(BRAND)),
+        store=store,
+        sfn=Untouchable(),  # type: ignore[arg-type]
+        events=Untouchable(),
+        sqs=Untouchable(),
+        classifier=None,
+        now=lambda: NOW,
+    )  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("action", ["reply", "handoff"])

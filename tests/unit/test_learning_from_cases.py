@@ -32,10 +32,21 @@ def _case(store: Store, n: int, text: str, routed: str, *, status: str = "open")
     author = Author(id=f"a{n}", handle=f"person{n}")
     m = Mention(platform="x", id=f"m{n}", author=author, text=text, created_at=now)
     sla = SlaPolicy(first_response_s=60, next_update_s=60, resolution_s=600)
-    case = Case(id=case_id_for(m.key), mention_key=m.key, customer_key=m.customer_key, platform="x", author=author,
-                department=routed, status=status, tags=_tags(), sla=sla, opened_at=now,
-                first_response_due=now + timedelta(seconds=60), resolution_due=now + timedelta(seconds=600),
-                clock=Clock(name="first_response", seconds=60, due_at=now + timedelta(seconds=60)))
+    case = Case(
+        id=case_id_for(m.key),
+        mention_key=m.key,
+        customer_key=m.customer_key,
+        platform="x",
+        author=author,
+        department=routed,
+        status=status,
+        tags=_tags(),
+        sla=sla,
+        opened_at=now,
+        first_response_due=now + timedelta(seconds=60),
+        resolution_due=now + timedelta(seconds=600),
+        clock=Clock(name="first_response", seconds=60, due_at=now + timedelta(seconds=60)),
+    )
     store.put(store.mention_item(m, None, case.id, 90))
     store.put(store.case_item(case))
     return case
@@ -103,8 +114,7 @@ def test_a_promoted_model_is_read_back_in_chunks_and_a_damaged_one_is_refused(st
     assert store.get({"PK": {"S": learning.MODEL_PK}, "SK": {"S": learning.CURRENT_SK}})["chunks"] > 1
 
     # A lost chunk is an error, never a silently different model
-    store.ddb.delete_item(TableName=store.table,
-                          Key={"PK": {"S": learning.MODEL_PK}, "SK": {"S": "BLOB#v1#0001"}})
+    store.ddb.delete_item(TableName=store.table, Key={"PK": {"S": learning.MODEL_PK}, "SK": {"S": "BLOB#v1#0001"}})
     with pytest.raises(LearnedModelError):
         learned_routing(store, CONFIG)
 
@@ -137,8 +147,12 @@ def test_a_warm_function_picks_up_a_promotion_within_the_refresh_period(store: S
     assert first is not None and first.weight == 0.3
 
     # When a retrain promotes v2
-    learning._promote(store, _learned_blob(0.7), {"version": "v2", "departments": record["departments"]},  # noqa: SLF001
-                      learning.current_record(store))
+    learning._promote(
+        store,
+        _learned_blob(0.7),
+        {"version": "v2", "departments": record["departments"]},  # noqa: SLF001
+        learning.current_record(store),
+    )
     reads.clear()
 
     # Then within the period the function keeps v1 without reading the table
@@ -164,8 +178,12 @@ def test_a_damaged_promotion_leaves_the_warm_model_in_place_and_a_cold_start_ref
     warm = learning.LearnedRoutingSource(store, CONFIG, refresh_s=60, clock=lambda: now[0])
     held = warm()
     # When v2 is promoted and one of its chunks is then lost
-    learning._promote(store, _learned_blob(0.7), {"version": "v2", "departments": departments},  # noqa: SLF001
-                      learning.current_record(store))
+    learning._promote(
+        store,
+        _learned_blob(0.7),
+        {"version": "v2", "departments": departments},  # noqa: SLF001
+        learning.current_record(store),
+    )
     store.ddb.delete_item(TableName=store.table, Key={"PK": {"S": learning.MODEL_PK}, "SK": {"S": "BLOB#v2#0000"}})
     now[0] += 61
     # Then the warm function keeps routing with v1

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from socialcare.local.lambda_adapter import FunctionTimeoutError, LocalFunction, _layer_environ
 
-HANDLER = '''
+HANDLER = """
 import os
 import threading
 import time
@@ -29,7 +29,7 @@ def handler(event, context):
         time.sleep(0.3)
     return {"env": os.environ.get("WHO"), "remaining": context.get_remaining_time_in_millis(),
             "thread": threading.get_ident(), "at": time.monotonic()}
-'''
+"""
 
 
 @pytest.fixture

@@ -45,7 +45,9 @@ def test_the_local_stack_keeps_the_console_api_and_leaves_its_aws_edge_to_local_
     types = {r["Type"] for r in tpl.cfn["Resources"].values()}
     assert "ConsoleApiFunction" in tpl.functions
     assert not {t for t in types if t.startswith(("AWS::Cognito::", "AWS::CloudFront::"))}
-    assert not [k for k in tpl.cfn.get("Outputs", {}) if k.startswith(("ConsoleUrl", "ConsoleUserPool", "ConsoleSignIn"))]
+    assert not [
+        k for k in tpl.cfn.get("Outputs", {}) if k.startswith(("ConsoleUrl", "ConsoleUserPool", "ConsoleSignIn"))
+    ]
     # While the deployable template keeps a Cognito group per department plus ops
     text = (ROOT / "template.yaml").read_text(encoding="utf-8")
     for dept in load_config(settings_from_env({}).config_path).department_names:

@@ -12,8 +12,12 @@ from socialcare.reports.parity import band_of, format_table, metric_data, parity
 
 
 def _case(followers: int, breaches: int, first_s: float | None, platform: str = "x") -> dict:
-    case = {"author": {"followers": followers}, "platform": platform, "breaches": breaches,
-            "opened_at": "2026-11-22T08:00:00+00:00"}
+    case = {
+        "author": {"followers": followers},
+        "platform": platform,
+        "breaches": breaches,
+        "opened_at": "2026-11-22T08:00:00+00:00",
+    }
     if first_s is not None:
         case["first_responded_at"] = f"2026-11-22T08:00:{int(first_s):02d}+00:00"
     return case
@@ -28,8 +32,12 @@ def test_policy_never_reads_reach():
 def test_parity_bands_medians_and_gap_alarm():
     cases = [_case(10, 0, 4), _case(50, 1, 8), _case(20_000_000, 0, 2), _case(20_000_000, 0, 6, "mastodon")]
     report = parity(cases, ParitySettings(min_cases_per_band=2, max_gap_pct=10))
-    assert report["bands"]["0-100"] == {"cases": 2, "sla_met_pct": 50.0, "first_response_p50_s": 6.0,
-                                        "resolution_p50_s": None}
+    assert report["bands"]["0-100"] == {
+        "cases": 2,
+        "sla_met_pct": 50.0,
+        "first_response_p50_s": 6.0,
+        "resolution_p50_s": None,
+    }
     assert report["bands"]["1M+"]["sla_met_pct"] == 100.0 and report["bands"]["100-10k"]["cases"] == 0
     assert report["gap_pct"] == 50.0 and report["alarm"] is True
     assert set(report["channels"]) == {"x", "mastodon"}
@@ -55,16 +63,28 @@ regions:
 
 def _tags(intent: str, sentiment: str = "negative") -> Tags:
     s = lambda v: Scored(value=v, confidence=0.9)  # noqa: E731
-    return Tags(intent=s(intent), actionable=s("yes"), department=s("operations"), sentiment=s(sentiment),
-                urgency=s("none"), language=s("en"))
+    return Tags(
+        intent=s(intent),
+        actionable=s("yes"),
+        department=s("operations"),
+        sentiment=s(sentiment),
+        urgency=s("none"),
+        language=s("en"),
+    )
 
 
 def test_crisis_lexicon_with_the_classifier():
     from datetime import UTC, datetime
 
     lexicon = ["hurricane", "huracán", "killed"]
-    m = Mention(platform="x", id="1", author=Author(id="a", handle="a"), created_at=datetime.now(UTC),
-                text="llegó el huracan a Puerto Alba", region="latam")
+    m = Mention(
+        platform="x",
+        id="1",
+        author=Author(id="a", handle="a"),
+        created_at=datetime.now(UTC),
+        text="llegó el huracan a Puerto Alba",
+        region="latam",
+    )
     assert tragedy_words(m.text, lexicon) == {"huracán"}
     assert is_crisis_mention(m, _tags("question"), lexicon)
     praise = m.model_copy(update={"text": "the crew killed it today, best flight ever"})

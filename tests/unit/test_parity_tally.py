@@ -21,5 +21,4 @@ def test_histogram_median_is_within_five_percent_of_the_exact_one():
 
 
 def test_an_empty_band_has_no_figures():
-    assert tally.row(None) == {"cases": 0, "sla_met_pct": None, "first_response_p50_s": None,
-                               "resolution_p50_s": None}
+    assert tally.row(None) == {"cases": 0, "sla_met_pct": None, "first_response_p50_s": None, "resolution_p50_s": None}

@@ -28,8 +28,9 @@ def _mentions(store: Store, n: int) -> list[str]:
     now = datetime.now(UTC)
     keys = []
     for i in range(n):
-        m = Mention(platform="x", id=f"b{i}", author=Author(id=f"p{i}", handle=f"p{i}"), text=f"post {i}",
-                    created_at=now)
+        m = Mention(
+            platform="x", id=f"b{i}", author=Author(id=f"p{i}", handle=f"p{i}"), text=f"post {i}", created_at=now
+        )
         store.put(store.mention_item(m, None, None, 90))
         keys.append(m.key)
     return keys
@@ -42,8 +43,9 @@ def test_every_key_is_read_in_requests_of_at_most_100_however_many_come_back_unp
     slept = _no_wait(store)
     fault = UnprocessedKeys(leave_half_first(4)).install(store.ddb)
     # When they are read with a projection, strongly consistent
-    found, left = store.batch_get([mention_key(k) for k in keys + keys[:30]], "PK, #t", {"#t": "mention"},
-                                  consistent=True)
+    found, left = store.batch_get(
+        [mention_key(k) for k in keys + keys[:30]], "PK, #t", {"#t": "mention"}, consistent=True
+    )
     # Then every one is found once, none left, and no request asked for more than 100 keys or dropped
     # the projection or the consistency when it asked again
     assert sorted(from_item(i)["PK"] for i in found) == sorted(f"MENTION#{k}" for k in keys)
@@ -98,8 +100,16 @@ def test_a_retrain_on_a_table_that_stays_throttled_is_busy_not_short_of_labels(s
 
 
 def _member(key: str, at: float) -> Member:
-    return Member(key=key, kind="case", department="baggage", words=frozenset({"belt", "heathrow"}), at=at,
-                  customer_key=f"x:{key}", platform="x", case_id=key)
+    return Member(
+        key=key,
+        kind="case",
+        department="baggage",
+        words=frozenset({"belt", "heathrow"}),
+        at=at,
+        customer_key=f"x:{key}",
+        platform="x",
+        case_id=key,
+    )
 
 
 def _bucket_keys(call: int, keys: list[dict]) -> list[dict]:
@@ -124,7 +134,8 @@ def test_an_incident_member_stays_in_every_bucket_when_its_read_came_back_partly
     # bucket read strongly consistent, and the retries counted as requests
     assert fault.left == 2
     assert {b: [k for k, _ in v] for b, v in index.buckets("baggage", bands).items()} == {
-        b: ["case#one", "case#two"] for b in bands}
+        b: ["case#one", "case#two"] for b in bands
+    }
     assert all(r["t"].get("ConsistentRead") for r in fault.requests)
     assert index.cost.counts["items_read"] == 4 + 4 + 2 + 4
     # And the signatures of both are read back whole
@@ -152,8 +163,16 @@ def test_the_poller_still_knows_a_mention_whose_dedup_read_came_back_unprocessed
     keys = _mentions(store, 150)
     seen = DynamoSeenIndex(store.ddb, store.table, sleep=lambda s: None)
     UnprocessedKeys(leave_half_first(2)).install(store.ddb)
-    polled = [Mention(platform="x", id=f"b{i}", author=Author(id=f"p{i}", handle=f"p{i}"), text=f"post {i}",
-                      created_at=datetime.now(UTC)) for i in range(160)]
+    polled = [
+        Mention(
+            platform="x",
+            id=f"b{i}",
+            author=Author(id=f"p{i}", handle=f"p{i}"),
+            text=f"post {i}",
+            created_at=datetime.now(UTC),
+        )
+        for i in range(160)
+    ]
     # When the poller asks which of 160 polled mentions are new
     new, duplicates = seen.unseen(polled)
     # Then only the 10 never stored are new
@@ -165,7 +184,8 @@ def test_the_poller_stops_with_an_error_when_the_dedup_read_stays_unprocessed(st
     _mentions(store, 2)
     seen = DynamoSeenIndex(store.ddb, store.table, sleep=lambda s: None)
     UnprocessedKeys(leave_all).install(store.ddb)
-    polled = [Mention(platform="x", id="b0", author=Author(id="p0", handle="p0"), text="post 0",
-                      created_at=datetime.now(UTC))]
+    polled = [
+        Mention(platform="x", id="b0", author=Author(id="p0", handle="p0"), text="post 0", created_at=datetime.now(UTC))
+    ]
     with pytest.raises(IngestError, match="unprocessed"):
         seen.unseen(polled)

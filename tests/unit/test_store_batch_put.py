@@ -17,8 +17,10 @@ def _items(n: int) -> list[dict]:
 
 
 def _stored(store: Store, n: int) -> int:
-    return sum(bool(store.ddb.get_item(TableName=store.table, Key={"PK": {"S": f"BATCH#{i}"}, "SK": {"S": "I"}})
-                    .get("Item")) for i in range(n))
+    return sum(
+        bool(store.ddb.get_item(TableName=store.table, Key={"PK": {"S": f"BATCH#{i}"}, "SK": {"S": "I"}}).get("Item"))
+        for i in range(n)
+    )
 
 
 def test_every_item_is_written_in_requests_of_at_most_25_however_many_come_back_unprocessed(store: Store) -> None:
@@ -62,6 +64,7 @@ def test_an_incident_member_whose_write_stays_unprocessed_fails_busy_for_the_rou
     fault.leave = lambda call, entries: []
     index.add(_member("case#one", 1_000.0), bands, {}, ttl_s=3600)
     assert {b: [k for k, _ in v] for b, v in index.buckets("baggage", bands).items()} == {
-        b: ["case#one"] for b in bands}
+        b: ["case#one"] for b in bands
+    }
     assert set(index.signatures(["case#one"])) == {"case#one"}
     assert index.cost.counts["requests"] == TRANSACT_ATTEMPTS + 1 + 1 + 1

@@ -19,8 +19,10 @@ TRANSIENT_CODES = [*CANCELLATION_CODES, "SomeReasonAddedLater"]
 def cancelled(*codes: str) -> ClientError:
     reasons = [{"Code": c, "Message": "chaos"} if c != "None" else {"Code": "None"} for c in codes]
     return ClientError(
-        {"Error": {"Code": "TransactionCanceledException", "Message": f"cancelled {list(codes)}"},
-         "CancellationReasons": reasons},
+        {
+            "Error": {"Code": "TransactionCanceledException", "Message": f"cancelled {list(codes)}"},
+            "CancellationReasons": reasons,
+        },
         "TransactWriteItems",
     )
 
@@ -89,8 +91,9 @@ def test_a_failed_condition_names_the_item_and_is_not_retried(index):
 
 def test_a_failed_condition_beside_a_transient_reason_is_tried_again_first():
     # Given a condition that fails while another item is in a concurrent transaction
-    client = FakeDynamo(cancelled("ConditionalCheckFailed", "TransactionConflict"),
-                        cancelled("ConditionalCheckFailed", "None"))
+    client = FakeDynamo(
+        cancelled("ConditionalCheckFailed", "TransactionConflict"), cancelled("ConditionalCheckFailed", "None")
+    )
     # When it is written
     with pytest.raises(ConflictError) as raised:
         store(client, []).transact(ops(2))
@@ -99,8 +102,9 @@ def test_a_failed_condition_beside_a_transient_reason_is_tried_again_first():
 
 
 def test_other_errors_are_store_errors():
-    client = FakeDynamo(ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "no"}},
-                                    "TransactWriteItems"))
+    client = FakeDynamo(
+        ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "no"}}, "TransactWriteItems")
+    )
     with pytest.raises(Exception) as raised:
         store(client, []).transact(ops())
     assert type(raised.value).__name__ == "StoreError"

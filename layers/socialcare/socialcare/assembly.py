@@ -24,14 +24,14 @@ if TYPE_CHECKING:
 
 
 def plug_in(deps: Deps) -> Deps:
-    return replace(deps, after_mention=after_mention, holds=(QuietHold(),), deliver=deliver,
-                   acknowledge=acknowledge)
+    return replace(deps, after_mention=after_mention, holds=(QuietHold(),), deliver=deliver, acknowledge=acknowledge)
 
 
 # Outbound (and the platform writers under it) is imported on the first message sent, so a function that
 # never sends (the router) does not load it at cold start.
-def deliver(deps: Deps, case: Case, text: str, channel: str = "public", kind: str = "reply",
-            idempotency_key: str = "") -> Delivery:
+def deliver(
+    deps: Deps, case: Case, text: str, channel: str = "public", kind: str = "reply", idempotency_key: str = ""
+) -> Delivery:
     from socialcare.outbound import deliver as outbound_deliver
 
     return outbound_deliver(deps, case, text, channel=channel, kind=kind, idempotency_key=idempotency_key)
@@ -97,8 +97,9 @@ def connect_agent(
     from socialcare.agents.sdk import AgentClient
     from socialcare.observability import route_logs
 
-    target = resolve_target(stack=stack, profile=profile, region=region, endpoint_url=endpoint_url,
-                            env=dict(os.environ))
+    target = resolve_target(
+        stack=stack, profile=profile, region=region, endpoint_url=endpoint_url, env=dict(os.environ)
+    )
     explicit = stack or profile or region or endpoint_url or target.endpoint_url
     if os.environ.get("TABLE_NAME") and not explicit:
         deps = build_deps()

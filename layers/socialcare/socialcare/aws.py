@@ -27,8 +27,9 @@ def reset_clients() -> None:
     client.cache_clear()
 
 
-def settle_batch(sqs: Any, queue_url: str, received: list[dict[str, Any]], failed: set[str],
-                 retry_after_s: int = 0) -> list[dict[str, Any]]:
+def settle_batch(
+    sqs: Any, queue_url: str, received: list[dict[str, Any]], failed: set[str], retry_after_s: int = 0
+) -> list[dict[str, Any]]:
     """After a handler reported batchItemFailures, as the Lambda event source mapping does: delete what
     succeeded, make the failures visible again after `retry_after_s`. Returns the succeeded messages."""
     done = [m for m in received if m["MessageId"] not in failed]
@@ -39,6 +40,7 @@ def settle_batch(sqs: Any, queue_url: str, received: list[dict[str, Any]], faile
         )
     for m in received:
         if m["MessageId"] in failed:
-            sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"],
-                                          VisibilityTimeout=retry_after_s)
+            sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=retry_after_s
+            )
     return done

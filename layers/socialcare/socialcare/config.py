@@ -156,9 +156,27 @@ class QuietSettings(_Strict):
     """Quiet periods and the crisis suggestion that may propose one (never start one)."""
 
     crisis_lexicon: list[str] = Field(
-        default_factory=lambda: ["hurricane", "earthquake", "flood", "wildfire", "disaster", "attack", "shooting",
-                                 "explosion", "killed", "dead", "death", "died", "crash", "accident", "tragedy",
-                                 "huracán", "huracan", "furacão", "terremoto"]
+        default_factory=lambda: [
+            "hurricane",
+            "earthquake",
+            "flood",
+            "wildfire",
+            "disaster",
+            "attack",
+            "shooting",
+            "explosion",
+            "killed",
+            "dead",
+            "death",
+            "died",
+            "crash",
+            "accident",
+            "tragedy",
+            "huracán",
+            "huracan",
+            "furacão",
+            "terremoto",
+        ]
     )
     crisis_window_s: int = Field(default=1800, ge=60)
     crisis_min_mentions: int = Field(default=3, ge=1)

@@ -62,9 +62,7 @@ def _check(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     config = sub.add_parser("config", help="check a brand configuration")
     csub = config.add_subparsers(dest="config_command", required=True)
-    check = csub.add_parser(
-        "check", help="validate a brand configuration: keys, values, and fit with template.yaml"
-    )
+    check = csub.add_parser("check", help="validate a brand configuration: keys, values, and fit with template.yaml")
     check.add_argument("file", help="brand configuration (YAML)")
     check.add_argument("--template", help="template.yaml to check against (default: the checkout's)")
     check.set_defaults(func=_check)

@@ -108,9 +108,7 @@ def classify_dead_letter(queue: str, message: dict[str, Any]) -> Classified:
                 return Classified("invalid", f"{reason} (valid now)", mention.model_dump_json(), "mentions")
             return Classified("invalid", reason)
         if mention is not None:
-            return Classified(
-                "failed-repeatedly", "moved by SQS after repeated processing failures", body, "mentions"
-            )
+            return Classified("failed-repeatedly", "moved by SQS after repeated processing failures", body, "mentions")
         return Classified("unknown", "no reason attribute and not a mention")
     if queue == "ingest":
         try:
@@ -136,9 +134,7 @@ def classify_dead_letter(queue: str, message: dict[str, Any]) -> Classified:
         dept = data.get("department") if isinstance(data, dict) else None
         if not isinstance(dept, str) or not dept:
             return Classified("unknown", "work item names no department")
-        return Classified(
-            "failed-repeatedly", f"work item failed {receives} receives", body, f"department:{dept}"
-        )
+        return Classified("failed-repeatedly", f"work item failed {receives} receives", body, f"department:{dept}")
     raise ValueError(f"unknown dead-letter queue {queue!r}; one of {sorted(QUEUES)}")
 
 
@@ -152,9 +148,7 @@ def _target_url(outputs: dict[str, str], target: str) -> str | None:
     return f"{outputs['MentionsQueueUrl'].rsplit('/', 1)[0]}/{outputs['DepartmentQueuePrefix']}{dept}"
 
 
-def redrive(
-    outputs: dict[str, str], queue: str, *, dry_run: bool, sqs: Any, limit: int = 100_000
-) -> RedriveResult:
+def redrive(outputs: dict[str, str], queue: str, *, dry_run: bool, sqs: Any, limit: int = 100_000) -> RedriveResult:
     """Returns every repairable message in the named dead-letter queue to the pipeline."""
     if queue not in QUEUES:
         raise ValueError(f"unknown dead-letter queue {queue!r}; one of {sorted(QUEUES)}")
@@ -212,9 +206,7 @@ def _cmd_redrive(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict()))
     else:
         verb = "would return" if args.dry_run else "returned"
-        print(
-            f"{args.queue} dead-letter queue: {result.seen} messages; {verb} {result.returned}; kept {result.kept}"
-        )
+        print(f"{args.queue} dead-letter queue: {result.seen} messages; {verb} {result.returned}; kept {result.kept}")
         for kind, n in sorted(result.reasons.items()):
             print(f"  {kind}: {n}")
     return 0
@@ -228,9 +220,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     from socialcare.agents.connect import add_target_arguments
 
-    dlq = sub.add_parser(
-        "dlq", help="dead-letter queues: why messages are there, and redrive the repairable ones"
-    )
+    dlq = sub.add_parser("dlq", help="dead-letter queues: why messages are there, and redrive the repairable ones")
     dsub = dlq.add_subparsers(dest="dlq_command", required=True)
     for name, helptext, func in (
         ("redrive", "return repaired messages to the pipeline", _cmd_redrive),
@@ -239,9 +229,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         p = dsub.add_parser(name, help=helptext)
         p.add_argument("queue", choices=sorted(QUEUES))
         if name == "redrive":
-            p.add_argument(
-                "--dry-run", action="store_true", help="report what would be returned; change nothing"
-            )
+            p.add_argument("--dry-run", action="store_true", help="report what would be returned; change nothing")
         add_target_arguments(p)
         p.add_argument("--json", action="store_true")
         p.set_defaults(func=func)

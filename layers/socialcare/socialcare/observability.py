@@ -58,9 +58,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # Authorization header values and "token=..." style pairs.
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=%-]{8,}"), r"\1 " + REDACTED),
     (
-        re.compile(
-            r"(?i)\b(token|secret|password|api[_-]?key|signature)([\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;]{4,}"
-        ),
+        re.compile(r"(?i)\b(token|secret|password|api[_-]?key|signature)([\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;]{4,}"),
         r"\1\2" + REDACTED,
     ),
     # JWTs (three base64url segments, the first a JSON header).
@@ -69,9 +67,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), REDACTED),
     # E-mail addresses.
     (
-        re.compile(
-            r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z][A-Za-z0-9-]+"
-        ),
+        re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z][A-Za-z0-9-]+"),
         REDACTED,
     ),
     # Phone numbers: international (+44 20 7946 0958), North American ((415) 555-0100, 415.555.0100)

@@ -97,9 +97,7 @@ class SourceConfig(BaseModel):
         needed = _REQUIRED.get((self.platform, mode))
         if needed is None:
             modes = sorted(m for p, m in _REQUIRED if p == self.platform)
-            raise ValueError(
-                f"source {self.id}: platform {self.platform} has no mode {mode!r}; use one of {modes}"
-            )
+            raise ValueError(f"source {self.id}: platform {self.platform} has no mode {mode!r}; use one of {modes}")
         missing = [f for f in needed if not getattr(self, f)]
         if missing:
             raise ValueError(f"source {self.id}: {self.platform}/{mode} needs {', '.join(missing)}")

@@ -56,7 +56,7 @@ class _Deserializer:
     """DynamoDB AttributeValues to Python values: numbers as Decimal, sets as sets (boto3's rules)."""
 
     def deserialize(self, value: dict[str, Any]) -> Any:
-        (kind, data), = value.items()
+        ((kind, data),) = value.items()
         if kind == "S":
             return data
         if kind == "N":
@@ -178,8 +178,11 @@ class Store:
         """Three copies for the inbox index (InboxByDepartment projects only the attributes an inbox row
         shows): the opening message's first 140 characters, the language and the author's follower
         count (none when the platform gave none). All three are fixed when the case opens."""
-        copies = {"summary": summary[:SUMMARY_CHARS] if summary is not None else None,
-                  "language": case.tags.language.value, "followers": case.author.followers}
+        copies = {
+            "summary": summary[:SUMMARY_CHARS] if summary is not None else None,
+            "language": case.tags.language.value,
+            "followers": case.author.followers,
+        }
         return {k: v for k, v in copies.items() if v is not None}
 
     def case_item(self, case: Case, summary: str | None = None) -> dict[str, Any]:
@@ -369,9 +372,15 @@ class Store:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return cases[:limit]
 
-    def batch_get(self, keys: list[dict[str, Any]], projection: str | None = None,
-                  names: dict[str, str] | None = None, *, consistent: bool = False,
-                  counted: Callable[[int], None] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def batch_get(
+        self,
+        keys: list[dict[str, Any]],
+        projection: str | None = None,
+        names: dict[str, str] | None = None,
+        *,
+        consistent: bool = False,
+        counted: Callable[[int], None] | None = None,
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Items by key (raw AttributeValues), as BatchGetItem's contract asks: at most 100 keys per
         request, each key once (a request that repeats a key is refused), and the keys DynamoDB leaves
         in UnprocessedKeys (throttled, or past 16 MB of response) asked again after a jittered backoff,
@@ -389,7 +398,7 @@ class Store:
         found: list[dict[str, Any]] = []
         left: list[dict[str, Any]] = []
         for start in range(0, len(unique), BATCH_GET_KEYS):
-            request: dict[str, Any] = {self.table: {**spec, "Keys": unique[start:start + BATCH_GET_KEYS]}}
+            request: dict[str, Any] = {self.table: {**spec, "Keys": unique[start : start + BATCH_GET_KEYS]}}
             for attempt in range(TRANSACT_ATTEMPTS):
                 if attempt:
                     self._back_off(attempt - 1)
@@ -407,15 +416,23 @@ class Store:
                 left.extend(request[self.table]["Keys"])
         return found, left
 
-    def batch_get_all(self, keys: list[dict[str, Any]], projection: str | None = None,
-                      names: dict[str, str] | None = None, *, consistent: bool = False,
-                      counted: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
+    def batch_get_all(
+        self,
+        keys: list[dict[str, Any]],
+        projection: str | None = None,
+        names: dict[str, str] | None = None,
+        *,
+        consistent: bool = False,
+        counted: Callable[[int], None] | None = None,
+    ) -> list[dict[str, Any]]:
         """batch_get for a caller that must not take an unread item for a missing one: keys still
         unprocessed after the retries raise StoreBusyError (the work fails and comes back later)."""
         found, left = self.batch_get(keys, projection, names, consistent=consistent, counted=counted)
         if left:
-            raise StoreBusyError(f"BatchGetItem left {len(left)} keys unprocessed after {TRANSACT_ATTEMPTS} "
-                                 "requests", ["UnprocessedKeys"])
+            raise StoreBusyError(
+                f"BatchGetItem left {len(left)} keys unprocessed after {TRANSACT_ATTEMPTS} requests",
+                ["UnprocessedKeys"],
+            )
         return found
 
     def batch_put(self, items: list[dict[str, Any]], *, counted: Callable[[int], None] | None = None) -> None:
@@ -425,7 +442,7 @@ class Store:
         fails and comes back, instead of going on as if they were written. `counted` hears the number of
         items of every request sent."""
         for start in range(0, len(items), BATCH_WRITE_ITEMS):
-            pending = [{"PutRequest": {"Item": i}} for i in items[start:start + BATCH_WRITE_ITEMS]]
+            pending = [{"PutRequest": {"Item": i}} for i in items[start : start + BATCH_WRITE_ITEMS]]
             for attempt in range(TRANSACT_ATTEMPTS):
                 if attempt:
                     self._back_off(attempt - 1)
@@ -439,11 +456,14 @@ class Store:
                 if not pending:
                     break
             else:
-                raise StoreBusyError(f"BatchWriteItem left {len(pending)} items unprocessed after {TRANSACT_ATTEMPTS} "
-                                     "requests", ["UnprocessedItems"])
+                raise StoreBusyError(
+                    f"BatchWriteItem left {len(pending)} items unprocessed after {TRANSACT_ATTEMPTS} requests",
+                    ["UnprocessedItems"],
+                )
 
-    def mentions(self, mention_keys: list[str], projection: str,
-                 names: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    def mentions(
+        self, mention_keys: list[str], projection: str, names: dict[str, str] | None = None
+    ) -> dict[str, dict[str, Any]]:
         """Mention items by mention key (the attributes projected, PK among them), 100 keys per
         BatchGetItem. A mention past its retention (or still unread after the retries) is absent."""
         out: dict[str, dict[str, Any]] = {}

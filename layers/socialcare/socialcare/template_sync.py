@@ -30,7 +30,7 @@ def render(departments: list[str]) -> str:
     for dept in departments:
         name = logical_name(dept)
         blocks.append(
-            f'''  Dept{name}Queue:
+            f"""  Dept{name}Queue:
     Type: AWS::SQS::Queue
     Properties:
       QueueName: !Sub "${{AWS::StackName}}-dept-{dept}"
@@ -63,7 +63,7 @@ def render(departments: list[str]) -> str:
       GroupName: {dept}
       Description: Sees and works the {dept} cases in the web console.
       UserPoolId: !Ref ConsoleUserPool
-'''
+"""
         )
     return "".join(blocks)
 

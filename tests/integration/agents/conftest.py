@@ -27,7 +27,9 @@ def stack() -> Iterator[LocalStack]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     warnings.filterwarnings("ignore", category=UserWarning)
     with local_stack({"BrandConfigPath": AGENTS_CONFIG}) as deployed:
-        boto3.client("secretsmanager").create_secret(Name=f"{deployed.stack_name}/x-write", SecretString="user-token-123")
+        boto3.client("secretsmanager").create_secret(
+            Name=f"{deployed.stack_name}/x-write", SecretString="user-token-123"
+        )
         yield deployed
 
 
@@ -54,12 +56,21 @@ def x_api(stack: LocalStack) -> Iterator[responses.RequestsMock]:
             re.compile(r"https://api\.x\.test/2/dm_conversations/with/[^/]+/messages"),
             callback=lambda r: (201, {}, json.dumps({"data": {"dm_event_id": "dm1"}})),
         )
-        mock.add(responses.GET, "https://api.x.test/2/users/me", json={"data": {"id": "4242", "username": "SkylarkAir"}})
+        mock.add(
+            responses.GET, "https://api.x.test/2/users/me", json={"data": {"id": "4242", "username": "SkylarkAir"}}
+        )
         mock.add_callback(
             responses.GET,
             re.compile(r"https://api\.x\.test/2/users/4242/tweets.*"),
-            callback=lambda r: (200, {}, json.dumps({"data": list(posted), "meta": {"result_count": len(posted)}}
-                                                    if posted else {"meta": {"result_count": 0}})),
+            callback=lambda r: (
+                200,
+                {},
+                json.dumps(
+                    {"data": list(posted), "meta": {"result_count": len(posted)}}
+                    if posted
+                    else {"meta": {"result_count": 0}}
+                ),
+            ),
         )
         yield mock
 

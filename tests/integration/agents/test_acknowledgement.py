@@ -25,8 +25,9 @@ def test_acknowledgement_sent_once_with_expected_time_and_kept_on_the_case(stack
     assert len(acks) == 1 and "Expect an answer within 2 minutes" in acks[0]["text"]
     assert acks[0]["reply_settings"] == "mentionedUsers"
     # (the post goes out before the case records it, so the record is waited for, not assumed)
-    recorded = wait_for(lambda: [m.delivery for m in AgentClient(deps, "maria").show(case_id).conversation
-                                 if m.author == "auto"])
+    recorded = wait_for(
+        lambda: [m.delivery for m in AgentClient(deps, "maria").show(case_id).conversation if m.author == "auto"]
+    )
     assert recorded == ["published"]
     assert "case.acknowledged" in [e["type"] for e in deps.store.events(case_id)]
     # And an agent's claim (a new wait) does not send it again, nor stop the first-response clock

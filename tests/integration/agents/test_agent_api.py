@@ -46,9 +46,7 @@ def api_event(method: str, path: str, body: dict | None = None, headers: dict | 
     return event
 
 
-def http(
-    stack, method: str, path: str, body: dict | None = None, headers: dict | None = None
-) -> tuple[int, Any]:
+def http(stack, method: str, path: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, Any]:
     """An API Gateway HTTP API (payload 2.0) event, IAM-authorised. Local Lambda invocations run one
     at a time, so an action waits until the workflow's await step has run (as a human's pace would)."""
     if method == "POST" and path.startswith("/cases/SC-"):
@@ -82,10 +80,7 @@ def test_api_moves_a_case_through_every_action(stack, deps, open_case, x_api):
     )
     assert status == 200 and again["replayed"] is True
     assert sum(1 for m in deps.store.messages(case_id) if m.get("text") == "On it") == 1
-    assert (
-        sum(1 for c in x_api.calls if c.request.url.endswith("/2/tweets") and b'"On it"' in c.request.body)
-        == 1
-    )
+    assert sum(1 for c in x_api.calls if c.request.url.endswith("/2/tweets") and b'"On it"' in c.request.body) == 1
     status, out = http(
         stack,
         "POST",
@@ -137,9 +132,7 @@ def test_api_errors_are_clear_and_change_nothing(stack, deps, open_case, x_api):
         stack, "POST", f"/cases/{case_id}/reply", {"agent": "tom", "text": "hi", "department": "inflight"}
     )
     assert status == 409 and "baggage queue" in out["message"]
-    status, out = http(
-        stack, "POST", f"/cases/{case_id}/transfer", {"agent": "maria", "to": "nowhere", "note": "x"}
-    )
+    status, out = http(stack, "POST", f"/cases/{case_id}/transfer", {"agent": "maria", "to": "nowhere", "note": "x"})
     assert status == 400 and "unknown department" in out["message"]
     assert deps.store.get_case(case_id).version == before.version
     status, out = http(stack, "POST", f"/cases/{case_id}/reply", {"agent": "maria"})

@@ -60,12 +60,21 @@ class Interfering:
     def transact_write_items(self, **kwargs: Any) -> Any:
         self.calls += 1
         if self.fault == "another writer":
-            self.client.update_item(TableName=TABLE, Key=case_key(self.case_id), UpdateExpression="ADD version :one",
-                                    ExpressionAttributeValues={":one": {"N": "1"}})
+            self.client.update_item(
+                TableName=TABLE,
+                Key=case_key(self.case_id),
+                UpdateExpression="ADD version :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
         elif self.fault == "throttled":
             reasons = [{"Code": "ThrottlingError" if i == 0 else "None"} for i in range(len(kwargs["TransactItems"]))]
-            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
-                               "CancellationReasons": reasons}, "TransactWriteItems")
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                    "CancellationReasons": reasons,
+                },
+                "TransactWriteItems",
+            )
         return self.client.transact_write_items(**kwargs)
 
 
@@ -91,8 +100,13 @@ def test_a_message_with_an_unsettled_earlier_attempt_is_503_busy_until_it_settle
     # Given a waiting case whose reply r-1 has an earlier delivery attempt that has not settled (it may
     # still reach the platform)
     case_id = api.seed()
-    intent = {"PK": f"CASE#{case_id}", "SK": "OUTBOUND#r-1-0", "at": api.deps.now().isoformat(), "kind": "reply",
-              "platform": "x"}
+    intent = {
+        "PK": f"CASE#{case_id}",
+        "SK": "OUTBOUND#r-1-0",
+        "at": api.deps.now().isoformat(),
+        "kind": "reply",
+        "platform": "x",
+    }
     api.deps.store.put(to_item(intent))
     # When the agent sends the same reply again
     status, headers, body = _reply(api, case_id)
@@ -100,6 +114,16 @@ def test_a_message_with_an_unsettled_earlier_attempt_is_503_busy_until_it_settle
     assert (status, body["error"], headers.get("Retry-After")) == (503, "busy", "1"), body
     assert "unsettled" in body["message"] and _recorded(api, case_id) == (0, 0)
     # And once that attempt is settled (here: kept as a draft for a person), the same request finishes once
-    api.deps.store.put(to_item({**intent, "mode": "draft", "reason": "no write credentials", "channel": "public",
-                                "text": REPLY["text"], "idempotency_key": "r-1-0"}))
+    api.deps.store.put(
+        to_item(
+            {
+                **intent,
+                "mode": "draft",
+                "reason": "no write credentials",
+                "channel": "public",
+                "text": REPLY["text"],
+                "idempotency_key": "r-1-0",
+            }
+        )
+    )
     _finishes_once(api, case_id)

@@ -24,9 +24,7 @@ def cli(capsys, stack, *argv: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-def test_cli_works_a_case_through_claim_reply_transfer_handoff_wait_and_resolve(
-    stack, deps, open_case, capsys, x_api
-):
+def test_cli_works_a_case_through_claim_reply_transfer_handoff_wait_and_resolve(stack, deps, open_case, capsys, x_api):
     # Given a baggage case waiting for an agent
     case_id = open_case("@SkylarkAir my suitcase is lost and the baggage desk is closed, please help")
     # When a baggage agent works it from the terminal
@@ -80,8 +78,7 @@ def test_cli_works_a_case_through_claim_reply_transfer_handoff_wait_and_resolve(
     assert {"name": "next_update", "due_at": None, "seconds_left": None, "state": "paused"} in shown["clocks"]
     assert shown["departments_history"] == ["baggage", "reservations"]
     assert any(
-        m["text"] == "So sorry - tracing it now." and m["delivery"] == "published"
-        for m in shown["conversation"]
+        m["text"] == "So sorry - tracing it now." and m["delivery"] == "published" for m in shown["conversation"]
     )
     assert cli(capsys, stack, "resolve", case_id, "--note", "refunded", "--as", "li")[0] == 0
     wait_for(lambda: execution(stack, case_id)["status"] == "SUCCEEDED")

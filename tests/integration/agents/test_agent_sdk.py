@@ -40,9 +40,7 @@ def test_show_gives_the_agent_everything_and_actions_are_idempotent(stack, deps,
         view.conversation[0].text.startswith("@SkylarkAir my suitcase")
         and view.tags["department"]["value"] == "baggage"
     )
-    assert [c.name for c in view.clocks] == ["first_response", "resolution"] and view.clocks[
-        0
-    ].seconds_left > 0
+    assert [c.name for c in view.clocks] == ["first_response", "resolution"] and view.clocks[0].seconds_left > 0
     assert view.author.followers == 250_000 and view.priority == 3  # reach shown, never a faster queue
     assert [c.case_id for c in view.earlier_cases] == [earlier]
     assert view.suggestions[0].id == "delayed-bag"
@@ -59,9 +57,7 @@ def test_show_gives_the_agent_everything_and_actions_are_idempotent(stack, deps,
     assert [e["type"] for e in deps.store.events(case_id)].count("case.claimed") == 1
 
 
-def test_wait_customer_resumes_when_the_customer_writes_and_reopen_after_resolve(
-    stack, deps, open_case, send, x_api
-):
+def test_wait_customer_resumes_when_the_customer_writes_and_reopen_after_resolve(stack, deps, open_case, send, x_api):
     from tests.builders import mention
 
     author = Author(id="u-sam", handle="sam")

@@ -15,8 +15,9 @@ from tests.integration.conftest import wait_for
 pytestmark = pytest.mark.integration
 
 
-def as_person(stack: Any, name: str, groups: list[str], method: str, path: str, body: dict | None = None,
-              query: str = "") -> tuple[int, Any]:
+def as_person(
+    stack: Any, name: str, groups: list[str], method: str, path: str, body: dict | None = None, query: str = ""
+) -> tuple[int, Any]:
     """The event API Gateway's JWT authorizer passes on: claims, with cognito:groups as "[a b]"."""
     event = api_event(method, path, body)
     event["rawQueryString"] = query
@@ -69,17 +70,35 @@ def test_two_people_acting_on_one_case_get_a_conflict_not_an_overwrite(stack, de
     _, seen_too = as_person(stack, "priya", ["baggage"], "GET", f"/cases/{case_id}")
     assert seen["state_tag"] == seen_too["state_tag"]
     # When priya claims it first
-    status, _ = as_person(stack, "priya", ["baggage"], "POST", f"/cases/{case_id}/claim",
-                          {"agent": "priya", "if_state": seen_too["state_tag"], "request_id": "p-1"})
+    status, _ = as_person(
+        stack,
+        "priya",
+        ["baggage"],
+        "POST",
+        f"/cases/{case_id}/claim",
+        {"agent": "priya", "if_state": seen_too["state_tag"], "request_id": "p-1"},
+    )
     assert status == 200
     # Then maria, acting on what she saw, is told the case changed, and nothing of hers is applied
-    status, out = as_person(stack, "maria", ["baggage"], "POST", f"/cases/{case_id}/claim",
-                            {"agent": "maria", "if_state": seen["state_tag"], "force": True})
+    status, out = as_person(
+        stack,
+        "maria",
+        ["baggage"],
+        "POST",
+        f"/cases/{case_id}/claim",
+        {"agent": "maria", "if_state": seen["state_tag"], "force": True},
+    )
     assert status == 409 and "changed since you read it" in out["message"] and "owner priya" in out["message"]
     assert deps.store.get_case(case_id).owner == "priya"
     # And priya's retry of her own request is a replay, not a conflict
-    status, out = as_person(stack, "priya", ["baggage"], "POST", f"/cases/{case_id}/claim",
-                            {"agent": "priya", "if_state": seen_too["state_tag"], "request_id": "p-1"})
+    status, out = as_person(
+        stack,
+        "priya",
+        ["baggage"],
+        "POST",
+        f"/cases/{case_id}/claim",
+        {"agent": "priya", "if_state": seen_too["state_tag"], "request_id": "p-1"},
+    )
     assert status == 200 and out["replayed"] is True
     # And the history shows who did what
     _, shown = as_person(stack, "priya", ["baggage"], "GET", f"/cases/{case_id}")
@@ -94,26 +113,44 @@ def test_ops_routes_need_the_ops_group_and_the_overview_matches_the_parity_repor
 
     open_case("My bag is lost, please help")
     # Given an agent outside ops: quiet periods, held posts and the overview are refused
-    for method, path, body in [("GET", "/quiet-periods", None), ("GET", "/held", None), ("GET", "/ops/overview", None),
-                               ("POST", "/quiet-periods", {"region": "uk", "until": "2100-01-01T00:00:00Z",
-                                                           "reason": "x", "operator": "maria"})]:
+    for method, path, body in [
+        ("GET", "/quiet-periods", None),
+        ("GET", "/held", None),
+        ("GET", "/ops/overview", None),
+        (
+            "POST",
+            "/quiet-periods",
+            {"region": "uk", "until": "2100-01-01T00:00:00Z", "reason": "x", "operator": "maria"},
+        ),
+    ]:
         status, _ = as_person(stack, "maria", ["baggage"], method, path, body)
         assert status == 403, path
     # When an ops person asks for the overview
     status, overview = as_person(stack, "olu", ["ops"], "GET", "/ops/overview")
     # Then its parity is the report's, over the same records, and the department row counts the case
     assert status == 200
-    assert overview["parity"] == json.loads(json.dumps(parity_from_tally(tally.read(deps.store),
-                                                                         deps.config.parity)))
+    assert overview["parity"] == json.loads(json.dumps(parity_from_tally(tally.read(deps.store), deps.config.parity)))
     baggage = next(d for d in overview["departments"] if d["department"] == "baggage")
     assert baggage["open"] == 1 and baggage["oldest_case"]
     assert set(overview["dead_letters"]) == {"mentions", "ingest", "department"}
     # And an ops person starts a quiet period under their own name only
-    status, out = as_person(stack, "olu", ["ops"], "POST", "/quiet-periods",
-                            {"region": "uk", "until": "2100-01-01T00:00:00Z", "reason": "storm", "operator": "maria"})
+    status, out = as_person(
+        stack,
+        "olu",
+        ["ops"],
+        "POST",
+        "/quiet-periods",
+        {"region": "uk", "until": "2100-01-01T00:00:00Z", "reason": "storm", "operator": "maria"},
+    )
     assert status == 403
-    status, out = as_person(stack, "olu", ["ops"], "POST", "/quiet-periods",
-                            {"region": "uk", "until": "2100-01-01T00:00:00Z", "reason": "storm", "operator": "olu"})
+    status, out = as_person(
+        stack,
+        "olu",
+        ["ops"],
+        "POST",
+        "/quiet-periods",
+        {"region": "uk", "until": "2100-01-01T00:00:00Z", "reason": "storm", "operator": "olu"},
+    )
     assert status == 200 and out["started_by"] == "olu"
 
 
@@ -145,14 +182,21 @@ def test_queue_filters_are_applied_by_the_server_on_the_index(stack, deps, open_
     assert status == 422
     # And pages follow one another: the first page's `next` starts the second, which is the last
     _, page1 = as_person(stack, "maria", ["baggage"], "GET", "/departments/baggage/queue", query="limit=1")
-    _, page2 = as_person(stack, "maria", ["baggage"], "GET", "/departments/baggage/queue",
-                         query=f"limit=1&after={page1['next']}")
+    _, page2 = as_person(
+        stack, "maria", ["baggage"], "GET", "/departments/baggage/queue", query=f"limit=1&after={page1['next']}"
+    )
     assert page1["more"] and not page2["more"] and page2["next"] is None
     assert sorted(c["case_id"] for c in page1["cases"] + page2["cases"]) == sorted([first, second])
     assert [c["case_id"] for c in view["cases"]] == [c["case_id"] for c in page1["cases"] + page2["cases"]]
     # With a filter too; and a position the queue never handed out is a clear 400, not a 500
-    _, only = as_person(stack, "maria", ["baggage"], "GET", "/departments/baggage/queue",
-                        query=f"limit=1&unclaimed=true&after={page1['next']}")
+    _, only = as_person(
+        stack,
+        "maria",
+        ["baggage"],
+        "GET",
+        "/departments/baggage/queue",
+        query=f"limit=1&unclaimed=true&after={page1['next']}",
+    )
     assert [c["case_id"] for c in only["cases"]] == ([second] if page1["cases"][0]["case_id"] == first else [])
     for bad in ("bm9wZQ", "x" * 40):
         status, out = as_person(stack, "maria", ["baggage"], "GET", "/departments/baggage/queue", query=f"after={bad}")
@@ -167,20 +211,28 @@ def test_marking_a_case_not_actionable_is_kept_as_a_label_and_the_case_can_then_
     before = deps.store.get_case(case_id)
     assert before.tags.actionable.value == "yes"
     # When the agent marks it not actionable
-    status, out = as_person(stack, "maria", ["baggage"], "POST", f"/cases/{case_id}/label",
-                            {"agent": "maria", "actionable": False})
+    status, out = as_person(
+        stack, "maria", ["baggage"], "POST", f"/cases/{case_id}/label", {"agent": "maria", "actionable": False}
+    )
     # Then the verdict is on the case and in its history, and its clock is untouched
     assert status == 200 and out["detail"] == {"actionable": False, "was": "yes"}
     after = deps.store.get_case(case_id)
     assert after.tags.actionable.value == "no" and after.tags.actionable.confidence == 1.0
     assert after.clock == before.clock and after.is_open
     _, shown = as_person(stack, "maria", ["baggage"], "GET", f"/cases/{case_id}")
-    assert [(e["type"], e["actor"], e["detail"]["actionable"]) for e in shown["history"]
-            if e["type"] == "case.labelled"] == [("case.labelled", "maria", False)]
+    assert [
+        (e["type"], e["actor"], e["detail"]["actionable"]) for e in shown["history"] if e["type"] == "case.labelled"
+    ] == [("case.labelled", "maria", False)]
     # And a label without a verdict is refused, nothing changed
     status, _ = as_person(stack, "maria", ["baggage"], "POST", f"/cases/{case_id}/label", {"agent": "maria"})
     assert status == 422
     # And the case then closes as any other
-    status, out = as_person(stack, "maria", ["baggage"], "POST", f"/cases/{case_id}/resolve",
-                            {"agent": "maria", "note": "not actionable: a compliment"})
+    status, out = as_person(
+        stack,
+        "maria",
+        ["baggage"],
+        "POST",
+        f"/cases/{case_id}/resolve",
+        {"agent": "maria", "note": "not actionable: a compliment"},
+    )
     assert status == 200 and out["status"] == "resolved"

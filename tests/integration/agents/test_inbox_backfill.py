@@ -28,15 +28,22 @@ def as_before_the_index(stack: Any, *case_ids: str) -> None:
     """The case items as the version before the inbox index wrote them: without the three copies."""
     ddb = boto3.client("dynamodb")
     for case_id in case_ids:
-        ddb.update_item(TableName=stack.outputs["TableName"], Key=case_key(case_id),
-                        UpdateExpression="REMOVE summary, #lang, followers", ExpressionAttributeNames={"#lang": "language"})
+        ddb.update_item(
+            TableName=stack.outputs["TableName"],
+            Key=case_key(case_id),
+            UpdateExpression="REMOVE summary, #lang, followers",
+            ExpressionAttributeNames={"#lang": "language"},
+        )
 
 
 def inbox_rows(stack: Any, department: str) -> dict[str, dict[str, Any]]:
     """What the inbox index itself holds for each open case (no fallback read)."""
     items = boto3.client("dynamodb").query(
-        TableName=stack.outputs["TableName"], IndexName="InboxByDepartment", KeyConditionExpression="GSI1PK = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"DEPT#{department}#OPEN"}})["Items"]
+        TableName=stack.outputs["TableName"],
+        IndexName="InboxByDepartment",
+        KeyConditionExpression="GSI1PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"DEPT#{department}#OPEN"}},
+    )["Items"]
     return {i["id"]["S"]: {k: next(iter(i[k].values())) for k in COPIES if k in i} for i in items}
 
 
@@ -106,8 +113,9 @@ def test_a_throttled_write_is_retried_and_one_that_stays_throttled_is_reported(s
     as_before_the_index(stack, first, second)
     # The product's retry settings (botocore standard mode), with fewer retries to keep the test short:
     # botocore's max_attempts counts the retries, so 2 means 3 attempts in all.
-    client = boto3.client("dynamodb", config=CLIENT_CONFIG.merge(Config(retries={"mode": "standard",
-                                                                                   "max_attempts": 2})))
+    client = boto3.client(
+        "dynamodb", config=CLIENT_CONFIG.merge(Config(retries={"mode": "standard", "max_attempts": 2}))
+    )
     writes: dict[str, int] = {first: 0, second: 0}
 
     def throttle(request: Any, **_: Any) -> Any:
@@ -150,8 +158,12 @@ def test_a_copy_written_meanwhile_is_kept_and_only_the_others_are_filled(stack, 
     def write_first(request: Any, **_: Any) -> None:
         if request.headers.get("X-Amz-Target", b"").endswith(b".UpdateItem") and not raced:
             raced.append("summary")
-            other.update_item(TableName=table, Key=case_key(case_id), UpdateExpression="SET summary = :s",
-                              ExpressionAttributeValues={":s": {"S": "written by someone else"}})
+            other.update_item(
+                TableName=table,
+                Key=case_key(case_id),
+                UpdateExpression="SET summary = :s",
+                ExpressionAttributeValues={":s": {"S": "written by someone else"}},
+            )
 
     client.meta.events.register_first("before-send.dynamodb", write_first)
 
@@ -161,8 +173,11 @@ def test_a_copy_written_meanwhile_is_kept_and_only_the_others_are_filled(stack, 
     # Then its first write lost the condition, and the second wrote only what was still missing
     assert raced and report.filled == 1 and report.failed == []
     language = deps.store.get_case(case_id).tags.language.value
-    assert inbox_rows(stack, "baggage")[case_id] == {"summary": "written by someone else", "language": language,
-                                                     "followers": "10"}
+    assert inbox_rows(stack, "baggage")[case_id] == {
+        "summary": "written by someone else",
+        "language": language,
+        "followers": "10",
+    }
 
 
 def test_a_case_whose_opening_mention_expired_is_reported_and_its_other_copies_filled(
@@ -171,8 +186,9 @@ def test_a_case_whose_opening_mention_expired_is_reported_and_its_other_copies_f
     # Given an old-shape case whose opening mention is past its retention (TTL deleted it)
     case_id = open_case("@SkylarkAir my suitcase is lost at Heathrow, please help")
     as_before_the_index(stack, case_id)
-    boto3.client("dynamodb").delete_item(TableName=stack.outputs["TableName"],
-                                         Key=mention_key(deps.store.get_case(case_id).mention_key))
+    boto3.client("dynamodb").delete_item(
+        TableName=stack.outputs["TableName"], Key=mention_key(deps.store.get_case(case_id).mention_key)
+    )
     # When the backfill runs
     code, out, _ = backfill(capsys, stack)
     # Then it says which case and why, exits 1, and the row has its language and followers
@@ -199,8 +215,9 @@ def test_opening_mentions_that_cannot_be_read_are_reported_not_taken_for_expired
     # Given an old-shape case, and a table that throttles every read of its opening mention
     case_id = open_case("@SkylarkAir my suitcase is lost at Heathrow, please help")
     as_before_the_index(stack, case_id)
-    client = boto3.client("dynamodb", config=CLIENT_CONFIG.merge(Config(retries={"mode": "standard",
-                                                                                   "max_attempts": 0})))
+    client = boto3.client(
+        "dynamodb", config=CLIENT_CONFIG.merge(Config(retries={"mode": "standard", "max_attempts": 0}))
+    )
 
     def throttle_reads(request: Any, **_: Any) -> Any:
         if request.headers.get("X-Amz-Target", b"").endswith(b".BatchGetItem"):

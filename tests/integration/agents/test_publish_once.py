@@ -21,8 +21,11 @@ TEXT = "Your refund is on its way - sorry for the double charge."
 
 
 def _tweets(x_api: Any, text: str) -> list[dict]:
-    return [json.loads(c.request.body) for c in x_api.calls
-            if c.request.method == "POST" and c.request.url.endswith("/2/tweets") and text in c.request.body.decode()]
+    return [
+        json.loads(c.request.body)
+        for c in x_api.calls
+        if c.request.method == "POST" and c.request.url.endswith("/2/tweets") and text in c.request.body.decode()
+    ]
 
 
 def _intent(deps: Any, case_id: str, request_id: str) -> dict[str, Any]:
@@ -34,7 +37,8 @@ def _backdate(deps: Any, case_id: str, request_id: str, minutes: int = 2) -> Non
     item = _intent(deps, case_id, request_id)
     stamp = iso(deps.now() - timedelta(minutes=minutes))
     deps.store.ddb.update_item(
-        TableName=deps.store.table, Key={"PK": {"S": item["PK"]}, "SK": {"S": item["SK"]}},
+        TableName=deps.store.table,
+        Key={"PK": {"S": item["PK"]}, "SK": {"S": item["SK"]}},
         UpdateExpression="SET attempt_at = :a, GSI1SK = :g",
         ExpressionAttributeValues={":a": {"S": stamp}, ":g": {"S": f"{stamp}#{item['PK']}#{item['SK']}"}},
     )

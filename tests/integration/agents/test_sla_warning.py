@@ -27,8 +27,7 @@ def test_warning_fires_once_for_an_unanswered_clock_and_not_for_an_answered_one(
         sqs = boto3.client("sqs")
         # Given two baggage cases on a 10 s first-response clock, warned at 30 %
         quiet, answered = (
-            mention("@SkylarkAir my suitcase is lost and the baggage desk is closed, please help")
-            for _ in range(2)
+            mention("@SkylarkAir my suitcase is lost and the baggage desk is closed, please help") for _ in range(2)
         )
         for m in (quiet, answered):
             sqs.send_message(QueueUrl=stack.outputs["MentionsQueueUrl"], MessageBody=m.model_dump_json())

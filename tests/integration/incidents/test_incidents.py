@@ -86,8 +86,10 @@ def test_agents_split_and_merge_incidents_by_hand(stack, deps, send):
 def test_a_silent_customer_with_the_same_problem_is_linked_without_a_case(stack, deps, send):
     for t in OUTAGE[:3]:
         send(mention(t))
-    venting = mention("ugh the app will not let me log in, password wrong again, login fails. just venting",
-                      author=Author(id="quiet1", handle="quiet_one", followers=3))
+    venting = mention(
+        "ugh the app will not let me log in, password wrong again, login fails. just venting",
+        author=Author(id="quiet1", handle="quiet_one", followers=3),
+    )
     send(venting)
     service = Incidents(deps, delivery=Recorder(), limiter=RateLimiter({}, 1000.0))
     [incident] = service.list()

@@ -30,9 +30,7 @@ from tests.builders import meta_delivery_sent_at
 pytestmark = pytest.mark.integration
 TOKEN = "integration-token"  # noqa: S105 - loopback only
 FINGERPRINT = "0123abcd"  # a secret fingerprint, not a secret
-PACKAGED_BRAND = (
-    Path(__file__).resolve().parents[3] / "layers" / "socialcare" / "socialcare" / "data" / "brand.yaml"
-)
+PACKAGED_BRAND = Path(__file__).resolve().parents[3] / "layers" / "socialcare" / "socialcare" / "data" / "brand.yaml"
 
 
 @pytest.fixture
@@ -98,15 +96,8 @@ def test_cursor_item_round_trips_and_refuses_a_stale_writer(aws) -> None:
     store.mark_unhealthy("x-a", "HTTP 401", secret_fingerprint=FINGERPRINT)
     # Then the item is PK=SOURCE#x-a, SK=CURSOR with the first cursor, the reset and the health mark
     loaded = store.load("x-a")
-    assert (
-        loaded.cursor == {"mark": "5", "token": None, "pending": None}
-        and loaded.version == saved.version == 1
-    )
-    assert (
-        loaded.rate_limited_until == 1_795_000_123.5
-        and not loaded.healthy
-        and loaded.failed_secret == FINGERPRINT
-    )
+    assert loaded.cursor == {"mark": "5", "token": None, "pending": None} and loaded.version == saved.version == 1
+    assert loaded.rate_limited_until == 1_795_000_123.5 and not loaded.healthy and loaded.failed_secret == FINGERPRINT
     raw = ddb.get_item(TableName=table, Key={"PK": {"S": "SOURCE#x-a"}, "SK": {"S": "CURSOR"}})["Item"]
     assert raw["healthy"] == {"BOOL": False}
     store.mark_healthy("x-a")
@@ -149,9 +140,7 @@ class _FlakySqs:
             self.fail_ids -= set(failed)
         return {
             "Successful": [{"Id": i} for i in ids if i not in failed],
-            "Failed": [
-                {"Id": i, "Code": "ThrottlingException", "SenderFault": self.sender_fault} for i in failed
-            ],
+            "Failed": [{"Id": i, "Code": "ThrottlingException", "SenderFault": self.sender_fault} for i in failed],
         }
 
 
@@ -279,15 +268,11 @@ def test_meta_webhook_answers_the_challenge_and_rejects_bad_signatures(deployed:
     # Given the webhook function deployed from the template
     ok = deployed.invoke(
         "MetaWebhookFunction",
-        _api_event(
-            "GET", query={"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "42"}
-        ),
+        _api_event("GET", query={"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "42"}),
     )
     wrong = deployed.invoke(
         "MetaWebhookFunction",
-        _api_event(
-            "GET", query={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "42"}
-        ),
+        _api_event("GET", query={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "42"}),
     )
     assert (ok["statusCode"], ok["body"]) == (200, "42") and wrong["statusCode"] == 403
     # When a delivery arrives unsigned, then signed

@@ -80,6 +80,4 @@ def test_poll_command_prints_each_post_once_across_cycles(platform: str) -> None
     assert code == 0 and totals["queued"] == len(printed) == expected
     assert set(totals) == {"queued", "duplicates", "rate_limited", "errors"} and totals["errors"] == 0
     assert len({p["id"] for p in printed}) == len(printed)
-    assert {"platform", "id", "author", "text", "created_at"} <= set(printed[0]) and printed[0][
-        "platform"
-    ] == platform
+    assert {"platform", "id", "author", "text", "created_at"} <= set(printed[0]) and printed[0]["platform"] == platform

@@ -13,7 +13,10 @@ pytestmark = pytest.mark.integration
 
 def test_replay_command_feeds_the_pipeline_and_a_second_replay_opens_nothing(stack, deps, tmp_path, capsys):
     # Given a JSONL export with two complaints
-    ms = [mention("@SkylarkAir my suitcase is lost, please help"), mention("@SkylarkAir flight cancelled, rebook me please")]
+    ms = [
+        mention("@SkylarkAir my suitcase is lost, please help"),
+        mention("@SkylarkAir flight cancelled, rebook me please"),
+    ]
     path = tmp_path / "export.jsonl"
     path.write_text("\n".join(m.model_dump_json() for m in ms) + "\n", encoding="utf-8")
     # When it is replayed into the stack, the router runs, and it is replayed again

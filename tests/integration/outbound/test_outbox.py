@@ -60,13 +60,20 @@ def deps() -> Iterator[Any]:
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
         ddb.create_table(
-            TableName="t", BillingMode="PAY_PER_REQUEST",
+            TableName="t",
+            BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "GSI1PK", "GSI1SK")],
             KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-            GlobalSecondaryIndexes=[{
-                "IndexName": "OpenByDepartment", "Projection": {"ProjectionType": "KEYS_ONLY"},
-                "KeySchema": [{"AttributeName": "GSI1PK", "KeyType": "HASH"}, {"AttributeName": "GSI1SK", "KeyType": "RANGE"}],
-            }],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "OpenByDepartment",
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                    "KeySchema": [
+                        {"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                        {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
+                    ],
+                }
+            ],
         )
         clock = {"now": datetime.now(UTC)}
         yield SimpleNamespace(store=Store(ddb, "t"), now=lambda: clock["now"], clock=clock)

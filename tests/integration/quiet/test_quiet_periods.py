@@ -71,8 +71,9 @@ def test_acknowledgements_are_held_but_service_replies_still_go_out(stack, deps,
     case = deps.store.get_case(case_id_for(m.key))
     quiet = Quiet(deps)
     period = quiet.start("latam", deps.now() + timedelta(hours=2), "hurricane", actor="ops")
-    ack = deliver(deps, case, "Thanks, we got your message", channel="public", kind="acknowledgement",
-                  idempotency_key="ack-1")
+    ack = deliver(
+        deps, case, "Thanks, we got your message", channel="public", kind="acknowledgement", idempotency_key="ack-1"
+    )
     reply = deliver(deps, case, "I have found your bag", channel="public", kind="reply", idempotency_key="reply-1")
     assert ack.mode == "held" and period.id in ack.reason
     assert reply.mode != "held"
@@ -102,10 +103,16 @@ def test_http_api_starts_lists_and_ends_a_quiet_period(stack, deps):
     set_deps(deps)
 
     def call(method: str, path: str, body: dict | None = None) -> dict:
-        event = {"version": "2.0", "routeKey": f"{method} {path}", "rawPath": path, "rawQueryString": "",
-                 "headers": {"content-type": "application/json"}, "isBase64Encoded": False,
-                 "requestContext": {"http": {"method": method, "path": path}, "stage": "$default"},
-                 "body": json.dumps(body) if body else None}
+        event = {
+            "version": "2.0",
+            "routeKey": f"{method} {path}",
+            "rawPath": path,
+            "rawQueryString": "",
+            "headers": {"content-type": "application/json"},
+            "isBase64Encoded": False,
+            "requestContext": {"http": {"method": method, "path": path}, "stage": "$default"},
+            "body": json.dumps(body) if body else None,
+        }
         return app.resolve(event, None)
 
     until = (deps.now() + timedelta(hours=3)).isoformat()
@@ -113,6 +120,11 @@ def test_http_api_starts_lists_and_ends_a_quiet_period(stack, deps):
     assert started["statusCode"] == 200
     qid = json.loads(started["body"])["id"]
     assert [p["id"] for p in json.loads(call("GET", "/quiet-periods")["body"])] == [qid]
-    assert call("POST", "/quiet-periods", {"region": "nowhere", "until": until, "reason": "x", "operator": "a"})["statusCode"] == 400
+    assert (
+        call("POST", "/quiet-periods", {"region": "nowhere", "until": until, "reason": "x", "operator": "a"})[
+            "statusCode"
+        ]
+        == 400
+    )
     ended = call("POST", f"/quiet-periods/{qid}/end", {"operator": "ana"})
     assert ended["statusCode"] == 200 and json.loads(ended["body"])["ended_by"] == "ana"

@@ -16,9 +16,7 @@ from socialcare.outbound import OutboundMessage, PublishError, writer_for
 from socialcare.outbound.ack import acknowledge, expect_phrase, template_for
 
 REF = "ssm:/socialcare/x-write"  # a secret reference, not a secret
-BRAND = str(
-    Path(__file__).resolve().parents[3] / "layers" / "socialcare" / "socialcare" / "data" / "brand.yaml"
-)
+BRAND = str(Path(__file__).resolve().parents[3] / "layers" / "socialcare" / "socialcare" / "data" / "brand.yaml")
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
@@ -58,9 +56,7 @@ def test_suggestions_match_the_case_within_its_department():
         "refund-timing"
     ]
     # another department's answer is never offered; nothing matches nothing
-    assert all(
-        e.departments == [] or "baggage" in e.departments for e, _ in suggest("refund my bag", faq, "baggage")
-    )
+    assert all(e.departments == [] or "baggage" in e.departments for e, _ in suggest("refund my bag", faq, "baggage"))
     assert suggest("the check-in line is huge", faq, "airport") == []
     assert suggest("", [FaqEntry(id="a", question="q", answer="a")], None) == []
 

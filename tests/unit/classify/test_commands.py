@@ -95,8 +95,10 @@ def test_brand_heads_keep_the_words_the_multilingual_sentiment_head_drops(tmp_pa
     from socialcare.classify.trained import load_model
 
     # Given rows where one word is seen once, with sentiment labels only
-    rows = [{"text": f"the {w} was {'fine' if i % 2 else 'awful'}", "sentiment": "positive" if i % 2 else "negative"}
-            for i, w in enumerate(["gate", "gate", "crew", "crew", "seat", "seat", "snackbox"])]
+    rows = [
+        {"text": f"the {w} was {'fine' if i % 2 else 'awful'}", "sentiment": "positive" if i % 2 else "negative"}
+        for i, w in enumerate(["gate", "gate", "crew", "crew", "seat", "seat", "snackbox"])
+    ]
     data = _write_jsonl(tmp_path / "s.jsonl", rows)
     general, brand = tmp_path / "general.scm", tmp_path / "brand.scm"
     # When trained with the default (multilingual) recipe and with a brand's own

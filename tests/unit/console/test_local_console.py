@@ -18,8 +18,9 @@ def server():
     srv.stop()
 
 
-def request(srv: ConsoleServer, method: str, path: str, body: Any = None, headers: dict | None = None,
-            host: str | None = None) -> tuple[int, dict, bytes]:
+def request(
+    srv: ConsoleServer, method: str, path: str, body: Any = None, headers: dict | None = None, host: str | None = None
+) -> tuple[int, dict, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
     conn.putrequest(method, path, skip_host=True)
     conn.putheader("Host", host or f"127.0.0.1:{srv.port}")
@@ -35,7 +36,7 @@ def test_pages_carry_a_strict_content_security_policy_and_no_inline_script(serve
     status, headers, body = request(server, "GET", "/")
     assert status == 200 and headers["Content-Security-Policy"] == CSP
     assert "script-src 'self'" in CSP and "unsafe-inline" not in CSP
-    assert b"<script type=\"module\" src=\"js/main.js\"></script>" in body
+    assert b'<script type="module" src="js/main.js"></script>' in body
     assert b"<script>" not in body and b"style=" not in body
     _, headers, _ = request(server, "GET", "/js/main.js")
     assert headers["Content-Type"].startswith("text/javascript")
@@ -71,8 +72,11 @@ def test_sign_in_checks_its_input_and_the_api_needs_a_valid_token(server):
 
 
 def test_claims_become_a_principal_as_api_gateway_passes_them():
-    event = {"requestContext": {"authorizer": {"jwt": {"claims": {"cognito:username": "maria",
-                                                                  "cognito:groups": "[baggage ops]"}}}}}
+    event = {
+        "requestContext": {
+            "authorizer": {"jwt": {"claims": {"cognito:username": "maria", "cognito:groups": "[baggage ops]"}}}
+        }
+    }
     who = principal_from_event(event)
     assert who.person and who.name == "maria" and who.departments == {"baggage"} and who.ops
     who.require_department("baggage")

@@ -29,8 +29,9 @@ def s3(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         client = boto3.client("s3", region_name="eu-west-1")
-        client.create_bucket(Bucket=OUTPUTS["ConsoleBucketName"],
-                             CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        client.create_bucket(
+            Bucket=OUTPUTS["ConsoleBucketName"], CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
         yield client
 
 
@@ -52,9 +53,13 @@ def test_publish_uploads_every_console_file_and_a_config_from_the_outputs(s3):
     # And config.json names the pool, its client, the sign-in domain, the API and the console's address
     config = json.loads(s3.get_object(Bucket=OUTPUTS["ConsoleBucketName"], Key="config.json")["Body"].read())
     assert config == {
-        "mode": "cognito", "region": "eu-west-1", "api": OUTPUTS["ConsoleApiUrl"],
-        "clientId": OUTPUTS["ConsoleUserPoolClientId"], "signInDomain": OUTPUTS["ConsoleSignInDomain"],
-        "redirectUri": OUTPUTS["ConsoleUrl"], "userPoolId": OUTPUTS["ConsoleUserPoolId"],
+        "mode": "cognito",
+        "region": "eu-west-1",
+        "api": OUTPUTS["ConsoleApiUrl"],
+        "clientId": OUTPUTS["ConsoleUserPoolClientId"],
+        "signInDomain": OUTPUTS["ConsoleSignInDomain"],
+        "redirectUri": OUTPUTS["ConsoleUrl"],
+        "userPoolId": OUTPUTS["ConsoleUserPoolId"],
     }
 
 

@@ -27,7 +27,11 @@ def _shipped_modules() -> set[str]:
         rel = path.relative_to(LAYER)
         # tar --exclude matches a pattern against the path and against each of its parent directories
         candidates = [rel.as_posix()] + [p.as_posix() for p in rel.parents if p != Path(".")]
-        if any(fnmatch.fnmatch(c, pat) or fnmatch.fnmatch(c.rsplit("/", 1)[-1], pat) for c in candidates for pat in patterns):
+        if any(
+            fnmatch.fnmatch(c, pat) or fnmatch.fnmatch(c.rsplit("/", 1)[-1], pat)
+            for c in candidates
+            for pat in patterns
+        ):
             continue
         parts = rel.with_suffix("").parts
         shipped.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))

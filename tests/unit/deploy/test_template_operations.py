@@ -13,11 +13,16 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
+
+
 def _functions() -> list[str]:
     from socialcare.local.template import load_sam
 
-    return [k.removesuffix("Function") for k, r in load_sam(ROOT / "template.yaml")["Resources"].items()
-            if r["Type"] == "AWS::Serverless::Function"]
+    return [
+        k.removesuffix("Function")
+        for k, r in load_sam(ROOT / "template.yaml")["Resources"].items()
+        if r["Type"] == "AWS::Serverless::Function"
+    ]
 
 
 FUNCTIONS = _functions()  # every function of the template: a new one is held to the same rules
@@ -62,16 +67,18 @@ def resolve(node: Any, conditions: dict[str, bool], stack: str = "sc-prod") -> A
 def with_key() -> dict[str, Any]:
     cfn = translate({"KmsKeyArn": KEY})
     conditions = {"HasKmsKey": True, "HasAlarmEmail": False, "CreateStackKey": False}
-    return {k: r for k, r in resolve(cfn["Resources"], conditions).items()
-            if conditions.get(r.get("Condition", ""), True)}
+    return {
+        k: r for k, r in resolve(cfn["Resources"], conditions).items() if conditions.get(r.get("Condition", ""), True)
+    }
 
 
 @pytest.fixture(scope="module")
 def without_key() -> dict[str, Any]:
     cfn = translate({})
     conditions = {"HasKmsKey": False, "HasAlarmEmail": False, "CreateStackKey": True}
-    return {k: r for k, r in resolve(cfn["Resources"], conditions).items()
-            if conditions.get(r.get("Condition", ""), True)}
+    return {
+        k: r for k, r in resolve(cfn["Resources"], conditions).items() if conditions.get(r.get("Condition", ""), True)
+    }
 
 
 def _as_list(x: Any) -> list[Any]:
@@ -89,14 +96,18 @@ def role_statements(resources: dict[str, Any], role: str) -> list[dict[str, Any]
 
 
 def allows(statements: list[dict[str, Any]], action: str, resource: Any) -> bool:
-    return any(st["Effect"] == "Allow" and action in _as_list(st["Action"]) and resource in _as_list(st["Resource"])
-               for st in statements)
+    return any(
+        st["Effect"] == "Allow" and action in _as_list(st["Action"]) and resource in _as_list(st["Resource"])
+        for st in statements
+    )
 
 
 # Every action on an encrypted queue, topic, table or secret needs the key: producers GenerateDataKey
 # and Decrypt, consumers Decrypt (AWS documents both for SQS/SNS SSE-KMS and for a DynamoDB customer key).
-USES_ENCRYPTED = re.compile(r"^(sqs:(SendMessage|ReceiveMessage|DeleteMessage)|sns:Publish|dynamodb:\w+|"
-                            r"secretsmanager:GetSecretValue)$")
+USES_ENCRYPTED = re.compile(
+    r"^(sqs:(SendMessage|ReceiveMessage|DeleteMessage)|sns:Publish|dynamodb:\w+|"
+    r"secretsmanager:GetSecretValue)$"
+)
 
 
 def test_with_a_customer_key_every_role_holds_the_grants_its_encrypted_resources_need(with_key):
@@ -120,9 +131,12 @@ def test_removing_the_key_grant_is_caught(with_key):
 def test_without_a_customer_key_alarms_and_escalations_can_publish(without_key):
     key = without_key["StackKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
-    services = {s for st in key["KeyPolicy"]["Statement"]
-                for s in _as_list(st.get("Principal", {}).get("Service", []))
-                if {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(_as_list(st["Action"]))}
+    services = {
+        s
+        for st in key["KeyPolicy"]["Statement"]
+        for s in _as_list(st.get("Principal", {}).get("Service", []))
+        if {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(_as_list(st["Action"]))
+    }
     assert {"cloudwatch.amazonaws.com", "events.amazonaws.com"} <= services
     for topic in ("AlarmTopic", "EscalationTopic"):
         assert without_key[topic]["Properties"]["KmsMasterKeyId"] == {"Ref": "StackKey"}, topic
@@ -133,8 +147,9 @@ def test_without_a_customer_key_alarms_and_escalations_can_publish(without_key):
 def test_two_stacks_in_one_account_and_region_name_their_schedules_apart(without_key):
     names = {}
     for stack in ("sc-prod", "sc-staging"):
-        resources = resolve(translate({})["Resources"], {"HasKmsKey": False, "HasAlarmEmail": False,
-                                                        "CreateStackKey": True}, stack)
+        resources = resolve(
+            translate({})["Resources"], {"HasKmsKey": False, "HasAlarmEmail": False, "CreateStackKey": True}, stack
+        )
         schedules = [r["Properties"]["Name"] for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
         assert len(schedules) == 3 and all(isinstance(n, str) and n.startswith(stack) for n in schedules)
         assert len(set(schedules)) == len(schedules)
@@ -159,8 +174,11 @@ def test_every_function_has_a_retained_log_group_and_is_watched(without_key):
             metrics = res["Properties"].get("Metrics", []) if res["Type"] == "AWS::CloudWatch::Alarm" else []
             stats = [m["MetricStat"]["Metric"] for m in metrics if "MetricStat" in m]
             assert len(metrics) <= 10  # CloudWatch's limit per alarm
-            watched |= {m["Dimensions"][0]["Value"]["Ref"] for m in stats
-                        if m["Namespace"] == "AWS/Lambda" and m["MetricName"] == metric}
+            watched |= {
+                m["Dimensions"][0]["Value"]["Ref"]
+                for m in stats
+                if m["Namespace"] == "AWS/Lambda" and m["MetricName"] == metric
+            }
         assert watched == {f"{f}Function" for f in FUNCTIONS}, metric
     failed = json.dumps(without_key["WorkflowFailedAlarm"]["Properties"])
     assert "ExecutionsFailed" in failed and "CaseWorkflow" in failed
@@ -210,6 +228,10 @@ def test_the_case_workflow_role_grants_every_service_call_its_states_make(withou
         if m := _TASK_ACTION.match(state.get("Resource", "")):
             needed.add(f"{m[1]}:{m[2].upper()}{m[3]}")
     assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "sqs:SendMessage"} <= needed
-    granted = {a for st in role_statements(without_key, "CaseWorkflowRole") if st["Effect"] == "Allow"
-               for a in _as_list(st["Action"])}
+    granted = {
+        a
+        for st in role_statements(without_key, "CaseWorkflowRole")
+        if st["Effect"] == "Allow"
+        for a in _as_list(st["Action"])
+    }
     assert needed <= granted, f"not granted to CaseWorkflowRole: {sorted(needed - granted)}"

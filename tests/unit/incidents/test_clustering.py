@@ -16,10 +16,20 @@ LABELLED = Path(__file__).resolve().parents[2] / "data" / "incidents" / "labelle
 BRAND = Path(__file__).resolve().parents[3] / "layers/socialcare/socialcare/data/brand.yaml"
 
 
-def _member(i: int, text: str, dept: str = "airport", at: float = 1000.0, settings: IncidentSettings | None = None) -> Member:
+def _member(
+    i: int, text: str, dept: str = "airport", at: float = 1000.0, settings: IncidentSettings | None = None
+) -> Member:
     s = settings or IncidentSettings()
-    return Member(key=f"case#C{i}", kind="case", department=dept, words=words(text, s.ignore_words, s.synonyms),
-                  at=at + i, customer_key=f"x#u{i}", platform="x", case_id=f"C{i}")
+    return Member(
+        key=f"case#C{i}",
+        kind="case",
+        department=dept,
+        words=words(text, s.ignore_words, s.synonyms),
+        at=at + i,
+        customer_key=f"x#u{i}",
+        platform="x",
+        case_id=f"C{i}",
+    )
 
 
 def test_normalised_words_drop_handles_urls_stop_words_and_stem():
@@ -42,9 +52,11 @@ def test_minhash_is_deterministic_and_similar_sets_share_bands():
 def test_an_incident_opens_at_min_size_and_later_matches_join_it():
     s = IncidentSettings(min_size=3, threshold=0.35, min_shared_words=2)
     det = Detector(MemoryIndex(s.bucket_cap), s)
-    texts = ["belt 7 at heathrow terminal 5 stopped, no bags coming out",
-             "heathrow terminal 5 belt 7 stopped, still no bags",
-             "no bags at belt 7 heathrow terminal 5, belt stopped"]
+    texts = [
+        "belt 7 at heathrow terminal 5 stopped, no bags coming out",
+        "heathrow terminal 5 belt 7 stopped, still no bags",
+        "no bags at belt 7 heathrow terminal 5, belt stopped",
+    ]
     first, second = det.observe(_member(1, texts[0])), det.observe(_member(2, texts[1]))
     assert not first.changed and not second.changed  # two similar reports are not yet an incident
     third = det.observe(_member(3, texts[2]))
@@ -61,8 +73,9 @@ def test_other_departments_old_cases_and_unrelated_text_never_match():
     det.observe(_member(1, "belt 7 at heathrow terminal 5 stopped, no bags coming out", dept="baggage"))
     other_dept = det.observe(_member(2, "belt 7 at heathrow terminal 5 stopped, no bags coming out", dept="airport"))
     assert other_dept.matches == []
-    too_late = det.observe(_member(3, "belt 7 at heathrow terminal 5 stopped, no bags coming out", dept="baggage",
-                                   at=1000.0 + 7200))
+    too_late = det.observe(
+        _member(3, "belt 7 at heathrow terminal 5 stopped, no bags coming out", dept="baggage", at=1000.0 + 7200)
+    )
     assert too_late.matches == []
     unrelated = det.observe(_member(4, "the wifi portal on board charged me twice", dept="baggage", at=8200.0))
     assert unrelated.matches == []

@@ -73,8 +73,11 @@ def _trustpilot() -> list[Mention]:
 
 def _google() -> list[Mention]:
     # (the recording's review with no star rating is a dead letter for its rating, not its display fields)
-    items = [r for r in copy.deepcopy(fixture_json("reviews/gbp_reviews.json"))["reviews"]
-             if r.get("starRating") != "STAR_RATING_UNSPECIFIED"]
+    items = [
+        r
+        for r in copy.deepcopy(fixture_json("reviews/gbp_reviews.json"))["reviews"]
+        if r.get("starRating") != "STAR_RATING_UNSPECIFIED"
+    ]
     for review in items:
         review["reviewer"]["displayName"] = LONG
     return [reviews.mention_from_google_review(r, "accounts/1/locations/2") for r in items]
@@ -121,7 +124,12 @@ def test_spoiled_display_fields_keep_every_post(platform: str) -> None:
     followers=st.one_of(st.none(), st.integers(), st.floats(), st.text(max_size=5), st.booleans()),
     verified=st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5)),
     name=st.one_of(st.none(), st.text(max_size=700), st.integers()),
-    lang=st.one_of(st.none(), st.text(max_size=60), st.integers(), st.from_regex(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8}){0,8}", fullmatch=True)),
+    lang=st.one_of(
+        st.none(),
+        st.text(max_size=60),
+        st.integers(),
+        st.from_regex(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8}){0,8}", fullmatch=True),
+    ),
 )
 def test_any_display_value_is_normalised_not_refused(followers: Any, verified: Any, name: Any, lang: Any) -> None:
     author = Author(id="1", handle="h", name=name, followers=followers, verified=verified)
@@ -135,14 +143,20 @@ def test_mastodon_notifications_that_never_move_forward_end_the_poll() -> None:
     # Given a server whose full page of mention notifications always points back at the same min_id
     status = copy.deepcopy(fixture_json("mastodon/search_page.json"))["statuses"][0]
     page = [
-        {"id": str(900 + i), "type": "mention", "created_at": status["created_at"], "account": status["account"],
-         "status": {**status, "id": str(900 + i), "uri": f"{status['uri']}-{i}"}}
+        {
+            "id": str(900 + i),
+            "type": "mention",
+            "created_at": status["created_at"],
+            "account": status["account"],
+            "status": {**status, "id": str(900 + i), "uri": f"{status['uri']}-{i}"},
+        }
         for i in range(mastodon.NOTIFICATIONS_LIMIT)
     ]
     url = "https://masto.test/api/v1/notifications"
     responses.add(responses.GET, url, json=page, headers={"Link": f'<{url}?min_id=979>; rel="prev"'})
-    source = SourceConfig(id="masto", platform="mastodon", secret="ssm:/m", base_url="https://masto.test",
-                          mode="notifications")
+    source = SourceConfig(
+        id="masto", platform="mastodon", secret="ssm:/m", base_url="https://masto.test", mode="notifications"
+    )
     harness, metrics = Harness(source), RecordingMetrics()
     harness.store.save_cursor(harness.store.load("masto"), {"mark": "100"})
     # When it is polled

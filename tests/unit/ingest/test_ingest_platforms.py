@@ -31,9 +31,7 @@ class Case:
     initial_cursor: dict[str, Any] | None = None
 
     def source(self, server: PlatformServer) -> SourceConfig:
-        fields = {
-            k: (v.format(base=server.base_url) if isinstance(v, str) else v) for k, v in self.fields.items()
-        }
+        fields = {k: (v.format(base=server.base_url) if isinstance(v, str) else v) for k, v in self.fields.items()}
         return SourceConfig(
             id=f"{self.platform}-loop",
             platform=self.platform,
@@ -155,14 +153,10 @@ def test_incremental_cursor_across_cycles(case: Case) -> None:
         second = h.poll()
         third = h.poll()
     # Then the second cycle queues exactly the new posts and the third nothing; the cursor moved
-    assert second.queued == 7 and all(
-        m.created_at > datetime.now(UTC) - timedelta(minutes=11) for m in second.new
-    )
+    assert second.queued == 7 and all(m.created_at > datetime.now(UTC) - timedelta(minutes=11) for m in second.new)
     assert third.queued == 0
     assert h.cursor != cursor_after_first
-    assert (
-        len(h.ids) == len(set(h.ids)) == (PlatformServer.FEED_WINDOW if case.platform == "rss" else 120) + 7
-    )
+    assert len(h.ids) == len(set(h.ids)) == (PlatformServer.FEED_WINDOW if case.platform == "rss" else 120) + 7
 
 
 def test_429_with_reset_sleeps_the_source_and_makes_no_request_until_then(case: Case) -> None:

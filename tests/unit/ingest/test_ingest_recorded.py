@@ -120,9 +120,7 @@ def test_reddit_client_credentials_listing_pages_and_comments(clock) -> None:
     responses.get(
         f"{REDDIT}/search",
         json=fixture_json("reddit/search_page1.json"),
-        match=[
-            matchers.query_param_matcher({"sort": "new", "limit": "100", "raw_json": "1"}, strict_match=False)
-        ],
+        match=[matchers.query_param_matcher({"sort": "new", "limit": "100", "raw_json": "1"}, strict_match=False)],
     )
     responses.get(
         f"{REDDIT}/search",
@@ -138,9 +136,7 @@ def test_reddit_client_credentials_listing_pages_and_comments(clock) -> None:
     assert post.permalink.startswith("https://www.reddit.com/r/flights/comments/1h0abc9/")
     assert comment.conversation_id == "t3_1gzzzz1" and comment.in_reply_to_id == "t3_1gzzzz1"
     token_call = responses.calls[0].request
-    assert (
-        token_call.headers["Authorization"].startswith("Basic ") and ":" in token_call.headers["User-Agent"]
-    )
+    assert token_call.headers["Authorization"].startswith("Basic ") and ":" in token_call.headers["User-Agent"]
     assert h.cursor["mark"] == 1795345200.0
 
 
@@ -183,10 +179,7 @@ def test_rss_feed_items_strip_html_and_dead_letter_empty_items(clock) -> None:
     # Then items are mentions with readable text, the link as id when there is no guid
     first, second = h.sink.mentions
     assert first.id == "https://runway-notes.example/2026/11/skylark-roster-outage"
-    assert (
-        "Passengers at Lisbon and Porto were left without information for hours — the airline says"
-        in first.text
-    )
+    assert "Passengers at Lisbon and Porto were left without information for hours — the airline says" in first.text
     assert "track()" not in first.text and first.author.handle == "Hana Ito" and first.lang == "en-gb"
     assert second.id == "https://runway-notes.example/2026/11/loyalty-opinion"
     assert result.dead_lettered == 1 and h.cursor["etag"] == '"abc"'

@@ -70,7 +70,10 @@ def test_page_comments_become_threaded_mentions_and_bad_changes_are_dead_lettere
 def test_instagram_comment_and_unreadable_delivery() -> None:
     sink, seen, dead = MemoryMentionSink(), MemorySeenIndex(), MemoryDeadLetterSink()
     meta.accept_delivery(
-        fixture_text("meta/instagram_comment.json").encode(), sink=sink, seen=seen, dead_letters=dead,
+        fixture_text("meta/instagram_comment.json").encode(),
+        sink=sink,
+        seen=seen,
+        dead_letters=dead,
         now=RECORDED_AT,
     )
     bad = meta.accept_delivery(b"{not json", sink=sink, seen=seen, dead_letters=dead)
@@ -191,12 +194,8 @@ def test_trustpilot_one_star_review_and_next_page(clock) -> None:
     )
     result = h.poll()
     one_star = h.sink.mentions[0]
-    assert one_star.rating == 1 and one_star.text.startswith(
-        "Polite staff, no solution\n\nEveryone was very nice"
-    )
-    assert (
-        result.queued == 2 and len(responses.calls) == 2 and h.cursor["mark"].startswith("2026-11-22T07:15")
-    )
+    assert one_star.rating == 1 and one_star.text.startswith("Polite staff, no solution\n\nEveryone was very nice")
+    assert result.queued == 2 and len(responses.calls) == 2 and h.cursor["mark"].startswith("2026-11-22T07:15")
 
 
 @given(st.text(max_size=300))

@@ -112,9 +112,7 @@ def rl_headers(remaining: int, reset: float, limit: int = 450) -> dict[str, str]
 def test_pages_with_next_token_and_keeps_since_id_fixed(clock) -> None:
     # Given a stored since_id and a search whose results span two pages
     h = Harness(x_source(), clock=clock)
-    h.store.save_cursor(
-        h.store.load("x-test"), {"mark": "1991234567890123000", "token": None, "pending": None}
-    )
+    h.store.save_cursor(h.store.load("x-test"), {"mark": "1991234567890123000", "token": None, "pending": None})
     responses.get(
         SEARCH,
         json=fixture_json("x/search_page1.json"),
@@ -444,9 +442,7 @@ def test_x_connector_is_usable_directly_with_a_base_url_and_token() -> None:
 def test_an_expired_next_token_restarts_the_run_from_the_stored_since_id(clock) -> None:
     # Given a run interrupted after page 1, whose stored next_token X no longer accepts
     h = Harness(x_source(), clock=clock)
-    h.store.save_cursor(
-        h.store.load("x-test"), {"mark": "100", "token": "expired", "pending": "1991234567890123460"}
-    )
+    h.store.save_cursor(h.store.load("x-test"), {"mark": "100", "token": "expired", "pending": "1991234567890123460"})
     responses.get(
         SEARCH,
         status=400,
@@ -469,9 +465,7 @@ def test_an_expired_next_token_restarts_the_run_from_the_stored_since_id(clock) 
 def test_a_rejected_query_marks_the_source_unhealthy_until_its_configuration_changes(clock) -> None:
     # Given X refuses the query itself
     h = Harness(x_source(query="((unbalanced"), clock=clock)
-    responses.get(
-        SEARCH, status=400, json={"title": "Invalid Request", "detail": "bad query", "type": "about:blank"}
-    )
+    responses.get(SEARCH, status=400, json={"title": "Invalid Request", "detail": "bad query", "type": "about:blank"})
     first, second = h.poll(), h.poll()
     assert first.errors == 1 and second.skipped == "unhealthy" and len(responses.calls) == 1
     # When the query is fixed in configuration, the source is polled again

@@ -11,8 +11,13 @@ from tests.builders import mention
 def test_replay_queues_valid_lines_and_reports_bad_ones_by_line_number():
     # Given a file with two mentions, a broken line, a blank line and a mention missing its author
     good = [mention("my bag is lost"), mention("flight cancelled, please rebook")]
-    lines = [good[0].model_dump_json(), "{not json", "", good[1].model_dump_json(),
-             json.dumps({"platform": "x", "id": "9", "text": "hi", "created_at": "2026-11-22T09:00:00Z"})]
+    lines = [
+        good[0].model_dump_json(),
+        "{not json",
+        "",
+        good[1].model_dump_json(),
+        json.dumps({"platform": "x", "id": "9", "text": "hi", "created_at": "2026-11-22T09:00:00Z"}),
+    ]
     sink = MemoryMentionSink()
     # When it is replayed
     result = replay(lines, sink)

@@ -112,7 +112,9 @@ class XMock:
         for user in users:
             self.users[user["id"]] = user
         meta = body["meta"]
-        choice = self.data.draw(st.sampled_from(["end", "fresh", "repeat", "fresh"] if self.tokens else ["end", "fresh"]))
+        choice = self.data.draw(
+            st.sampled_from(["end", "fresh", "repeat", "fresh"] if self.tokens else ["end", "fresh"])
+        )
         meta.pop("next_token", None)
         if choice == "fresh":
             meta["next_token"] = f"t{len(self.tokens)}-{self.data.draw(st.integers(0, 10**9))}"
@@ -211,8 +213,13 @@ def _page(posts: list[dict[str, Any]], users: list[dict[str, Any]], next_token: 
 
 
 def _post(post_id: str, **fields: Any) -> dict[str, Any]:
-    return {"id": post_id, "text": f"post {post_id}", "author_id": "42", "created_at": "2026-01-01T10:00:00.000Z",
-            **fields}
+    return {
+        "id": post_id,
+        "text": f"post {post_id}",
+        "author_id": "42",
+        "created_at": "2026-01-01T10:00:00.000Z",
+        **fields,
+    }
 
 
 USER = {"id": "42", "username": "dana", "name": "Dana"}

@@ -51,10 +51,21 @@ def x(platform: FakePlatform) -> Any:
 
 def test_x_finds_an_earlier_reply_among_the_brands_own_posts():
     # Given the brand's account shows the reply, in the customer's thread
-    platform = FakePlatform(gets=[(200, {"data": {"id": "77"}}), (200, {"data": [
-        {"id": "1", "text": "Sorry!", "referenced_tweets": [{"type": "replied_to", "id": "other"}]},
-        {"id": "2", "text": "Sorry!", "referenced_tweets": [{"type": "replied_to", "id": "42"}]},
-    ], "meta": {}})])
+    platform = FakePlatform(
+        gets=[
+            (200, {"data": {"id": "77"}}),
+            (
+                200,
+                {
+                    "data": [
+                        {"id": "1", "text": "Sorry!", "referenced_tweets": [{"type": "replied_to", "id": "other"}]},
+                        {"id": "2", "text": "Sorry!", "referenced_tweets": [{"type": "replied_to", "id": "42"}]},
+                    ],
+                    "meta": {},
+                },
+            ),
+        ]
+    )
     # When the writer looks for the attempt that started a minute ago
     found = x(platform).recover(OutboundMessage("Sorry!", "public", "k", in_reply_to="42"), "tok", NOW)
     # Then it is the post in that thread, read from the account the token belongs to, since the attempt
@@ -64,18 +75,25 @@ def test_x_finds_an_earlier_reply_among_the_brands_own_posts():
 
 
 def test_x_pages_the_brands_posts_and_says_absent_only_after_the_last_page():
-    platform = FakePlatform(gets=[(200, {"data": {"id": "77"}}),
-                                  (200, {"data": [{"id": "1", "text": "other"}], "meta": {"next_token": "p2"}}),
-                                  (200, {"meta": {"result_count": 0}})])
+    platform = FakePlatform(
+        gets=[
+            (200, {"data": {"id": "77"}}),
+            (200, {"data": [{"id": "1", "text": "other"}], "meta": {"next_token": "p2"}}),
+            (200, {"meta": {"result_count": 0}}),
+        ]
+    )
     assert x(platform).recover(OutboundMessage("Sorry!", "public", "k", in_reply_to="42"), "tok", NOW) is None
     assert platform.calls[2][2]["params"]["pagination_token"] == "p2"
 
 
-@pytest.mark.parametrize("answers", [
-    [(200, {"data": {"id": "77"}}), (503, {"title": "Service Unavailable"})],
-    [(200, {"errors": [{"title": "no user"}]})],
-    [requests.ReadTimeout("slow")],
-])
+@pytest.mark.parametrize(
+    "answers",
+    [
+        [(200, {"data": {"id": "77"}}), (503, {"title": "Service Unavailable"})],
+        [(200, {"errors": [{"title": "no user"}]})],
+        [requests.ReadTimeout("slow")],
+    ],
+)
 def test_x_lookup_that_cannot_answer_is_unavailable_never_absent(answers):
     with pytest.raises(LookupUnavailableError):
         x(FakePlatform(gets=answers)).recover(OutboundMessage("Sorry!", "public", "k", in_reply_to="42"), "tok", NOW)
@@ -89,21 +107,37 @@ def test_x_cannot_match_a_text_with_a_link():
 
 
 def test_x_finds_an_earlier_dm_in_the_conversation():
-    platform = FakePlatform(gets=[(200, {"data": [
-        {"id": "e1", "text": "Psst", "created_at": (NOW - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")},
-        {"id": "e2", "text": "Psst", "created_at": NOW.strftime("%Y-%m-%dT%H:%M:%S.000Z")},
-    ]})])
+    platform = FakePlatform(
+        gets=[
+            (
+                200,
+                {
+                    "data": [
+                        {
+                            "id": "e1",
+                            "text": "Psst",
+                            "created_at": (NOW - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        },
+                        {"id": "e2", "text": "Psst", "created_at": NOW.strftime("%Y-%m-%dT%H:%M:%S.000Z")},
+                    ]
+                },
+            )
+        ]
+    )
     assert x(platform).recover(OutboundMessage("Psst", "dm", "k", recipient_id="u1"), "tok", NOW) == "e2"
     assert platform.calls[0][1] == "https://api.x.com/2/dm_conversations/with/u1/dm_events"
 
 
-@pytest.mark.parametrize(("answer", "error"), [
-    ((503, {"title": "Service Unavailable"}), PublishUncertainError),
-    (requests.ReadTimeout("no answer"), PublishUncertainError),
-    (requests.ConnectionError("Connection aborted.", "RemoteDisconnected"), PublishUncertainError),
-    (requests.ConnectTimeout("never connected"), PublishError),
-    ((403, {"title": "Forbidden"}), PublishError),
-])
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        ((503, {"title": "Service Unavailable"}), PublishUncertainError),
+        (requests.ReadTimeout("no answer"), PublishUncertainError),
+        (requests.ConnectionError("Connection aborted.", "RemoteDisconnected"), PublishUncertainError),
+        (requests.ConnectTimeout("never connected"), PublishError),
+        ((403, {"title": "Forbidden"}), PublishError),
+    ],
+)
 def test_x_failures_that_may_have_posted_are_uncertain(answer, error):
     with pytest.raises(PublishError) as raised:
         x(FakePlatform(posts=[answer])).publish(OutboundMessage("hi", "public", "k"), "tok")
@@ -134,7 +168,8 @@ def test_mastodon_past_the_key_window_cannot_tell():
 def test_mastodon_resolves_a_post_from_another_server_by_its_uri_before_replying():
     platform = FakePlatform(gets=[(200, {"statuses": [{"id": "31"}]})], posts=[(200, {"id": "32"})])
     writer = writer_for("mastodon", WriteAccount(secret=REF, api_base="https://social.example"), platform)
-    writer.publish(OutboundMessage("On it", "public", "k", in_reply_to="https://other.example/users/a/statuses/9"),
-                   "tok")
+    writer.publish(
+        OutboundMessage("On it", "public", "k", in_reply_to="https://other.example/users/a/statuses/9"), "tok"
+    )
     assert platform.calls[0][2]["params"]["q"] == "https://other.example/users/a/statuses/9"
     assert platform.calls[1][2]["json"]["in_reply_to_id"] == "31"

@@ -33,9 +33,7 @@ def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
         ddb.create_table(
             TableName="t",
             BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "GSI2PK", "GSI2SK")
-            ],
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "GSI2PK", "GSI2SK")],
             KeySchema=[
                 {"AttributeName": "PK", "KeyType": "HASH"},
                 {"AttributeName": "SK", "KeyType": "RANGE"},
@@ -64,9 +62,7 @@ def _seed(store: Store, author: Author, mention_id: str, text: str) -> Case:
         created_at=now,
         permalink=f"https://x.com/{author.handle}/status/{mention_id}",
     )
-    sla = SlaPolicy(
-        first_response_s=60, next_update_s=60, resolution_s=600, escalation_tiers_s=[60], stale_after_s=60
-    )
+    sla = SlaPolicy(first_response_s=60, next_update_s=60, resolution_s=600, escalation_tiers_s=[60], stale_after_s=60)
     case = Case(
         id=case_id_for(m.key),
         mention_key=m.key,

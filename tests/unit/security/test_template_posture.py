@@ -67,9 +67,7 @@ def test_encryption_at_rest_and_recovery(resources: dict[str, Any]) -> None:
     table = resources["Table"]["Properties"]
     assert table["SSESpecification"]["SSEEnabled"] is True
     assert table["SSESpecification"]["SSEType"] == "KMS"
-    assert (
-        table["SSESpecification"]["KMSMasterKeyId"]["Fn::If"][0] == "HasKmsKey"
-    )  # customer-managed key option
+    assert table["SSESpecification"]["KMSMasterKeyId"]["Fn::If"][0] == "HasKmsKey"  # customer-managed key option
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     queues = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}

@@ -105,7 +105,7 @@ class ReopenRequest(ActionRequest):
 class FieldError(BaseModel):
     """One reason a request was refused as invalid (422): where, why, and a stable machine-readable type."""
 
-    loc: list[str | int] = Field(description="where: e.g. [\"body\", \"agent\"] or [\"path\", \"case_id\"]")
+    loc: list[str | int] = Field(description='where: e.g. ["body", "agent"] or ["path", "case_id"]')
     msg: str = Field(description="why, for a person")
     type: str = Field(description="why, for a program: e.g. missing, string_too_long, json_invalid")
 
@@ -117,7 +117,7 @@ class ErrorBody(BaseModel):
     error: Literal["invalid", "not_found", "refused", "busy", "forbidden", "unsupported_media_type"] | None = Field(
         default=None,
         description="the kind of error, for a program; present on every error the API answers, absent only "
-        "from API Gateway's own answers (401/403/429/500), whose body is {\"message\": ...}",
+        'from API Gateway\'s own answers (401/403/429/500), whose body is {"message": ...}',
     )
     detail: list[FieldError] | None = Field(default=None, description="422 only: every field that did not fit")
 
@@ -158,8 +158,13 @@ def _client(body: ActionRequest | None = None, case_id: str | None = None) -> An
         _check_state(deps, case_id, body)
     # The signed caller (an IAM principal, e.g. the CRM's role) is logged beside the agent it acts for.
     iam = (app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}).get("iam") or {}
-    logger.info("agent api action", agent=body.agent, department=body.department,
-                principal=iam.get("userArn"), route=app.current_event.raw_event.get("routeKey"))
+    logger.info(
+        "agent api action",
+        agent=body.agent,
+        department=body.department,
+        principal=iam.get("userArn"),
+        route=app.current_event.raw_event.get("routeKey"),
+    )
     return AgentClient(deps, body.agent, department=body.department)
 
 
@@ -222,17 +227,17 @@ def _err(description: str) -> dict[str, Any]:
 # badly signed or unpermitted requests with 403; the console's JWT authoriser answers 401 to a request
 # without a valid token; 429 is the route throttle; 500 a function that failed.
 _GATEWAY_ERRORS = {
-    401: _err("API Gateway (console, JWT): no valid token; body {\"message\": \"Unauthorized\"}"),
+    401: _err('API Gateway (console, JWT): no valid token; body {"message": "Unauthorized"}'),
     429: _err("API Gateway: the route's throttle; retry later"),
-    500: _err("API Gateway: the function failed; body {\"message\": \"Internal Server Error\"}"),
+    500: _err('API Gateway: the function failed; body {"message": "Internal Server Error"}'),
 }
 
 _ERRORS = {
     400: _err("The request does not fit the case (e.g. unknown department); nothing changed"),
     403: _err(
         "Refused: by API Gateway (IAM: unsigned, badly signed, or execute-api:Invoke not granted; body "
-        "{\"message\": ...}), or a console user outside this department or the ops group (error "
-        "\"forbidden\"); nothing changed"
+        '{"message": ...}), or a console user outside this department or the ops group (error '
+        '"forbidden"); nothing changed'
     ),
     404: _err("No such case or department"),
     409: _err("Refused by the case's state; nothing changed"),
@@ -336,8 +341,15 @@ def get_queue(
 ) -> QueueView:
     if not _principal().may_see(department):
         raise ForbiddenError(f"not in the {department} department")
-    filters = QueueFilter(owner=owner, unclaimed=unclaimed, status=status, breached=breached, incident=incident,
-                          platform=channel, language=language)
+    filters = QueueFilter(
+        owner=owner,
+        unclaimed=unclaimed,
+        status=status,
+        breached=breached,
+        incident=incident,
+        platform=channel,
+        language=language,
+    )
     return _client().work_queue(department, limit=limit, filters=filters, after=after)
 
 
@@ -431,9 +443,7 @@ def resolve(case_id: CaseId, body: ResolveRequest) -> ActionOutcome:
     return _outcome(_client(body, case_id).resolve(case_id, body.note, request_id=_request_id(body)))
 
 
-@app.post(
-    "/cases/<case_id>/reopen", summary="Reopen a resolved case", tags=["actions"], responses=_ACTION_RESPONSES
-)
+@app.post("/cases/<case_id>/reopen", summary="Reopen a resolved case", tags=["actions"], responses=_ACTION_RESPONSES)
 def reopen(case_id: CaseId, body: ReopenRequest) -> ActionOutcome:
     return _outcome(_client(body, case_id).reopen(case_id, body.reason, request_id=_request_id(body)))
 

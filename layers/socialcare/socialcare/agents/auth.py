@@ -61,6 +61,4 @@ def principal_from_event(event: dict[str, Any]) -> Principal:
     if not name:
         raise ForbiddenError("the token names nobody")
     groups = set(_groups(claims.get("cognito:groups")))
-    return Principal(
-        name=str(name), departments=frozenset(groups - {OPS_GROUP}), ops=OPS_GROUP in groups, person=True
-    )
+    return Principal(name=str(name), departments=frozenset(groups - {OPS_GROUP}), ops=OPS_GROUP in groups, person=True)

@@ -21,12 +21,7 @@ def _client(args: argparse.Namespace) -> Any:
     from socialcare.agents.sdk import AgentClient
     from socialcare.assembly import deps_from_args
 
-    name = (
-        getattr(args, "as_name", None)
-        or os.environ.get("SOCIALCARE_AGENT")
-        or os.environ.get("USER")
-        or "agent"
-    )
+    name = getattr(args, "as_name", None) or os.environ.get("SOCIALCARE_AGENT") or os.environ.get("USER") or "agent"
     return AgentClient(
         deps_from_args(args), name, department=args.dept or os.environ.get("SOCIALCARE_DEPARTMENT") or None
     )
@@ -101,10 +96,7 @@ def _show(args: argparse.Namespace) -> int:
         lines.append("departments: " + " -> ".join(v.departments_history))
     lines.append(
         "earlier cases: "
-        + (
-            ", ".join(f"{c.case_id} ({c.platform}, {c.department}, {c.status})" for c in v.earlier_cases)
-            or "none"
-        )
+        + (", ".join(f"{c.case_id} ({c.platform}, {c.department}, {c.status})" for c in v.earlier_cases) or "none")
     )
     lines.append("history:")
     lines += [f"  {h.at[:19]} {h.actor:<12} {h.action:<16} {h.note or ''}".rstrip() for h in history]
@@ -168,29 +160,21 @@ def _act(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     from socialcare.agents.connect import add_target_arguments
 
-    agent = sub.add_parser(
-        "agent", help="work a department's queue: claim, reply, transfer, hand off, resolve"
-    )
+    agent = sub.add_parser("agent", help="work a department's queue: claim, reply, transfer, hand off, resolve")
     common = argparse.ArgumentParser(add_help=False)
     add_target_arguments(common)
     common.add_argument("--dept", default=None, help="act as this department (refuses cases in other queues)")
     common.add_argument("--json", action="store_true", help="print JSON")
     acting = argparse.ArgumentParser(add_help=False, parents=[common])
-    acting.add_argument(
-        "--as", dest="as_name", default=None, help="your name (default $SOCIALCARE_AGENT or $USER)"
-    )
-    acting.add_argument(
-        "--request-id", default=None, help="idempotency key: the same id twice has one effect"
-    )
+    acting.add_argument("--as", dest="as_name", default=None, help="your name (default $SOCIALCARE_AGENT or $USER)")
+    acting.add_argument("--request-id", default=None, help="idempotency key: the same id twice has one effect")
     cmds = agent.add_subparsers(dest="agent_command", required=True)
 
     p = cmds.add_parser("queue", parents=[common], help="open cases by SLA due time and queued work items")
     p.add_argument("department")
     p.add_argument("--limit", type=_positive, default=50)
     p.set_defaults(func=_queue)
-    p = cmds.add_parser(
-        "show", parents=[common], help="conversation, tags, clocks, owner, earlier cases, suggestions"
-    )
+    p = cmds.add_parser("show", parents=[common], help="conversation, tags, clocks, owner, earlier cases, suggestions")
     p.add_argument("case")
     p.set_defaults(func=_show)
 
@@ -200,9 +184,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.set_defaults(func=_act, action=action_name or name)
         return p
 
-    action("claim", "own the case").add_argument(
-        "--force", action="store_true", help="take it over from its owner"
-    )
+    action("claim", "own the case").add_argument("--force", action="store_true", help="take it over from its owner")
     action("reply", "answer publicly (published or drafted)").add_argument("text")
     p = action("handoff", "move to a private channel with the case reference and your name")
     p.add_argument("--to", choices=["dm", "email"], required=True)

@@ -152,8 +152,13 @@ def target_from_args(args: Any) -> Target:
     """The stack a CLI command names (--stack/--profile/--region/--endpoint-url), else the local one."""
     import os
 
-    return resolve_target(stack=args.stack, profile=args.profile, region=args.aws_region,
-                          endpoint_url=args.endpoint_url, env=dict(os.environ))
+    return resolve_target(
+        stack=args.stack,
+        profile=args.profile,
+        region=args.aws_region,
+        endpoint_url=args.endpoint_url,
+        env=dict(os.environ),
+    )
 
 
 def deps_from_args(args: Any) -> Any:
@@ -211,9 +216,7 @@ def describe(cfn: Any, stack_name: str, where: str = "") -> tuple[dict[str, str]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
     if "TableName" not in outputs:
-        raise StackNotFoundError(
-            f"stack {stack_name!r} has no socialcare outputs (is it a socialcare stack?)"
-        )
+        raise StackNotFoundError(f"stack {stack_name!r} has no socialcare outputs (is it a socialcare stack?)")
     return outputs, parameters
 
 

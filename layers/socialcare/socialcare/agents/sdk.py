@@ -53,19 +53,27 @@ class AgentClient:
     # ---------------------------------------------------------------- reading
     def queue(self, department: str, *, limit: int = 100) -> list[WorkItem]:
         """Open cases of the department, the one whose SLA falls due first at the top (one index query)."""
-        return [WorkItem(case_id=v.case_id, department=v.department, priority=v.priority, due_at=v.due_at,
-                         clock=v.clock, owner=v.owner, status=v.status, summary=v.summary)
-                for v in self.work_queue(department, limit=limit).cases]
+        return [
+            WorkItem(
+                case_id=v.case_id,
+                department=v.department,
+                priority=v.priority,
+                due_at=v.due_at,
+                clock=v.clock,
+                owner=v.owner,
+                status=v.status,
+                summary=v.summary,
+            )
+            for v in self.work_queue(department, limit=limit).cases
+        ]
 
-    def pull_work_items(
-        self, department: str, *, max_items: int = 10, wait_s: int = 0
-    ) -> list[dict[str, Any]]:
+    def pull_work_items(self, department: str, *, max_items: int = 10, wait_s: int = 0) -> list[dict[str, Any]]:
         """Takes new work-item notices off the department's SQS queue (deleting them once read)."""
         sqs = self.deps.sqs
         url = self.deps.settings.department_queue_url(department)
-        got = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=min(10, max_items), WaitTimeSeconds=wait_s
-        ).get("Messages", [])
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(10, max_items), WaitTimeSeconds=wait_s).get(
+            "Messages", []
+        )
         items = []
         for m in got:
             items.append(json.loads(m["Body"]))
@@ -76,7 +84,11 @@ class AgentClient:
         return self.deps.store.get_case(case_id)
 
     def work_queue(
-        self, department: str, *, limit: int = 100, filters: views.QueueFilter | None = None,
+        self,
+        department: str,
+        *,
+        limit: int = 100,
+        filters: views.QueueFilter | None = None,
         after: str | None = None,
     ) -> views.QueueView:
         """A page of the department's open cases by SLA due time (`after`: the `next` of the page before),
@@ -209,7 +221,11 @@ class AgentClient:
         )
 
     def _queue_rows(
-        self, department: str, limit: int, filters: views.QueueFilter | None = None, now: datetime | None = None,
+        self,
+        department: str,
+        limit: int,
+        filters: views.QueueFilter | None = None,
+        now: datetime | None = None,
         start: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
         """Open cases from the department's inbox index, nearest due first, narrowed by a filter expression."""
@@ -309,8 +325,21 @@ class AgentClient:
 
 
 # What an inbox row shows: the attributes the InboxByDepartment index projects (template.yaml).
-INBOX_ROW = ("id", "department", "status", "priority", "owner", "clock", "platform", "escalation_tier", "breaches",
-             "incident_id", "summary", "language", "followers")
+INBOX_ROW = (
+    "id",
+    "department",
+    "status",
+    "priority",
+    "owner",
+    "clock",
+    "platform",
+    "escalation_tier",
+    "breaches",
+    "incident_id",
+    "summary",
+    "language",
+    "followers",
+)
 _CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -330,12 +359,17 @@ def _cursor_key(department: str, cursor: str | None) -> dict[str, Any] | None:
         case_id = ""
     if not _CASE_ID.match(case_id):
         raise actions.ActionError("'after' is not a position this queue handed out (use the 'next' of a page)")
-    return {"GSI1PK": {"S": f"DEPT#{department}#OPEN"}, "GSI1SK": {"S": index_sk},
-            "PK": {"S": f"CASE#{case_id}"}, "SK": {"S": "CASE"}}
+    return {
+        "GSI1PK": {"S": f"DEPT#{department}#OPEN"},
+        "GSI1SK": {"S": index_sk},
+        "PK": {"S": f"CASE#{case_id}"},
+        "SK": {"S": "CASE"},
+    }
 
 
-def _queue_conditions(filters: views.QueueFilter | None, values: dict[str, Any], names: dict[str, str],
-                      now: datetime) -> list[str]:
+def _queue_conditions(
+    filters: views.QueueFilter | None, values: dict[str, Any], names: dict[str, str], now: datetime
+) -> list[str]:
     if filters is None:
         return []
     out = []
@@ -383,9 +417,7 @@ def clock_views(case: Case, now: datetime) -> list[views.ClockView]:
     out = []
     if case.first_responded_at is not None:
         out.append(
-            views.ClockView(
-                name="first_response", due_at=case.first_response_due, seconds_left=None, state="met"
-            )
+            views.ClockView(name="first_response", due_at=case.first_response_due, seconds_left=None, state="met")
         )
     else:
         s = left(case.first_response_due)

@@ -17,9 +17,12 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.choices["train"]
     group = p.add_argument_group("learning from a stack's cases")
-    group.add_argument("--from-cases", action="store_true",
-                       help="train the brand's routing from its agents' transfers and resolutions, evaluate it "
-                            "against the model in use on held-out cases, promote it only if it is better")
+    group.add_argument(
+        "--from-cases",
+        action="store_true",
+        help="train the brand's routing from its agents' transfers and resolutions, evaluate it "
+        "against the model in use on held-out cases, promote it only if it is better",
+    )
     group.add_argument("--dry-run", action="store_true", help="with --from-cases: evaluate, never promote")
     group.add_argument("--json", action="store_true", help="with --from-cases: print the result as JSON")
     add_target_arguments(p)
@@ -48,12 +51,16 @@ def _from_cases(args: argparse.Namespace) -> int:
         return int(Exit.OK)
     c = result.counts
     cur, cand = result.current, result.candidate
-    print(f"cases: {c['cases']}; department labels: {c['department_labels']} ({c['from_transfers']} transfers, "
-          f"{c['from_resolutions']} resolutions), actionable labels: {c['actionable_labels']}; "
-          f"erased people left out: {c['erased_excluded']}")
-    print(f"held out: {cur.n} cases; in use ({result.current_version or 'routing from the configuration'}): "
-          f"accuracy {cur.accuracy:.3f}, macro-F1 {cur.macro_f1:.3f}; candidate {result.version} "
-          f"(blend weight {result.blend_weight}): accuracy {cand.accuracy:.3f}, macro-F1 {cand.macro_f1:.3f}")
+    print(
+        f"cases: {c['cases']}; department labels: {c['department_labels']} ({c['from_transfers']} transfers, "
+        f"{c['from_resolutions']} resolutions), actionable labels: {c['actionable_labels']}; "
+        f"erased people left out: {c['erased_excluded']}"
+    )
+    print(
+        f"held out: {cur.n} cases; in use ({result.current_version or 'routing from the configuration'}): "
+        f"accuracy {cur.accuracy:.3f}, macro-F1 {cur.macro_f1:.3f}; candidate {result.version} "
+        f"(blend weight {result.blend_weight}): accuracy {cand.accuracy:.3f}, macro-F1 {cand.macro_f1:.3f}"
+    )
     verdict = "promoted" if result.promoted else "not promoted"
     print(f"{verdict}: {result.reason}")
     return int(Exit.OK)

@@ -107,8 +107,19 @@ def perform(
         return done
     for _ in range(ATTEMPTS):
         case = deps.store.get_case(case_id)
-        plan = _plan(case, action, deps, actor=actor, text=text, to=to, note=note, force=force, department=department,
-                     request_id=request_id, actionable=actionable)
+        plan = _plan(
+            case,
+            action,
+            deps,
+            actor=actor,
+            text=text,
+            to=to,
+            note=note,
+            force=force,
+            department=department,
+            request_id=request_id,
+            actionable=actionable,
+        )
         _hand_over(case, action, plan, deps, request_id)
         try:
             _commit(case, action, plan, deps, actor=actor, request_id=request_id)
@@ -121,8 +132,9 @@ def perform(
             _resume(case.id, plan["resume"], deps)
         finally:
             # Committed: its events go out even when the resume must be retried (the retry replays).
-            events.publish(deps.events, deps.settings.event_bus_name, plan["events"],
-                           {"department": plan["department"]})
+            events.publish(
+                deps.events, deps.settings.event_bus_name, plan["events"], {"department": plan["department"]}
+            )
         logger.info("case action", case_id=case_id, action=action, actor=actor)
         return ActionResult(case_id, action, plan["fields"].get("status", case.status), plan["detail"])
     raise BusyError(f"case {case_id} kept changing; retry the same request")
@@ -182,8 +194,12 @@ def _plan(case: Case, action: str, deps: Deps, **kw: Any) -> dict[str, Any]:
             raise NotAllowedError(f"case {case.id} is already in {target}")
         dept = target
         # The history moves with the case; the new department gets no fresh first-response clock.
-        fields.update(department=target, owner=None, status=CaseStatus.OPEN.value,
-                      departments_history=[*case.departments_history, target])
+        fields.update(
+            department=target,
+            owner=None,
+            status=CaseStatus.OPEN.value,
+            departments_history=[*case.departments_history, target],
+        )
         detail.update({"from": case.department, "to": target, "note": kw["note"] or ""})
     elif action == "wait_customer":
         _require_open(case, action)
@@ -196,10 +212,19 @@ def _plan(case: Case, action: str, deps: Deps, **kw: Any) -> dict[str, Any]:
         fields["status"] = (CaseStatus.CLAIMED if case.owner else CaseStatus.OPEN).value
     elif action == "resolve":
         _require_open(case, action)
-        fields.update(status=CaseStatus.RESOLVED.value, resolved_at=now.isoformat(), task_token=None,
-                      GSI1PK=None, GSI1SK=None, clock=None)
-        detail.update(note=kw["note"] or "", resolution_met=now <= case.resolution_due,
-                      resolution_s=round((now - case.opened_at).total_seconds(), 3))
+        fields.update(
+            status=CaseStatus.RESOLVED.value,
+            resolved_at=now.isoformat(),
+            task_token=None,
+            GSI1PK=None,
+            GSI1SK=None,
+            clock=None,
+        )
+        detail.update(
+            note=kw["note"] or "",
+            resolution_met=now <= case.resolution_due,
+            resolution_s=round((now - case.opened_at).total_seconds(), 3),
+        )
     elif action == "label":
         # A person's verdict on the classifier's "actionable" tag: kept on the case (and its event) as the
         # label a retraining can learn from. Closing a case that needs nothing is a separate resolve.
@@ -212,8 +237,11 @@ def _plan(case: Case, action: str, deps: Deps, **kw: Any) -> dict[str, Any]:
     else:
         raise ActionError(f"unknown action {action!r}")
 
-    clock = None if action in QUIET_ACTIONS else clocks.next_clock(case.model_copy(update={"department": dept}),
-                                                                     action, now)
+    clock = (
+        None
+        if action in QUIET_ACTIONS
+        else clocks.next_clock(case.model_copy(update={"department": dept}), action, now)
+    )
     if clock is not None:
         fields["clock"] = clock.model_dump(mode="json")
         fields["GSI1PK"] = f"DEPT#{dept}#OPEN"
@@ -223,19 +251,27 @@ def _plan(case: Case, action: str, deps: Deps, **kw: Any) -> dict[str, Any]:
     if action not in QUIET_ACTIONS:
         fields["token_fresh"] = False
     event = CaseEvent(case_id=case.id, type=EVENT_TYPES[action], at=now, actor=actor, detail=detail)
-    return {"fields": fields, "detail": detail, "messages": messages, "events": [event], "clock": clock,
-            "department": dept}
+    return {
+        "fields": fields,
+        "detail": detail,
+        "messages": messages,
+        "events": [event],
+        "clock": clock,
+        "department": dept,
+    }
 
 
-def _deliver_all(case: Case, action: str, messages: list[dict[str, Any]], detail: dict[str, Any], deps: Deps,
-                 request_id: str) -> None:
+def _deliver_all(
+    case: Case, action: str, messages: list[dict[str, Any]], detail: dict[str, Any], deps: Deps, request_id: str
+) -> None:
     """Publishes (or drafts) each outgoing message once per request; the outcome is kept on the message
     and told to the caller, so an agent always knows whether the customer has seen it yet."""
     deliver = deps.sender()
     deliveries = []
     for i, message in enumerate(messages):
-        d = deliver(deps, case, message["text"], channel=message["channel"], kind=action,
-                    idempotency_key=f"{request_id}-{i}")
+        d = deliver(
+            deps, case, message["text"], channel=message["channel"], kind=action, idempotency_key=f"{request_id}-{i}"
+        )
         message.update(delivery=d.mode, delivery_reason=d.reason, external_id=d.external_id)
         deliveries.append({"channel": d.channel, "mode": d.mode, "reason": d.reason})
     detail["deliveries"] = deliveries
@@ -253,8 +289,15 @@ def _commit(case: Case, action: str, plan: dict[str, Any], deps: Deps, *, actor:
     if action == "resolve":
         # The parity tally moves with the closing, exactly once (same transaction as the ACTION record).
         ops += tally.closure_ops(case, now, deps.config.parity.bands)
-    record = {"PK": f"CASE#{case.id}", "SK": f"ACTION#{request_id}", "action": action, "actor": actor,
-              "at": now.isoformat(), "status": plan["fields"].get("status", case.status), "detail": plan["detail"]}
+    record = {
+        "PK": f"CASE#{case.id}",
+        "SK": f"ACTION#{request_id}",
+        "action": action,
+        "actor": actor,
+        "at": now.isoformat(),
+        "status": plan["fields"].get("status", case.status),
+        "detail": plan["detail"],
+    }
     if resume := plan.get("resume"):
         record["handover"] = {"token": resume[0], "output": resume[1]}  # what a retry of the request resends
     ops.append({"Put": {"Item": to_item(record), "ConditionExpression": "attribute_not_exists(PK)"}})
@@ -316,8 +359,10 @@ def _resume(case_id: str, resume: tuple[str, dict[str, Any]] | None, deps: Deps)
     except (workflow.WorkflowError, BotoCoreError) as exc:
         # Throttled, 5xx or timed out after botocore's retries: committed, not yet handed over.
         logger.warning("case workflow not resumed", case_id=case_id, action=output["type"], error=str(exc))
-        raise HandoverError(f"case {case_id}: the {output['type']} is recorded but the case workflow did not take "
-                            "it yet; retry the same request") from exc
+        raise HandoverError(
+            f"case {case_id}: the {output['type']} is recorded but the case workflow did not take "
+            "it yet; retry the same request"
+        ) from exc
 
 
 def customer_replied(case_id: str, deps: Deps, *, mention_key: str) -> ActionResult:
@@ -339,17 +384,31 @@ def reopen(case_id: str, deps: Deps, *, actor: str, reason: str, request_id: str
     now = deps.now()
     clock = clocks.first_clock(case.sla, now)
     name = f"{case.id}-r{case.reopen_count + 1}"
-    reopened = case.model_copy(update={"clock": clock,
-                                       "first_response_due": now + timedelta(seconds=case.sla.first_response_s),
-                                       "resolution_due": now + timedelta(seconds=case.sla.resolution_s)})
+    reopened = case.model_copy(
+        update={
+            "clock": clock,
+            "first_response_due": now + timedelta(seconds=case.sla.first_response_s),
+            "resolution_due": now + timedelta(seconds=case.sla.resolution_s),
+        }
+    )
     payload = workflow.execution_input(reopened, deps.settings.department_queue_url(case.department))
     fields = {
-        "status": CaseStatus.OPEN.value, "resolved_at": None, "first_responded_at": None, "owner": None,
-        "clock": clock.model_dump(mode="json"), "first_response_due": reopened.first_response_due.isoformat(),
-        "resolution_due": reopened.resolution_due.isoformat(), "reopen_count": case.reopen_count + 1,
-        "execution_name": name, "workflow_input": payload, "escalation_tier": 0, "token_fresh": False,
-        "stale": False, "pending_action": None,
-        "GSI1PK": f"DEPT#{case.department}#OPEN", "GSI1SK": f"{clock.due_at.isoformat()}#{case.id}",
+        "status": CaseStatus.OPEN.value,
+        "resolved_at": None,
+        "first_responded_at": None,
+        "owner": None,
+        "clock": clock.model_dump(mode="json"),
+        "first_response_due": reopened.first_response_due.isoformat(),
+        "resolution_due": reopened.resolution_due.isoformat(),
+        "reopen_count": case.reopen_count + 1,
+        "execution_name": name,
+        "workflow_input": payload,
+        "escalation_tier": 0,
+        "token_fresh": False,
+        "stale": False,
+        "pending_action": None,
+        "GSI1PK": f"DEPT#{case.department}#OPEN",
+        "GSI1SK": f"{clock.due_at.isoformat()}#{case.id}",
     }
     event = CaseEvent(case_id=case.id, type="case.reopened", at=now, actor=actor, detail={"reason": reason})
     plan = {"fields": fields, "detail": {"reason": reason}, "messages": [], "events": [event]}
@@ -372,15 +431,28 @@ def restart_workflow(case_id: str, deps: Deps, *, actor: str) -> ActionResult:
     remaining = max(1, math.ceil((clock.due_at - now).total_seconds()))
     clock = clock.model_copy(update={"seconds": remaining})
     name = f"{case.id}-w{case.workflow_restarts + 1}"
-    payload = workflow.execution_input(case.model_copy(update={"clock": clock}),
-                                       deps.settings.department_queue_url(case.department))
+    payload = workflow.execution_input(
+        case.model_copy(update={"clock": clock}), deps.settings.department_queue_url(case.department)
+    )
     payload["tier"] = case.escalation_tier
-    fields = {"workflow_failed": False, "workflow_error": None, "workflow_restarts": case.workflow_restarts + 1,
-              "execution_name": name, "workflow_input": payload, "token_fresh": False, "stale": False,
-              # the fresh execution starts from the case as it stands, so nothing is left pending
-              "pending_action": None}
-    event = CaseEvent(case_id=case.id, type="case.workflow_restarted", at=now, actor=actor,
-                      detail={"execution": name, "error": case.workflow_error})
+    fields = {
+        "workflow_failed": False,
+        "workflow_error": None,
+        "workflow_restarts": case.workflow_restarts + 1,
+        "execution_name": name,
+        "workflow_input": payload,
+        "token_fresh": False,
+        "stale": False,
+        # the fresh execution starts from the case as it stands, so nothing is left pending
+        "pending_action": None,
+    }
+    event = CaseEvent(
+        case_id=case.id,
+        type="case.workflow_restarted",
+        at=now,
+        actor=actor,
+        detail={"execution": name, "error": case.workflow_error},
+    )
     plan = {"fields": fields, "detail": {"execution": name}, "messages": [], "events": [event]}
     _commit(case, "restart", plan, deps, actor=actor, request_id=f"restart-{name}")
     workflow.start(deps.sfn, deps.settings.state_machine_arn, name, payload)
@@ -453,17 +525,31 @@ def _acknowledge(case: Case, deps: Deps) -> None:
     if delivery is None:
         return
     at = delivery.at
-    message = {"direction": "out", "channel": "public", "author": "auto", "text": delivery.text,
-               "delivery": delivery.mode, "delivery_reason": delivery.reason, "external_id": delivery.external_id,
-               "kind": "acknowledgement"}
-    event = CaseEvent(case_id=case.id, type="case.acknowledged", at=at, actor="system",
-                      detail={"delivery": delivery.mode, "reason": delivery.reason})
+    message = {
+        "direction": "out",
+        "channel": "public",
+        "author": "auto",
+        "text": delivery.text,
+        "delivery": delivery.mode,
+        "delivery_reason": delivery.reason,
+        "external_id": delivery.external_id,
+        "kind": "acknowledgement",
+    }
+    event = CaseEvent(
+        case_id=case.id,
+        type="case.acknowledged",
+        at=at,
+        actor="system",
+        detail={"delivery": delivery.mode, "reason": delivery.reason},
+    )
     event_item = deps.store.event_item(event)
     event_item["SK"] = {"S": f"EVENT#{at.astimezone(UTC).isoformat(timespec='milliseconds')}#case.acknowledged#ack"}
-    deps.store.transact([
-        {"Put": {"Item": deps.store.message_item(case.id, message, at, f"ack-{case.id}")}},
-        {"Put": {"Item": event_item}},
-    ])
+    deps.store.transact(
+        [
+            {"Put": {"Item": deps.store.message_item(case.id, message, at, f"ack-{case.id}")}},
+            {"Put": {"Item": event_item}},
+        ]
+    )
     events.publish(deps.events, deps.settings.event_bus_name, [event], {"department": case.department})
 
 
@@ -486,8 +572,14 @@ def schedule_sla_warning(case_id: str, clock: Clock, deps: Deps, *, warn_at: dat
     if warn_at is None:
         warn_at = clock.due_at - timedelta(seconds=clock.seconds * (1 - fraction))
     delay = max(0, min(MAX_SQS_DELAY_S, math.ceil((warn_at - deps.now()).total_seconds())))
-    body = {"kind": "sla_warning", "case_id": case_id, "clock": clock.name, "due_at": clock.due_at.isoformat(),
-            "seconds": clock.seconds, "warn_at": warn_at.isoformat()}
+    body = {
+        "kind": "sla_warning",
+        "case_id": case_id,
+        "clock": clock.name,
+        "due_at": clock.due_at.isoformat(),
+        "seconds": clock.seconds,
+        "warn_at": warn_at.isoformat(),
+    }
     try:
         deps.sqs.send_message(QueueUrl=sla_warning_queue_url(deps), MessageBody=json.dumps(body), DelaySeconds=delay)
     except ClientError as exc:
@@ -512,16 +604,28 @@ def fire_sla_warning(body: dict[str, Any], deps: Deps) -> str:
     if not case.is_open or case.clock is None or case.clock.name != clock.name or case.clock.due_at != due_at:
         return "stale"  # answered, transferred into a new wait, or closed: nothing to warn about
     now = deps.now()
-    event = CaseEvent(case_id=case.id, type="case.sla_warning", at=now, detail={
-        "clock": clock.name, "due_at": due_at.isoformat(), "seconds_left": round((due_at - now).total_seconds(), 1),
-        "fraction": deps.config.sla_warning_fraction, "owner": case.owner})
-    marker = to_item({"PK": f"CASE#{case.id}", "SK": f"WARNING#{clock.name}#{due_at.isoformat()}",
-                      "at": now.isoformat()})
+    event = CaseEvent(
+        case_id=case.id,
+        type="case.sla_warning",
+        at=now,
+        detail={
+            "clock": clock.name,
+            "due_at": due_at.isoformat(),
+            "seconds_left": round((due_at - now).total_seconds(), 1),
+            "fraction": deps.config.sla_warning_fraction,
+            "owner": case.owner,
+        },
+    )
+    marker = to_item(
+        {"PK": f"CASE#{case.id}", "SK": f"WARNING#{clock.name}#{due_at.isoformat()}", "at": now.isoformat()}
+    )
     try:
-        deps.store.transact([
-            {"Put": {"Item": marker, "ConditionExpression": "attribute_not_exists(PK)"}},
-            {"Put": {"Item": deps.store.event_item(event)}},
-        ])
+        deps.store.transact(
+            [
+                {"Put": {"Item": marker, "ConditionExpression": "attribute_not_exists(PK)"}},
+                {"Put": {"Item": deps.store.event_item(event)}},
+            ]
+        )
     except ConflictError:
         return "duplicate"
     events.publish(deps.events, deps.settings.event_bus_name, [event], {"department": case.department})

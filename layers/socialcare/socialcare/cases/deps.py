@@ -44,8 +44,9 @@ class Sent(Protocol):
 class Deliver(Protocol):
     """Sends one message to the case's customer, once per idempotency key (socialcare.outbound.deliver)."""
 
-    def __call__(self, deps: Deps, case: Case, text: str, channel: str = ..., kind: str = ...,
-                 idempotency_key: str = ...) -> Sent: ...
+    def __call__(
+        self, deps: Deps, case: Case, text: str, channel: str = ..., kind: str = ..., idempotency_key: str = ...
+    ) -> Sent: ...
 
 
 class Acknowledge(Protocol):
@@ -89,14 +90,18 @@ class Deps:
 
     def sender(self) -> Deliver:
         if self.deliver is None:
-            raise NotWiredError("these Deps cannot send to customers: no outbound delivery plugged in "
-                                "(build them with socialcare.assembly)")
+            raise NotWiredError(
+                "these Deps cannot send to customers: no outbound delivery plugged in "
+                "(build them with socialcare.assembly)"
+            )
         return self.deliver
 
     def acknowledger(self) -> Acknowledge:
         if self.acknowledge is None:
-            raise NotWiredError("these Deps cannot acknowledge a new case: no acknowledgement plugged in "
-                                "(build them with socialcare.assembly)")
+            raise NotWiredError(
+                "these Deps cannot acknowledge a new case: no acknowledgement plugged in "
+                "(build them with socialcare.assembly)"
+            )
         return self.acknowledge
 
 

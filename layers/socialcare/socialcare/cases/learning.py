@@ -187,8 +187,9 @@ def training_set(store: Store, config: BrandConfig) -> TrainingSet:
 # ------------------------------------------------------------------------------------------ storage
 def current_record(store: Store) -> dict[str, Any] | None:
     try:
-        page = store.ddb.get_item(TableName=store.table, Key={"PK": {"S": MODEL_PK}, "SK": {"S": CURRENT_SK}},
-                                  ConsistentRead=True)
+        page = store.ddb.get_item(
+            TableName=store.table, Key={"PK": {"S": MODEL_PK}, "SK": {"S": CURRENT_SK}}, ConsistentRead=True
+        )
     except ClientError as exc:
         raise StoreError(str(exc)) from exc
     return from_item(page["Item"]) if "Item" in page else None
@@ -214,8 +215,9 @@ def read_model(store: Store, record: dict[str, Any]) -> bytes:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     data = b"".join(chunks)
     if len(chunks) != int(record["chunks"]) or hashlib.sha256(data).hexdigest() != record["sha256"]:
-        raise LearnedModelError(f"learned routing model {version}: {len(chunks)} of {record['chunks']} chunks, "
-                                "checksum does not match")
+        raise LearnedModelError(
+            f"learned routing model {version}: {len(chunks)} of {record['chunks']} chunks, checksum does not match"
+        )
     return data
 
 
@@ -234,8 +236,7 @@ def _learned_from(store: Store, config: BrandConfig, record: dict[str, Any] | No
     if sorted(record.get("departments") or []) != sorted(config.department_names):
         from socialcare.observability import logger
 
-        logger.warning("learned routing model ignored: trained for other departments",
-                       version=record.get("version"))
+        logger.warning("learned routing model ignored: trained for other departments", version=record.get("version"))
         return None
     try:
         source = f"{MODEL_PK}/{record['version']}"
@@ -255,8 +256,13 @@ class LearnedRoutingSource:
     warm function without routing.
     """
 
-    def __init__(self, store: Store, config: BrandConfig, refresh_s: float = REFRESH_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: BrandConfig,
+        refresh_s: float = REFRESH_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store, self._config = store, config
         self._refresh_s, self._clock = refresh_s, clock
         self._checked: float | None = None
@@ -279,8 +285,9 @@ class LearnedRoutingSource:
                 raise
             from socialcare.observability import logger
 
-            logger.error("learned routing model not refreshed; the loaded one stays",
-                         version=self._version, error=str(exc))
+            logger.error(
+                "learned routing model not refreshed; the loaded one stays", version=self._version, error=str(exc)
+            )
         self._checked = now
         return self._learned
 
@@ -288,14 +295,22 @@ class LearnedRoutingSource:
 def _promote(store: Store, blob: bytes, record: dict[str, Any], previous: dict[str, Any] | None) -> None:
     """Chunks first, then the CURRENT pointer, conditioned on nobody having promoted meanwhile."""
     version = record["version"]
-    parts = [blob[i:i + CHUNK_BYTES] for i in range(0, len(blob), CHUNK_BYTES)] or [b""]
+    parts = [blob[i : i + CHUNK_BYTES] for i in range(0, len(blob), CHUNK_BYTES)] or [b""]
     for n, part in enumerate(parts):
         # Written as DynamoDB binary directly: to_item's JSON round trip is for JSON-shaped data.
         store.put({"PK": {"S": MODEL_PK}, "SK": {"S": f"BLOB#{version}#{n:04d}"}, "data": {"B": part}})
-    item = to_item({"PK": MODEL_PK, "SK": CURRENT_SK, **record, "chunks": len(parts),
-                    "sha256": hashlib.sha256(blob).hexdigest(), "size": len(blob),
-                    "previous": previous["version"] if previous else None})
-    condition = ("attribute_not_exists(PK)" if previous is None else "version = :v")
+    item = to_item(
+        {
+            "PK": MODEL_PK,
+            "SK": CURRENT_SK,
+            **record,
+            "chunks": len(parts),
+            "sha256": hashlib.sha256(blob).hexdigest(),
+            "size": len(blob),
+            "previous": previous["version"] if previous else None,
+        }
+    )
+    condition = "attribute_not_exists(PK)" if previous is None else "version = :v"
     kwargs: dict[str, Any] = {"TableName": store.table, "Item": item, "ConditionExpression": condition}
     if previous is not None:
         kwargs["ExpressionAttributeValues"] = {":v": {"S": previous["version"]}}
@@ -312,9 +327,12 @@ def _promote(store: Store, blob: bytes, record: dict[str, Any], previous: dict[s
 
 
 def _delete_version(store: Store, version: str) -> None:
-    page = store.ddb.query(TableName=store.table, KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
-                           ExpressionAttributeValues={":pk": {"S": MODEL_PK}, ":sk": {"S": f"BLOB#{version}#"}},
-                           ProjectionExpression="PK, SK")
+    page = store.ddb.query(
+        TableName=store.table,
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
+        ExpressionAttributeValues={":pk": {"S": MODEL_PK}, ":sk": {"S": f"BLOB#{version}#"}},
+        ProjectionExpression="PK, SK",
+    )
     for key in page.get("Items", []):
         store.ddb.delete_item(TableName=store.table, Key=key)
 
@@ -324,8 +342,11 @@ class RetrainRaceError(UserError):
 
 
 def retrain_runs(store: Store) -> list[dict[str, Any]]:
-    page = store.ddb.query(TableName=store.table, KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
-                           ExpressionAttributeValues={":pk": {"S": MODEL_PK}, ":sk": {"S": "RUN#"}})
+    page = store.ddb.query(
+        TableName=store.table,
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
+        ExpressionAttributeValues={":pk": {"S": MODEL_PK}, ":sk": {"S": "RUN#"}},
+    )
     return [from_item(i) for i in page.get("Items", [])]
 
 
@@ -371,8 +392,15 @@ def better(candidate: Figures, current: Figures) -> tuple[bool, str]:
     return False, "held-out macro-F1 fell"
 
 
-def retrain(store: Store, config: BrandConfig, *, actor: str, dry_run: bool = False,
-            now: datetime | None = None, training: TrainingSet | None = None) -> RetrainResult:
+def retrain(
+    store: Store,
+    config: BrandConfig,
+    *,
+    actor: str,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    training: TrainingSet | None = None,
+) -> RetrainResult:
     """Train a learned department head from the case history, compare it with the routing in use on
     the held-out cases, promote it if it is better; the retrain record keeps both figures."""
     from socialcare.classify import ClassifierError
@@ -380,8 +408,9 @@ def retrain(store: Store, config: BrandConfig, *, actor: str, dry_run: bool = Fa
     from socialcare.classify.trained import ModelClassifier
 
     if not config.classifier.model_path:
-        raise UserError(f"brand {config.brand!r} has no classifier.model_path: "
-                        "learned routing needs the model back end")
+        raise UserError(
+            f"brand {config.brand!r} has no classifier.model_path: learned routing needs the model back end"
+        )
     ts = training if training is not None else training_set(store, config)
     counts = ts.counts()
     rows = ts.department_rows
@@ -399,11 +428,19 @@ def retrain(store: Store, config: BrandConfig, *, actor: str, dry_run: bool = Fa
     base = ModelClassifier.from_path(config, config.classifier.model_path)
     at = (now or datetime.now(UTC)).astimezone(UTC)
     version = f"{at.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
-    meta = {"brand": config.brand, "version": version, "trained_on": "cases",
-            "departments": sorted(config.department_names)}
+    meta = {
+        "brand": config.brand,
+        "version": version,
+        "trained_on": "cases",
+        "departments": sorted(config.department_names),
+    }
     try:
-        blob, chosen = fit_learned([r.text for r in train_rows], [r.department or "" for r in train_rows],
-                                   base.department_probabilities, meta=meta)
+        blob, chosen = fit_learned(
+            [r.text for r in train_rows],
+            [r.department or "" for r in train_rows],
+            base.department_probabilities,
+            meta=meta,
+        )
     except ClassifierError as exc:
         raise NotEnoughLabelsError(str(exc)) from exc
     from socialcare.classify.learned import load_learned
@@ -414,13 +451,40 @@ def retrain(store: Store, config: BrandConfig, *, actor: str, dry_run: bool = Fa
     promote, reason = better(cand, cur)
     if dry_run:
         promote, reason = False, f"dry run ({reason})"
-    record = {"version": version, "at": at.isoformat(), "by": actor, "brand": config.brand,
-              "departments": sorted(config.department_names), "current": asdict(cur), "candidate": asdict(cand),
-              "counts": counts, "blend_weight": chosen["weight"], "per_department_labels":
-              dict(Counter(r.department for r in train_rows))}
+    record = {
+        "version": version,
+        "at": at.isoformat(),
+        "by": actor,
+        "brand": config.brand,
+        "departments": sorted(config.department_names),
+        "current": asdict(cur),
+        "candidate": asdict(cand),
+        "counts": counts,
+        "blend_weight": chosen["weight"],
+        "per_department_labels": dict(Counter(r.department for r in train_rows)),
+    }
     if promote:
         _promote(store, blob, record, previous)
-    store.put(to_item({"PK": MODEL_PK, "SK": f"RUN#{at.isoformat()}#{version}", **record, "promoted": promote,
-                       "reason": reason, "current_version": previous["version"] if previous else None}))
-    return RetrainResult(promote, reason, cur, cand, previous["version"] if previous else None, version, counts,
-                         chosen["weight"], len(blob))
+    store.put(
+        to_item(
+            {
+                "PK": MODEL_PK,
+                "SK": f"RUN#{at.isoformat()}#{version}",
+                **record,
+                "promoted": promote,
+                "reason": reason,
+                "current_version": previous["version"] if previous else None,
+            }
+        )
+    )
+    return RetrainResult(
+        promote,
+        reason,
+        cur,
+        cand,
+        previous["version"] if previous else None,
+        version,
+        counts,
+        chosen["weight"],
+        len(blob),
+    )

@@ -67,9 +67,11 @@ def _route(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:
         return _attach(mention, tags, existing, seen, deps)
     if existing is not None and existing.stale:
         return _reopen(mention, tags, existing, seen, deps)  # its workflow ended: the customer's new words restart it
-    if existing is not None and existing.resolved_at and (
-        now - existing.resolved_at
-    ).total_seconds() <= deps.config.reopen_window_s:
+    if (
+        existing is not None
+        and existing.resolved_at
+        and (now - existing.resolved_at).total_seconds() <= deps.config.reopen_window_s
+    ):
         return _reopen(mention, tags, existing, seen, deps)
     if tags.is_actionable:
         return _open(mention, tags, seen, deps)
@@ -174,20 +176,35 @@ def _open(mention: Mention, tags: Tags, seen: _Seen, deps: Deps) -> RouteResult:
     queue_url = deps.settings.department_queue_url(department)
     case = case.model_copy(update={"workflow_input": workflow.execution_input(case, queue_url)})
     opened = [
-        CaseEvent(case_id=case_id, type="case.opened", at=now,
-                  detail={"mention_key": mention.key, "platform": mention.platform, "intent": tags.intent.value,
-                          "priority": case.priority}),
+        CaseEvent(
+            case_id=case_id,
+            type="case.opened",
+            at=now,
+            detail={
+                "mention_key": mention.key,
+                "platform": mention.platform,
+                "intent": tags.intent.value,
+                "priority": case.priority,
+            },
+        ),
         CaseEvent(case_id=case_id, type="case.routed", at=now, detail={"department": department}),
     ]
     store = deps.store
     ops = [
         _mention_put(mention, tags, case_id, deps),
-        {"Put": {"Item": store.case_item(case, summary=mention.text),
-                 "ConditionExpression": "attribute_not_exists(PK)"}},
+        {
+            "Put": {
+                "Item": store.case_item(case, summary=mention.text),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        },
         _unchanged(store.thread_item(seen.thread_key, case_id), seen.thread_case),
         _unchanged(store.latest_case_item(mention.customer_key, case_id, now), seen.latest_case),
-        {"Put": {"Item": store.message_item(case_id, _customer_message(mention, deps), mention.created_at,
-                                            mention.key)}},
+        {
+            "Put": {
+                "Item": store.message_item(case_id, _customer_message(mention, deps), mention.created_at, mention.key)
+            }
+        },
         *({"Put": {"Item": store.event_item(e)}} for e in opened),
     ]
     try:
@@ -205,8 +222,11 @@ def _attach(mention: Mention, tags: Tags, case: Case, seen: _Seen, deps: Deps) -
     store = deps.store
     ops = [
         _mention_put(mention, tags, case.id, deps),
-        {"Put": {"Item": store.message_item(case.id, _customer_message(mention, deps), mention.created_at,
-                                            mention.key)}},
+        {
+            "Put": {
+                "Item": store.message_item(case.id, _customer_message(mention, deps), mention.created_at, mention.key)
+            }
+        },
         _still_open(case),
     ]
     if seen.thread_case != case.id:
@@ -228,15 +248,19 @@ def _reopen(mention: Mention, tags: Tags, case: Case, seen: _Seen, deps: Deps) -
     if deps.store.get_mention(mention.key) is not None:
         return _duplicate(mention, tags, deps)
     try:
-        actions.reopen(case.id, deps, actor="customer", reason=f"new mention {mention.key}",
-                       request_id=f"reopen-{mention.key}")
+        actions.reopen(
+            case.id, deps, actor="customer", reason=f"new mention {mention.key}", request_id=f"reopen-{mention.key}"
+        )
     except (actions.NotAllowedError, ConflictError) as exc:
         raise _Raced(str(exc)) from exc  # someone reopened or changed it first: decide again
     store = deps.store
     ops = [
         _mention_put(mention, tags, case.id, deps),
-        {"Put": {"Item": store.message_item(case.id, _customer_message(mention, deps), mention.created_at,
-                                            mention.key)}},
+        {
+            "Put": {
+                "Item": store.message_item(case.id, _customer_message(mention, deps), mention.created_at, mention.key)
+            }
+        },
     ]
     if seen.thread_case != case.id:
         ops.append(_unchanged(store.thread_item(seen.thread_key, case.id), seen.thread_case))
@@ -260,15 +284,25 @@ def _unchanged(item: dict, seen_case: str | None) -> dict:
     router read."""
     if seen_case is None:
         return {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
-    return {"Put": {"Item": item, "ConditionExpression": "case_id = :seen",
-                    "ExpressionAttributeValues": {":seen": {"S": seen_case}}}}
+    return {
+        "Put": {
+            "Item": item,
+            "ConditionExpression": "case_id = :seen",
+            "ExpressionAttributeValues": {":seen": {"S": seen_case}},
+        }
+    }
 
 
 def _still_open(case: Case) -> dict:
     """Attaching to a case that another request resolved meanwhile would hide the customer's words."""
-    return {"ConditionCheck": {"Key": case_key(case.id), "ConditionExpression": "#s <> :resolved",
-                               "ExpressionAttributeNames": {"#s": "status"},
-                               "ExpressionAttributeValues": {":resolved": {"S": CaseStatus.RESOLVED.value}}}}
+    return {
+        "ConditionCheck": {
+            "Key": case_key(case.id),
+            "ConditionExpression": "#s <> :resolved",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":resolved": {"S": CaseStatus.RESOLVED.value}},
+        }
+    }
 
 
 def _ignore(mention: Mention, tags: Tags, deps: Deps) -> RouteResult:

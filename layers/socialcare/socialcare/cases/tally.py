@@ -19,8 +19,11 @@ RATIO = 1.1
 
 def band_labels(bounds: list[int]) -> list[str]:
     def short(n: int) -> str:
-        return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else (
-            f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n))
+        return (
+            f"{n // 1_000_000}M"
+            if n >= 1_000_000 and n % 1_000_000 == 0
+            else (f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n))
+        )
 
     labels, low = [], 0
     for high in bounds:
@@ -55,8 +58,13 @@ def closure_ops(case: Case, resolved_at: datetime, bounds: list[int]) -> list[di
         adds.append(f"fr_{bucket((case.first_responded_at - case.opened_at).total_seconds())} :one")
     values = {":one": {"N": "1"}, ":met": {"N": "1" if case.breaches == 0 else "0"}}
     return [
-        {"Update": {"Key": {"PK": {"S": PK}, "SK": {"S": sk}}, "UpdateExpression": "ADD " + ", ".join(adds),
-                    "ExpressionAttributeValues": values}}
+        {
+            "Update": {
+                "Key": {"PK": {"S": PK}, "SK": {"S": sk}},
+                "UpdateExpression": "ADD " + ", ".join(adds),
+                "ExpressionAttributeValues": values,
+            }
+        }
         for sk in (f"BAND#{band_of(case.author.followers, bounds)}", f"CHANNEL#{case.platform}")
     ]
 
@@ -95,8 +103,12 @@ def read(store: Any) -> list[dict[str, Any]]:
     from socialcare.store import from_item
 
     items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": store.table, "KeyConditionExpression": "PK = :pk",
-                              "ExpressionAttributeValues": {":pk": {"S": PK}}, "ConsistentRead": True}
+    kwargs: dict[str, Any] = {
+        "TableName": store.table,
+        "KeyConditionExpression": "PK = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": PK}},
+        "ConsistentRead": True,
+    }
     while True:
         page = store.ddb.query(**kwargs)
         items.extend(from_item(i) for i in page.get("Items", []))

@@ -132,8 +132,9 @@ def _train(args: argparse.Namespace) -> int:
     from socialcare.errors import UsageError
 
     if not args.data or not args.out:
-        raise UsageError("train needs --data FILE.jsonl and --out MODEL "
-                         "(or --from-cases to learn from a stack's cases)")
+        raise UsageError(
+            "train needs --data FILE.jsonl and --out MODEL (or --from-cases to learn from a stack's cases)"
+        )
     try:
         records = _records(args.data)
         labels = [x.strip() for x in args.labels.split(",") if x.strip()]

@@ -51,8 +51,11 @@ def redrive_dead_letters(queue: Literal["mentions", "ingest", "department"]) -> 
     settings = deps.settings
     urls = settings.dead_letter_queues
     if queue not in urls:
-        return Response(status_code=404, content_type="application/json",
-                        body={"error": "not_found", "message": f"no {queue} dead-letter queue configured"})
+        return Response(
+            status_code=404,
+            content_type="application/json",
+            body={"error": "not_found", "message": f"no {queue} dead-letter queue configured"},
+        )
     outputs = {
         "MentionsQueueUrl": settings.mentions_queue_url,
         "DepartmentQueuePrefix": settings.department_queue_prefix,

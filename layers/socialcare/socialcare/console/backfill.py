@@ -50,8 +50,10 @@ class BackfillReport:
     def lines(self) -> list[str]:
         verb = "would fill" if self.dry_run else "filled"
         out = [f"failed {f.case_id or '(listing)'} ({f.department}): {f.reason}" for f in self.failed]
-        out.append(f"{len(self.departments)} departments, {self.scanned:,} open cases: {verb} {self.filled:,}, "
-                   f"already complete {self.complete:,}, erased {self.erased:,}, failed {len(self.failed):,}")
+        out.append(
+            f"{len(self.departments)} departments, {self.scanned:,} open cases: {verb} {self.filled:,}, "
+            f"already complete {self.complete:,}, erased {self.erased:,}, failed {len(self.failed):,}"
+        )
         return out
 
 
@@ -87,8 +89,9 @@ class Backfill:
             try:
                 page = self.store.ddb.query(**kwargs)
             except ClientError as exc:
-                report.failed.append(Failure(department, None, f"listing stopped after {read} cases: "
-                                                               f"{_reason(exc)}; run again"))
+                report.failed.append(
+                    Failure(department, None, f"listing stopped after {read} cases: {_reason(exc)}; run again")
+                )
                 return
             items = [from_item(i) for i in page.get("Items", [])]
             read += len(items)
@@ -120,20 +123,30 @@ class Backfill:
             text = (data.get("mention") or {}).get("text")
             if text is not None:
                 texts[data["PK"].removeprefix("MENTION#")] = str(text)
-        unread = {from_item(k)["PK"].removeprefix("MENTION#"): "its opening mention stayed unprocessed "
-                  "(BatchGetItem throttled); run again" for k in left}
+        unread = {
+            from_item(k)["PK"].removeprefix("MENTION#"): "its opening mention stayed unprocessed "
+            "(BatchGetItem throttled); run again"
+            for k in left
+        }
         return texts, unread
 
-    def _fill(self, item: dict[str, Any], texts: dict[str, str], unread: dict[str, str], department: str,
-              report: BackfillReport) -> None:
+    def _fill(
+        self,
+        item: dict[str, Any],
+        texts: dict[str, str],
+        unread: dict[str, str],
+        department: str,
+        report: BackfillReport,
+    ) -> None:
         case_id = str(item.get("id") or item.get("PK", "").removeprefix("CASE#"))
         mention = item.get("mention_key") or ""
         for _ in range(CONFLICT_ROUNDS):
             try:
                 values = _wanted(item, texts.get(mention))
             except ValidationError as exc:
-                report.failed.append(Failure(department, case_id, f"the case item does not read as a case: "
-                                                                  f"{exc.errors()[0]['msg']}"))
+                report.failed.append(
+                    Failure(department, case_id, f"the case item does not read as a case: {exc.errors()[0]['msg']}")
+                )
                 return
             lost = "summary" not in item and mention not in texts
             if not values and not lost:
@@ -166,8 +179,9 @@ class Backfill:
             else:
                 report.filled += 1
             return
-        report.failed.append(Failure(department, case_id, f"the case kept changing ({CONFLICT_ROUNDS} tries); "
-                                                          "run again"))
+        report.failed.append(
+            Failure(department, case_id, f"the case kept changing ({CONFLICT_ROUNDS} tries); run again")
+        )
 
     def _write(self, case_id: str, values: dict[str, Any]) -> None:
         """SET only the copies given, each only where it is still absent, on an existing case that
@@ -178,8 +192,12 @@ class Backfill:
             Key=case_key(case_id),
             UpdateExpression="SET " + ", ".join(f"#c{i} = :c{i}" for i in range(len(values))),
             ConditionExpression=" AND ".join(
-                ["attribute_exists(PK)", "attribute_not_exists(#erased)",
-                 *(f"attribute_not_exists(#c{i})" for i in range(len(values)))]),
+                [
+                    "attribute_exists(PK)",
+                    "attribute_not_exists(#erased)",
+                    *(f"attribute_not_exists(#c{i})" for i in range(len(values))),
+                ]
+            ),
             ExpressionAttributeNames={**names, "#erased": "erased_at"},
             ExpressionAttributeValues=to_item({f":c{i}": v for i, v in enumerate(values.values())}),
         )
@@ -223,11 +241,18 @@ def register(commands: Any) -> None:
     from socialcare.agents.connect import add_target_arguments
 
     p = commands.add_parser(
-        "backfill", help="once after upgrading: give open cases opened before the inbox index their inbox row's "
-        "summary, language and followers", description=__doc__.splitlines()[0] if __doc__ else None)
+        "backfill",
+        help="once after upgrading: give open cases opened before the inbox index their inbox row's "
+        "summary, language and followers",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
     add_target_arguments(p)
-    p.add_argument("--department", action="append", metavar="NAME",
-                   help="only this department (repeatable; default: every department the stack deployed)")
+    p.add_argument(
+        "--department",
+        action="append",
+        metavar="NAME",
+        help="only this department (repeatable; default: every department the stack deployed)",
+    )
     p.add_argument("--dry-run", action="store_true", help="count what would be filled; write nothing")
     p.add_argument("--json", action="store_true", help="print the counts and failures as one JSON document")
     p.set_defaults(func=_backfill)

@@ -21,10 +21,21 @@ def _at(value: Any) -> datetime | None:
 
 def department_rows(cases: list[dict[str, Any]], departments: list[str], now: datetime) -> list[dict[str, Any]]:
     today = now.date()
-    rows = {d: {"department": d, "open": 0, "oldest_case": None, "oldest_opened_at": None,
-                "first_responses_today": 0, "first_response_met_today": 0,
-                "resolved_today": 0, "resolution_met_today": 0, "breached_open": 0, "escalated_open": 0}
-            for d in departments}
+    rows = {
+        d: {
+            "department": d,
+            "open": 0,
+            "oldest_case": None,
+            "oldest_opened_at": None,
+            "first_responses_today": 0,
+            "first_response_met_today": 0,
+            "resolved_today": 0,
+            "resolution_met_today": 0,
+            "breached_open": 0,
+            "escalated_open": 0,
+        }
+        for d in departments
+    }
     for c in cases:
         row = rows.get(str(c.get("department")))
         if row is None:
@@ -63,8 +74,10 @@ def dead_letter_counts(sqs: Any, queues: dict[str, str]) -> dict[str, int]:
 
 def source_health(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     keep = ("healthy", "unhealthy_reason", "disabled", "rate_limited_until", "updated_at", "polled_at")
-    return [{"source": i["PK"].removeprefix("SOURCE#"), **{k: i.get(k) for k in keep if k in i}}
-            for i in sorted(items, key=lambda i: i["PK"])]
+    return [
+        {"source": i["PK"].removeprefix("SOURCE#"), **{k: i.get(k) for k in keep if k in i}}
+        for i in sorted(items, key=lambda i: i["PK"])
+    ]
 
 
 def overview(deps: Any) -> dict[str, Any]:

@@ -30,9 +30,15 @@ CONFIG_OUTPUTS = {
     "ConsoleUrl": "redirectUri",
     "ConsoleUserPoolId": "userPoolId",
 }
-TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-         ".html": "text/html; charset=utf-8", ".json": "application/json", ".png": "image/png",
-         ".svg": "image/svg+xml", ".txt": "text/plain; charset=utf-8"}
+TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".json": "application/json",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".txt": "text/plain; charset=utf-8",
+}
 
 
 class PublishError(UserError):
@@ -55,11 +61,17 @@ def console_config(outputs: dict[str, str], region: str) -> dict[str, str]:
     """config.json for a deployed console, from the stack's outputs."""
     missing = sorted(k for k in (*CONFIG_OUTPUTS, "ConsoleBucketName") if not outputs.get(k))
     if missing:
-        raise PublishError(f"the stack has no web console outputs ({', '.join(missing)}): deploy template.yaml "
-                           "with its console block first")
+        raise PublishError(
+            f"the stack has no web console outputs ({', '.join(missing)}): deploy template.yaml "
+            "with its console block first"
+        )
     config = {"mode": "cognito", "region": region}
-    config.update({name: outputs[output].rstrip("/") if name in ("api", "signInDomain") else outputs[output]
-                   for output, name in CONFIG_OUTPUTS.items()})
+    config.update(
+        {
+            name: outputs[output].rstrip("/") if name in ("api", "signInDomain") else outputs[output]
+            for output, name in CONFIG_OUTPUTS.items()
+        }
+    )
     return config
 
 
@@ -90,13 +102,21 @@ def publish(s3: Any, outputs: dict[str, str], region: str, root: Path, *, dry_ru
     if not dry_run:
         # config.json last: a reader never gets a configuration that names files not uploaded yet.
         for key in sorted(wanted, key=lambda k: k == "config.json"):
-            s3.put_object(Bucket=bucket, Key=key, Body=wanted[key], ContentType=content_type(key),
-                          CacheControl="no-cache")
+            s3.put_object(
+                Bucket=bucket, Key=key, Body=wanted[key], ContentType=content_type(key), CacheControl="no-cache"
+            )
         for start in range(0, len(stale), 1000):
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in stale[start:start + 1000]],
-                                                     "Quiet": True})
-    return Published(bucket=bucket, url=outputs["ConsoleUrl"], files=len(wanted),
-                     bytes=sum(len(b) for b in wanted.values()), removed=stale, config=config)
+            s3.delete_objects(
+                Bucket=bucket, Delete={"Objects": [{"Key": k} for k in stale[start : start + 1000]], "Quiet": True}
+            )
+    return Published(
+        bucket=bucket,
+        url=outputs["ConsoleUrl"],
+        files=len(wanted),
+        bytes=sum(len(b) for b in wanted.values()),
+        removed=stale,
+        config=config,
+    )
 
 
 def _publish(args: argparse.Namespace) -> int:
@@ -112,8 +132,10 @@ def _publish(args: argparse.Namespace) -> int:
         print(json.dumps(done.__dict__, indent=2))
         return Exit.OK
     verb = "would publish" if args.dry_run else "published"
-    print(f"{verb} {done.files} files ({done.bytes:,} bytes) to s3://{done.bucket}/"
-          f"{f', removing {len(done.removed)} stale' if done.removed else ''}")
+    print(
+        f"{verb} {done.files} files ({done.bytes:,} bytes) to s3://{done.bucket}/"
+        f"{f', removing {len(done.removed)} stale' if done.removed else ''}"
+    )
     print(f"console: {done.url} (sign-in: {done.config['signInDomain']}, user pool {done.config['userPoolId']})")
     return Exit.OK
 
@@ -125,8 +147,10 @@ def register(sub: Any) -> None:
     console = sub.add_parser("console", help="the web console of a deployed stack")
     commands = console.add_subparsers(dest="console_command", required=True)
     pub = commands.add_parser(
-        "publish", help="upload console/ and a config.json from the stack's outputs to its console bucket",
-        description=__doc__.splitlines()[0] if __doc__ else None)
+        "publish",
+        help="upload console/ and a config.json from the stack's outputs to its console bucket",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
     add_target_arguments(pub)
     pub.add_argument("--source", help="the console's files (default: console/ in the checkout)")
     pub.add_argument("--dry-run", action="store_true", help="say what would be uploaded and removed; change nothing")

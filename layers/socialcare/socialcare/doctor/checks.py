@@ -55,14 +55,24 @@ class Doctor:
         out = []
         for name in sorted(self._physical("AWS::Lambda::Function")):
             stats = cw.get_metric_statistics(
-                Namespace="AWS/Lambda", MetricName="Errors", Dimensions=[{"Name": "FunctionName", "Value": name}],
-                StartTime=self.now - DAY, EndTime=self.now + timedelta(minutes=1), Period=3600, Statistics=["Sum"],
+                Namespace="AWS/Lambda",
+                MetricName="Errors",
+                Dimensions=[{"Name": "FunctionName", "Value": name}],
+                StartTime=self.now - DAY,
+                EndTime=self.now + timedelta(minutes=1),
+                Period=3600,
+                Statistics=["Sum"],
             )["Datapoints"]
             errors = int(sum(p["Sum"] for p in stats))
             if errors:
                 last = max(p["Timestamp"] for p in stats if p["Sum"])
-                out.append(Check(FAIL, f"function {_short(name, self.stack_name)}",
-                                 f"{errors} errors in the last 24 h, the latest in the hour from {last:%H:%M}"))
+                out.append(
+                    Check(
+                        FAIL,
+                        f"function {_short(name, self.stack_name)}",
+                        f"{errors} errors in the last 24 h, the latest in the hour from {last:%H:%M}",
+                    )
+                )
             else:
                 out.append(Check(OK, f"function {_short(name, self.stack_name)}", "no errors in the last 24 h"))
         return out
@@ -93,8 +103,9 @@ class Doctor:
             if store == "secretsmanager":
                 self.client("secretsmanager").describe_secret(SecretId=name)
             else:
-                self.client("ssm").describe_parameters(
-                    ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"][0]
+                self.client("ssm").describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])[
+                    "Parameters"
+                ][0]
         except (ClientError, IndexError) as exc:
             code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else "not found"
             return f"secret {store}:{name} is missing ({code})"
@@ -106,8 +117,9 @@ class Doctor:
         out = []
         for url in sorted(self._physical("AWS::SQS::Queue")):
             name = url.rstrip("/").rsplit("/", 1)[-1]
-            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            attrs = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            )["Attributes"]
             waiting = int(attrs.get("ApproximateNumberOfMessages", 0))
             in_flight = int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))
             if name.endswith("-dlq"):
@@ -127,9 +139,14 @@ class Doctor:
         out = []
         unwired = [a["AlarmName"] for a in alarms if not a.get("AlarmActions")]
         firing = [a["AlarmName"] for a in alarms if a.get("StateValue") == "ALARM"]
-        out.append(Check(FAIL if unwired else OK, "alarms wired",
-                         f"{len(alarms)} alarms" + (f"; without an action: {', '.join(unwired)}" if unwired else
-                                                    ", every one notifies a topic")))
+        out.append(
+            Check(
+                FAIL if unwired else OK,
+                "alarms wired",
+                f"{len(alarms)} alarms"
+                + (f"; without an action: {', '.join(unwired)}" if unwired else ", every one notifies a topic"),
+            )
+        )
         out.append(Check(WARN if firing else OK, "alarms firing", ", ".join(firing) if firing else "none in ALARM"))
         for topic in sorted({t for a in alarms for t in a.get("AlarmActions", []) if ":sns:" in t}):
             out.append(self._topic(sns, topic))
@@ -148,8 +165,11 @@ class Doctor:
         confirmed = [s for s in subs if s["SubscriptionArn"].startswith("arn:")]
         if not confirmed:
             pending = len(subs) - len(confirmed)
-            return Check(WARN, label, "no confirmed subscription" + (f" ({pending} pending)" if pending else
-                                                                     ": nobody is told (AlarmEmail)"))
+            return Check(
+                WARN,
+                label,
+                "no confirmed subscription" + (f" ({pending} pending)" if pending else ": nobody is told (AlarmEmail)"),
+            )
         return Check(OK, label, f"{len(confirmed)} confirmed subscription(s)")
 
     # -------------------------------------------------------------- the case workflow
@@ -160,12 +180,21 @@ class Doctor:
             bad = 0
             for status in ("FAILED", "TIMED_OUT", "ABORTED"):
                 for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn, statusFilter=status):
-                    bad += sum(1 for e in page["executions"] if e["startDate"] >= self.now - DAY
-                               or (e.get("stopDate") and e["stopDate"] >= self.now - DAY))
+                    bad += sum(
+                        1
+                        for e in page["executions"]
+                        if e["startDate"] >= self.now - DAY or (e.get("stopDate") and e["stopDate"] >= self.now - DAY)
+                    )
             label = f"workflow {_short(arn.rsplit(':', 1)[-1], self.stack_name)}"
-            out.append(Check(FAIL if bad else OK, label,
-                             f"{bad} failed, timed out or aborted in the last 24 h" if bad else
-                             "no failed executions in the last 24 h"))
+            out.append(
+                Check(
+                    FAIL if bad else OK,
+                    label,
+                    f"{bad} failed, timed out or aborted in the last 24 h"
+                    if bad
+                    else "no failed executions in the last 24 h",
+                )
+            )
         return out
 
     # -------------------------------------------------------------- the inbox index
@@ -179,11 +208,14 @@ class Doctor:
         ddb, lacking = self.client("dynamodb"), 0
         for department in departments:
             kwargs: dict[str, Any] = {
-                "TableName": table, "IndexName": "OpenByDepartment", "KeyConditionExpression": "GSI1PK = :pk",
+                "TableName": table,
+                "IndexName": "OpenByDepartment",
+                "KeyConditionExpression": "GSI1PK = :pk",
                 "FilterExpression": "attribute_not_exists(erased_at) AND "
-                                    "(attribute_not_exists(summary) OR attribute_not_exists(#lang))",
+                "(attribute_not_exists(summary) OR attribute_not_exists(#lang))",
                 "ExpressionAttributeNames": {"#lang": "language"},
-                "ExpressionAttributeValues": {":pk": {"S": f"DEPT#{department}#OPEN"}}, "Select": "COUNT",
+                "ExpressionAttributeValues": {":pk": {"S": f"DEPT#{department}#OPEN"}},
+                "Select": "COUNT",
             }
             while True:
                 page = ddb.query(**kwargs)
@@ -192,26 +224,43 @@ class Doctor:
                     break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         if lacking:
-            return [Check(WARN, "inbox rows", f"{lacking} open cases lack their inbox row's summary or language "
-                                              f"(opened before the inbox index): run `socialcare console backfill "
-                                              f"--stack {self.stack_name}`")]
+            return [
+                Check(
+                    WARN,
+                    "inbox rows",
+                    f"{lacking} open cases lack their inbox row's summary or language "
+                    f"(opened before the inbox index): run `socialcare console backfill "
+                    f"--stack {self.stack_name}`",
+                )
+            ]
         return [Check(OK, "inbox rows", "every open case carries its inbox row")]
 
 
 def _short(name: str, stack: str) -> str:
-    return name[len(stack) + 1:] if name.startswith(stack + "-") else name
+    return name[len(stack) + 1 :] if name.startswith(stack + "-") else name
 
 
-def run(stack_name: str, client: Any, sources: list[Any] | None = None, cursor_state: Any = None,
-        now: datetime | None = None) -> list[Check]:
+def run(
+    stack_name: str,
+    client: Any,
+    sources: list[Any] | None = None,
+    cursor_state: Any = None,
+    now: datetime | None = None,
+) -> list[Check]:
     """Every check in order; a check that cannot run says why instead of stopping the others."""
     doctor = Doctor(stack_name, client, now)
     try:
         checks = [doctor.stack()]
     except (ClientError, BotoCoreError) as exc:
         return [Check(FAIL, "stack", f"cannot read stack {stack_name!r}: {exc}")]
-    steps = [doctor.functions, lambda: doctor.sources(sources or [], cursor_state or (lambda _id: None)),
-             doctor.queues, doctor.alarms, doctor.workflows, doctor.inbox_rows]
+    steps = [
+        doctor.functions,
+        lambda: doctor.sources(sources or [], cursor_state or (lambda _id: None)),
+        doctor.queues,
+        doctor.alarms,
+        doctor.workflows,
+        doctor.inbox_rows,
+    ]
     for step in steps:
         try:
             checks += step()

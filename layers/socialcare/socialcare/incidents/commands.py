@@ -21,17 +21,27 @@ def _list(args: argparse.Namespace) -> int:
         where = f" in {args.department}" if args.department else ""
         print(f"no incidents{where}" if args.all else f"no open incidents{where} (--all for closed ones too)")
     for inc in incidents:
-        print(f"{inc.id}  {inc.status:<8} {inc.department:<14} cases {inc.cases:>4}  customers {inc.customers:>4}  "
-              f"channels {json.dumps(inc.channels)}  {inc.title[:60]}")
+        print(
+            f"{inc.id}  {inc.status:<8} {inc.department:<14} cases {inc.cases:>4}  customers {inc.customers:>4}  "
+            f"channels {json.dumps(inc.channels)}  {inc.title[:60]}"
+        )
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
     service = _service(args)
     inc = service.get(args.incident_id)
-    print(json.dumps({**inc.model_dump(mode="json"),
-                      "members": [m.to_data() | {"words": None} for m in service.members(inc.id)],
-                      "updates": service.updates(inc.id)}, indent=2, default=str))
+    print(
+        json.dumps(
+            {
+                **inc.model_dump(mode="json"),
+                "members": [m.to_data() | {"words": None} for m in service.members(inc.id)],
+                "updates": service.updates(inc.id),
+            },
+            indent=2,
+            default=str,
+        )
+    )
     return 0
 
 
@@ -68,9 +78,20 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.threshold is not None:
         settings = settings.model_copy(update={"threshold": args.threshold})
     q = score(load(Path(args.labelled)), settings)
-    print(json.dumps({"cases": q.cases, "clusters": q.clusters, "incidents": q.incidents, "true_pairs": q.true_pairs,
-                      "predicted_pairs": q.predicted_pairs, "precision": round(q.precision, 3),
-                      "recall": round(q.recall, 3), "index_requests_per_case": q.requests_per_case}))
+    print(
+        json.dumps(
+            {
+                "cases": q.cases,
+                "clusters": q.clusters,
+                "incidents": q.incidents,
+                "true_pairs": q.true_pairs,
+                "predicted_pairs": q.predicted_pairs,
+                "precision": round(q.precision, 3),
+                "recall": round(q.recall, 3),
+                "index_requests_per_case": q.requests_per_case,
+            }
+        )
+    )
     return 0
 
 

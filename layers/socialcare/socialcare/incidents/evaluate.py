@@ -46,10 +46,14 @@ def replay(rows: list[dict], settings: IncidentSettings) -> dict[str, str]:
     assigned: dict[str, str] = {}
     for n, row in enumerate(sorted(rows, key=lambda r: r["at"])):
         member = Member(
-            key=f"case#{row['id']}", kind="case", department=row["department"],
+            key=f"case#{row['id']}",
+            kind="case",
+            department=row["department"],
             words=words(row["text"], settings.ignore_words, settings.synonyms),
             at=datetime.fromisoformat(row["at"]).timestamp(),
-            customer_key=f"x#{row['id']}", platform="x", case_id=row["id"],
+            customer_key=f"x#{row['id']}",
+            platform="x",
+            case_id=row["id"],
         )
         decision = detector.observe(member)
         if decision.link_to:
@@ -81,7 +85,11 @@ def score(rows: list[dict], settings: IncidentSettings) -> Quality:
             predicted += 1
             correct += bool(truth[a]) and truth[a] == truth[b]
     return Quality(
-        cases=len(rows), clusters=len({c for c in truth.values() if c}), incidents=len(groups),
-        true_pairs=true_pairs, predicted_pairs=predicted, correct_pairs=correct,
+        cases=len(rows),
+        clusters=len({c for c in truth.values() if c}),
+        incidents=len(groups),
+        true_pairs=true_pairs,
+        predicted_pairs=predicted,
+        correct_pairs=correct,
         requests_per_case=round(cost.counts["requests"] / max(1, len(rows)), 2),
     )

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from socialcare.cases.deps import Deps
     from socialcare.models import Case, Mention, Tags
 
+
 def after_mention(mention: Mention, tags: Tags, case: Case | None, deps: Deps, *, retry: bool = False) -> None:
     from socialcare.incidents.service import after_mention as incidents_after_mention
     from socialcare.quiet.crisis import after_mention as crisis_after_mention

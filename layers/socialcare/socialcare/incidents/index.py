@@ -45,17 +45,32 @@ class Member:
 
     def to_data(self) -> dict[str, Any]:
         return {
-            "key": self.key, "kind": self.kind, "department": self.department, "words": sorted(self.words),
-            "at": self.at, "customer_key": self.customer_key, "platform": self.platform, "case_id": self.case_id,
-            "mention_key": self.mention_key, "region": self.region, "incident_id": self.incident_id,
+            "key": self.key,
+            "kind": self.kind,
+            "department": self.department,
+            "words": sorted(self.words),
+            "at": self.at,
+            "customer_key": self.customer_key,
+            "platform": self.platform,
+            "case_id": self.case_id,
+            "mention_key": self.mention_key,
+            "region": self.region,
+            "incident_id": self.incident_id,
         }
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Member:
         return cls(
-            key=data["key"], kind=data["kind"], department=data["department"], words=frozenset(data.get("words", [])),
-            at=float(data["at"]), customer_key=data["customer_key"], platform=data["platform"],
-            case_id=data.get("case_id"), mention_key=data.get("mention_key"), region=data.get("region"),
+            key=data["key"],
+            kind=data["kind"],
+            department=data["department"],
+            words=frozenset(data.get("words", [])),
+            at=float(data["at"]),
+            customer_key=data["customer_key"],
+            platform=data["platform"],
+            case_id=data.get("case_id"),
+            mention_key=data.get("mention_key"),
+            region=data.get("region"),
             incident_id=data.get("incident_id"),
         )
 
@@ -105,7 +120,7 @@ class MemoryIndex:
         self.cost.add(requests=-(-(1 + len(bands)) // 25), written=1 + len(bands))
         self._sigs[member.key] = member
         for b in bands:
-            entries = trim.get(b, [])[-(self.bucket_cap - 1):]
+            entries = trim.get(b, [])[-(self.bucket_cap - 1) :]
             self._buckets[f"{member.department}#{b}"] = [*entries, (member.key, member.at)]
 
     def set_incident(self, keys: list[str], incident_id: str | None) -> None:
@@ -164,8 +179,9 @@ class DynamoIndex:
         """Every item asked for that exists. A key DynamoDB keeps leaving unprocessed raises
         StoreBusyError: read as absent, its bucket would be written back without its members."""
         with _busy_or_index_error():
-            found = self.store.batch_get_all(keys, consistent=consistent,
-                                             counted=lambda n: self.cost.add(requests=1, read=n))
+            found = self.store.batch_get_all(
+                keys, consistent=consistent, counted=lambda n: self.cost.add(requests=1, read=n)
+            )
         return [from_item(i) for i in found]
 
     def buckets(self, department: str, bands: list[str]) -> dict[str, list[tuple[str, float]]]:
@@ -190,17 +206,22 @@ class DynamoIndex:
         sig = {"PK": f"INCSIG#{member.key}", "SK": "SIG", **member.to_data(), "expires_at": expires}
         items = [to_item(sig)]
         for b in bands:
-            kept = [*trim.get(b, [])[-(self.bucket_cap - 1):], (member.key, member.at)]
-            items.append(to_item({"PK": f"LSH#{member.department}#{b}", "SK": "B", "m": self._pack(kept),
-                                  "expires_at": expires}))
+            kept = [*trim.get(b, [])[-(self.bucket_cap - 1) :], (member.key, member.at)]
+            items.append(
+                to_item({"PK": f"LSH#{member.department}#{b}", "SK": "B", "m": self._pack(kept), "expires_at": expires})
+            )
         with _busy_or_index_error():
             self.store.batch_put(items, counted=lambda n: self.cost.add(requests=1, written=n))
 
     def set_incident(self, keys: list[str], incident_id: str | None) -> None:
         for k in keys:
             expr = "SET incident_id = :i" if incident_id else "REMOVE incident_id"
-            kwargs: dict[str, Any] = {"TableName": self.table, "Key": self._sig_key(k), "UpdateExpression": expr,
-                                      "ConditionExpression": "attribute_exists(PK)"}
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "Key": self._sig_key(k),
+                "UpdateExpression": expr,
+                "ConditionExpression": "attribute_exists(PK)",
+            }
             if incident_id:
                 kwargs["ExpressionAttributeValues"] = {":i": {"S": incident_id}}
             try:

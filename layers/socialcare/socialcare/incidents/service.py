@@ -43,19 +43,30 @@ def _key(incident_id: str, sk: str = "INCIDENT") -> dict[str, Any]:
 
 def member_for_case(case: Case, text: str, settings: IncidentSettings) -> Member:
     return Member(
-        key=f"case#{case.id}", kind="case", department=case.department,
+        key=f"case#{case.id}",
+        kind="case",
+        department=case.department,
         words=words(text, settings.ignore_words, settings.synonyms),
-        at=case.opened_at.timestamp(), customer_key=case.customer_key, platform=case.platform, case_id=case.id,
-        mention_key=case.mention_key, region=case.region,
+        at=case.opened_at.timestamp(),
+        customer_key=case.customer_key,
+        platform=case.platform,
+        case_id=case.id,
+        mention_key=case.mention_key,
+        region=case.region,
     )
 
 
 def member_for_mention(mention: Mention, department: str, settings: IncidentSettings, at: datetime) -> Member:
     return Member(
-        key=f"mention#{mention.key}", kind="mention", department=department,
-        words=words(mention.text, settings.ignore_words, settings.synonyms), at=at.timestamp(),
+        key=f"mention#{mention.key}",
+        kind="mention",
+        department=department,
+        words=words(mention.text, settings.ignore_words, settings.synonyms),
+        at=at.timestamp(),
         customer_key=mention.customer_key,
-        platform=mention.platform, mention_key=mention.key, region=mention.region,
+        platform=mention.platform,
+        mention_key=mention.key,
+        region=mention.region,
     )
 
 
@@ -86,7 +97,8 @@ class Incidents:
     def _items(self, incident_id: str, prefix: str) -> list[dict[str, Any]]:
         store = self.deps.store
         kwargs: dict[str, Any] = {
-            "TableName": store.table, "KeyConditionExpression": "PK = :pk AND begins_with(SK, :p)",
+            "TableName": store.table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :p)",
             "ExpressionAttributeValues": {":pk": {"S": f"INCIDENT#{incident_id}"}, ":p": {"S": prefix}},
         }
         out: list[dict[str, Any]] = []
@@ -111,7 +123,9 @@ class Incidents:
             found = []
             for dept in [department] if department else self.deps.config.department_names:
                 page = store.ddb.query(
-                    TableName=store.table, IndexName="OpenByDepartment", KeyConditionExpression="GSI1PK = :pk",
+                    TableName=store.table,
+                    IndexName="OpenByDepartment",
+                    KeyConditionExpression="GSI1PK = :pk",
                     ExpressionAttributeValues={":pk": {"S": f"INCIDENTS#{dept}#OPEN"}},
                 )
                 found += [Incident.model_validate(from_item(i)) for i in page.get("Items", [])]
@@ -145,10 +159,20 @@ class Incidents:
         department = (cases[0] if cases else first).department
         incident_id = incident_id_for(seed + first.key)
         now = self.deps.now()
-        incident = Incident(id=incident_id, department=department, opened_at=now,
-                            title=title or self._title(first), window_start=now.timestamp())
-        item = {**incident.model_dump(mode="json"), "PK": f"INCIDENT#{incident_id}", "SK": "INCIDENT",
-                "GSI1PK": f"INCIDENTS#{department}#OPEN", "GSI1SK": iso(now)}
+        incident = Incident(
+            id=incident_id,
+            department=department,
+            opened_at=now,
+            title=title or self._title(first),
+            window_start=now.timestamp(),
+        )
+        item = {
+            **incident.model_dump(mode="json"),
+            "PK": f"INCIDENT#{incident_id}",
+            "SK": "INCIDENT",
+            "GSI1PK": f"INCIDENTS#{department}#OPEN",
+            "GSI1SK": iso(now),
+        }
         if self.deps.store.put_new(to_item(item)):
             self._emit("incident.opened", incident_id, department, actor=actor, title=incident.title)
             metrics.add_metric(name="IncidentsOpened", unit="Count", value=1)
@@ -163,30 +187,51 @@ class Incidents:
                 return str(msgs[0].get("text", ""))[:140]
         return " ".join(sorted(member.words))[:140]
 
-    def link(self, incident_id: str, members: Iterable[Member], *, actor: str = "system",
-             count_match: bool = True) -> int:
+    def link(
+        self, incident_id: str, members: Iterable[Member], *, actor: str = "system", count_match: bool = True
+    ) -> int:
         """Idempotent per member: a member item written once carries the counters with it."""
         linked = 0
         store = self.deps.store
         for member in members:
             now = self.deps.now()
-            new_customer = store.put_new(to_item({"PK": f"INCIDENT#{incident_id}",
-                                                  "SK": f"CUSTOMER#{member.customer_key}",
-                                                  "platform": member.platform, "at": iso(now)}))
-            data = {**member.to_data(), "incident_id": incident_id, "linked_at": iso(now), "linked_by": actor,
-                    "PK": f"INCIDENT#{incident_id}", "SK": f"MEMBER#{member.key}"}
+            new_customer = store.put_new(
+                to_item(
+                    {
+                        "PK": f"INCIDENT#{incident_id}",
+                        "SK": f"CUSTOMER#{member.customer_key}",
+                        "platform": member.platform,
+                        "at": iso(now),
+                    }
+                )
+            )
+            data = {
+                **member.to_data(),
+                "incident_id": incident_id,
+                "linked_at": iso(now),
+                "linked_by": actor,
+                "PK": f"INCIDENT#{incident_id}",
+                "SK": f"MEMBER#{member.key}",
+            }
             adds = "members :one, cases :c, customers :cu" + (", window_count :one" if count_match else "")
             update = {
                 "Key": _key(incident_id),
                 "UpdateExpression": f"ADD {adds} SET channels.#p = if_not_exists(channels.#p, :zero) + :one",
                 "ExpressionAttributeNames": {"#p": member.platform},
-                "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"},
-                                              ":c": {"N": "1" if member.kind == "case" else "0"},
-                                              ":cu": {"N": "1" if new_customer else "0"}},
+                "ExpressionAttributeValues": {
+                    ":one": {"N": "1"},
+                    ":zero": {"N": "0"},
+                    ":c": {"N": "1" if member.kind == "case" else "0"},
+                    ":cu": {"N": "1" if new_customer else "0"},
+                },
             }
             try:
-                store.transact([{"Put": {"Item": to_item(data), "ConditionExpression": "attribute_not_exists(PK)"}},
-                                {"Update": update}])
+                store.transact(
+                    [
+                        {"Put": {"Item": to_item(data), "ConditionExpression": "attribute_not_exists(PK)"}},
+                        {"Update": update},
+                    ]
+                )
             except ConflictError as exc:
                 if 0 in exc.failed:
                     continue  # already linked
@@ -195,8 +240,15 @@ class Incidents:
             self.index.set_incident([member.key], incident_id)
             if member.case_id:
                 self._set_case_incident(member.case_id, incident_id)
-            self._emit("incident.linked", incident_id, member.department, actor=actor, member=member.key,
-                       case_id=member.case_id, platform=member.platform)
+            self._emit(
+                "incident.linked",
+                incident_id,
+                member.department,
+                actor=actor,
+                member=member.key,
+                case_id=member.case_id,
+                platform=member.platform,
+            )
         if linked and count_match:
             metrics.add_metric(name="IncidentMatches", unit="Count", value=linked)
             self._check_spike(incident_id)
@@ -247,20 +299,32 @@ class Incidents:
         now = self.deps.now().timestamp()
         if now - inc.window_start >= s.spike_window_s:
             elapsed = max(1.0, now - inc.window_start)
-            baseline = inc.window_count / elapsed if inc.baseline_per_s == 0 else (
-                0.7 * inc.baseline_per_s + 0.3 * inc.window_count / elapsed)
+            baseline = (
+                inc.window_count / elapsed
+                if inc.baseline_per_s == 0
+                else (0.7 * inc.baseline_per_s + 0.3 * inc.window_count / elapsed)
+            )
             self._update(inc, {"window_start": now, "window_count": 0, "baseline_per_s": baseline})
             return False
         usual = inc.baseline_per_s * s.spike_window_s
-        if (inc.window_count >= s.spike_min and inc.window_count >= s.spike_factor * usual
-                and inc.spiked_window != inc.window_start):
+        if (
+            inc.window_count >= s.spike_min
+            and inc.window_count >= s.spike_factor * usual
+            and inc.spiked_window != inc.window_start
+        ):
             try:
                 self._update(inc, {"spiked_window": inc.window_start})
             except ConflictError:
                 return False  # another invocation flagged it first
             metrics.add_metric(name="IncidentSpikes", unit="Count", value=1)
-            self._emit("incident.spike", incident_id, inc.department, matches=inc.window_count,
-                       window_s=s.spike_window_s, usual=round(usual, 2))
+            self._emit(
+                "incident.spike",
+                incident_id,
+                inc.department,
+                matches=inc.window_count,
+                window_s=s.spike_window_s,
+                usual=round(usual, 2),
+            )
             logger.warning("incident spike", incident_id=incident_id, matches=inc.window_count)
             return True
         return False
@@ -280,8 +344,9 @@ class Incidents:
                 raise IncidentError(f"incident {inc.id} is {inc.status}; only open incidents merge")
         moving = self.members(source_id)
         self.link(target_id, moving, actor=actor, count_match=False)
-        self._update(source, {"status": IncidentStatus.MERGED.value, "merged_into": target_id,
-                              "GSI1PK": None, "GSI1SK": None})
+        self._update(
+            source, {"status": IncidentStatus.MERGED.value, "merged_into": target_id, "GSI1PK": None, "GSI1SK": None}
+        )
         self._emit("incident.merged", source_id, source.department, actor=actor, into=target_id, members=len(moving))
         return self.get(target_id)
 
@@ -306,16 +371,32 @@ class Incidents:
             "Key": _key(inc.id),
             "UpdateExpression": "ADD members :m, cases :c SET channels.#p = channels.#p - :one",
             "ExpressionAttributeNames": {"#p": member.platform},
-            "ExpressionAttributeValues": {":m": {"N": "-1"}, ":one": {"N": "1"},
-                                          ":c": {"N": "-1" if member.kind == "case" else "0"}},
+            "ExpressionAttributeValues": {
+                ":m": {"N": "-1"},
+                ":one": {"N": "1"},
+                ":c": {"N": "-1" if member.kind == "case" else "0"},
+            },
         }
-        store.transact([{"Delete": {"Key": _key(inc.id, f"MEMBER#{member.key}"),
-                                    "ConditionExpression": "attribute_exists(PK)"}}, {"Update": update}])
+        store.transact(
+            [
+                {
+                    "Delete": {
+                        "Key": _key(inc.id, f"MEMBER#{member.key}"),
+                        "ConditionExpression": "attribute_exists(PK)",
+                    }
+                },
+                {"Update": update},
+            ]
+        )
         others = [m for m in self.members(inc.id) if m.customer_key == member.customer_key]
         if not others:
             store.ddb.delete_item(TableName=store.table, Key=_key(inc.id, f"CUSTOMER#{member.customer_key}"))
-            store.ddb.update_item(TableName=store.table, Key=_key(inc.id), UpdateExpression="ADD customers :m",
-                                  ExpressionAttributeValues={":m": {"N": "-1"}})
+            store.ddb.update_item(
+                TableName=store.table,
+                Key=_key(inc.id),
+                UpdateExpression="ADD customers :m",
+                ExpressionAttributeValues={":m": {"N": "-1"}},
+            )
         member.incident_id = None
         self.index.set_incident([member.key], None)
         if member.case_id:
@@ -346,15 +427,29 @@ class Incidents:
         done = len(self.updates(inc.id))
         fields: dict[str, Any] = {"updates_sent": done}
         if inc.status == IncidentStatus.OPEN:
-            fields.update(status=IncidentStatus.RESOLVED.value, resolved_at=self.deps.now().isoformat(),
-                          GSI1PK=None, GSI1SK=None)
+            fields.update(
+                status=IncidentStatus.RESOLVED.value, resolved_at=self.deps.now().isoformat(), GSI1PK=None, GSI1SK=None
+            )
         self._update(inc, fields)
         if inc.status == IncidentStatus.OPEN:
-            self._emit("incident.resolved", inc.id, inc.department, actor=actor, customers=len(customers),
-                       channels=inc.channels, updates_sent=done)
+            self._emit(
+                "incident.resolved",
+                inc.id,
+                inc.department,
+                actor=actor,
+                customers=len(customers),
+                channels=inc.channels,
+                updates_sent=done,
+            )
         metrics.add_metric(name="IncidentUpdatesSent", unit="Count", value=sent)
-        return {"incident_id": inc.id, "customers": len(customers), "sent": sent, "already_sent": skipped,
-                "cases_resolved": closed, "channels": inc.channels}
+        return {
+            "incident_id": inc.id,
+            "customers": len(customers),
+            "sent": sent,
+            "already_sent": skipped,
+            "cases_resolved": closed,
+            "channels": inc.channels,
+        }
 
     def _send_update(self, inc: Incident, member: Member, text: str, *, actor: str) -> bool:
         store = self.deps.store
@@ -367,8 +462,14 @@ class Incidents:
             with contextlib.suppress(NotFoundError):
                 channel = store.get_case(member.case_id).handoff_channel or "public"
         if existing is None:
-            claim = {"PK": f"INCIDENT#{inc.id}", "SK": f"UPDATE#{member.customer_key}", "status": "sending",
-                     "platform": member.platform, "channel": channel, "case_id": member.case_id}
+            claim = {
+                "PK": f"INCIDENT#{inc.id}",
+                "SK": f"UPDATE#{member.customer_key}",
+                "status": "sending",
+                "platform": member.platform,
+                "channel": channel,
+                "case_id": member.case_id,
+            }
             if not store.put_new(to_item(claim)):
                 existing = store.get(key)
                 if existing and existing.get("status") == "sent":
@@ -376,21 +477,50 @@ class Incidents:
         assert self.limiter is not None and self.delivery is not None
         self.limiter.acquire(member.platform)
         idem = f"incident-{inc.id}-{member.customer_key}"
-        delivery_id = self.delivery.send(Outgoing(
-            platform=member.platform, text=text, idempotency_key=idem, kind="incident_update", channel=channel,
-            recipient=member.customer_key, in_reply_to=member.mention_key, case_id=member.case_id, region=member.region,
-        ))
+        delivery_id = self.delivery.send(
+            Outgoing(
+                platform=member.platform,
+                text=text,
+                idempotency_key=idem,
+                kind="incident_update",
+                channel=channel,
+                recipient=member.customer_key,
+                in_reply_to=member.mention_key,
+                case_id=member.case_id,
+                region=member.region,
+            )
+        )
         now = self.deps.now()
-        ops: list[dict[str, Any]] = [{"Update": {
-            "Key": key, "UpdateExpression": "SET #s = :sent, delivery_id = :d, sent_at = :at",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":sent": {"S": "sent"}, ":d": {"S": delivery_id}, ":at": {"S": iso(now)}},
-        }}]
+        ops: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "Key": key,
+                    "UpdateExpression": "SET #s = :sent, delivery_id = :d, sent_at = :at",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {
+                        ":sent": {"S": "sent"},
+                        ":d": {"S": delivery_id},
+                        ":at": {"S": iso(now)},
+                    },
+                }
+            }
+        ]
         if member.case_id:
-            message = {"direction": "out", "channel": channel, "author": actor, "text": text,
-                       "incident_id": inc.id, "delivery_id": delivery_id}
-            event = CaseEvent(case_id=member.case_id, type="case.incident_update", at=now, actor=actor,
-                              detail={"incident_id": inc.id, "channel": channel})
+            message = {
+                "direction": "out",
+                "channel": channel,
+                "author": actor,
+                "text": text,
+                "incident_id": inc.id,
+                "delivery_id": delivery_id,
+            }
+            event = CaseEvent(
+                case_id=member.case_id,
+                type="case.incident_update",
+                at=now,
+                actor=actor,
+                detail={"incident_id": inc.id, "channel": channel},
+            )
             ops.append({"Put": {"Item": store.message_item(member.case_id, message, now, idem)}})
             ops.append({"Put": {"Item": store.event_item(event)}})
         store.transact(ops)
@@ -404,8 +534,14 @@ class Incidents:
             case = self.deps.store.get_case(case_id)
             if not case.is_open:
                 return False
-            done = actions.perform(case_id, "resolve", self.deps, actor=actor,
-                                   request_id=f"incident-{inc.id}-resolve", note=f"resolved with incident {inc.id}")
+            done = actions.perform(
+                case_id,
+                "resolve",
+                self.deps,
+                actor=actor,
+                request_id=f"incident-{inc.id}-resolve",
+                note=f"resolved with incident {inc.id}",
+            )
             return not done.replayed
         except (actions.ActionError, workflow.WorkflowError, StoreError) as exc:
             logger.warning("linked case not resolved", case_id=case_id, incident_id=inc.id, error=str(exc))
@@ -415,9 +551,22 @@ class Incidents:
     def _emit(
         self, detail_type: str, incident_id: str, department: str, *, actor: str = "system", **detail: Any
     ) -> None:
-        entry = {"EventBusName": self.deps.settings.event_bus_name, "Source": SOURCE, "DetailType": detail_type,
-                 "Detail": json.dumps({"schema_version": "1", "incident_id": incident_id, "department": department,
-                                       "actor": actor, "at": datetime.now(UTC).isoformat(), **detail}, default=str)}
+        entry = {
+            "EventBusName": self.deps.settings.event_bus_name,
+            "Source": SOURCE,
+            "DetailType": detail_type,
+            "Detail": json.dumps(
+                {
+                    "schema_version": "1",
+                    "incident_id": incident_id,
+                    "department": department,
+                    "actor": actor,
+                    "at": datetime.now(UTC).isoformat(),
+                    **detail,
+                },
+                default=str,
+            ),
+        }
         try:
             self.deps.events.put_events(Entries=[entry])
         except ClientError as exc:
@@ -438,8 +587,11 @@ def after_mention(mention: Mention, tags: Tags, case: Case | None, deps: Deps) -
             # Someone affected who asked for nothing: they still hear when it is fixed. Praise, noise
             # and press report no fault and are skipped. A mention only looks (it joins an incident its
             # matches belong to, and incidents open from cases): indexing it would cost 17 write units.
-            department = (tags.department.value if tags.department.value in deps.config.department_names
-                          else deps.config.default_department)
+            department = (
+                tags.department.value
+                if tags.department.value in deps.config.department_names
+                else deps.config.default_department
+            )
             service.observe(member_for_mention(mention, department, settings, deps.now()), index_self=False)
     except StoreBusyError:
         raise  # the table stayed busy: the record fails and the redelivery links the member

@@ -43,9 +43,7 @@ class Connector(Protocol):
 SecretLoader = Callable[[str], str]
 
 
-def normalise_items(
-    items: list[Any], build: Callable[[Any], Mention | None]
-) -> tuple[list[Mention], list[DeadItem]]:
+def normalise_items(items: list[Any], build: Callable[[Any], Mention | None]) -> tuple[list[Mention], list[DeadItem]]:
     """Build a Mention per item; an item that does not fit goes to the dead letters, the rest carry on."""
     mentions: list[Mention] = []
     dead: list[DeadItem] = []

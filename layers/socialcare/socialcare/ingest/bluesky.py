@@ -168,14 +168,8 @@ class BlueskyConnector:
             params["cursor"] = token
         response = self._get("app.bsky.feed.searchPosts", params)
         body = json_body(response)
-        if (
-            response.status_code >= 400
-            or not isinstance(body, dict)
-            or not isinstance(body.get("posts"), list)
-        ):
-            raise MalformedPageError(
-                f"HTTP {response.status_code}: expected searchPosts output", response.text
-            )
+        if response.status_code >= 400 or not isinstance(body, dict) or not isinstance(body.get("posts"), list):
+            raise MalformedPageError(f"HTTP {response.status_code}: expected searchPosts output", response.text)
         posts = body["posts"]
         indexed = []
         for post in posts:

@@ -75,9 +75,7 @@ def _query_fields(platform: str, base_url: str, q: str, mode: str | None) -> dic
             values.update(mode=mode or "search", query=q)
         values["auth_url"] = base_url
     elif platform == "rss":
-        values.update(
-            feed_url=q if q.startswith(("http://", "https://")) else base_url.rstrip("/") + (q or "")
-        )
+        values.update(feed_url=q if q.startswith(("http://", "https://")) else base_url.rstrip("/") + (q or ""))
     elif platform == "youtube":
         values.update(mode=mode or "video", video_id=q, channel_id=q)
     elif platform == "gbp":
@@ -221,9 +219,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--cycles", type=int, default=1)
     p.add_argument("--interval", type=float, default=0.0, help="seconds between cycles")
-    p.add_argument(
-        "--budget", type=float, default=60.0, help="time budget of one poll, like a Lambda timeout"
-    )
+    p.add_argument("--budget", type=float, default=60.0, help="time budget of one poll, like a Lambda timeout")
     p.add_argument("--page-size", type=int, default=None)
     p.add_argument("--print", action="store_true", help="print each newly queued mention as a JSON line")
     p.add_argument(

@@ -155,9 +155,7 @@ class Http:
             read_timeout = min(self.timeout[1], max(0.5, self.deadline.remaining()))
             self.requests_made += 1
             try:
-                response = self.session.request(
-                    method, url, timeout=(self.timeout[0], read_timeout), **kwargs
-                )
+                response = self.session.request(method, url, timeout=(self.timeout[0], read_timeout), **kwargs)
             except (requests.Timeout, requests.ConnectionError) as exc:
                 self._backoff(attempt, f"{type(exc).__name__} on {method} {_path(url)}")
                 attempt += 1

@@ -26,9 +26,7 @@ def _newest(ids: list[str]) -> str | None:
     return max(numeric, key=int) if numeric else None
 
 
-def mention_from_status(
-    status: dict[str, Any], *, source: str | None = None, region: str | None = None
-) -> Mention:
+def mention_from_status(status: dict[str, Any], *, source: str | None = None, region: str | None = None) -> Mention:
     account = status["account"]
     text = strip_html(status["content"])
     if status.get("spoiler_text"):
@@ -90,9 +88,7 @@ class MastodonConnector:
             params: list[tuple[str, Any]] = [("types[]", "mention"), ("limit", NOTIFICATIONS_LIMIT)]
             if min_id:
                 params.append(("min_id", min_id))
-            response = self.http.get(
-                f"{self.base_url}/api/v1/notifications", params=params, headers=self._headers
-            )
+            response = self.http.get(f"{self.base_url}/api/v1/notifications", params=params, headers=self._headers)
             body = json_body(response)
             if response.status_code >= 400 or not isinstance(body, list):
                 raise MalformedPageError(
@@ -133,11 +129,7 @@ class MastodonConnector:
             params["offset"] = offset
         response = self.http.get(f"{self.base_url}/api/v2/search", params=params, headers=self._headers)
         body = json_body(response)
-        if (
-            response.status_code >= 400
-            or not isinstance(body, dict)
-            or not isinstance(body.get("statuses"), list)
-        ):
+        if response.status_code >= 400 or not isinstance(body, dict) or not isinstance(body.get("statuses"), list):
             raise MalformedPageError(f"HTTP {response.status_code}: expected search results", response.text)
         statuses = body["statuses"]
         mentions, dead = normalise_items(statuses, self._build)

@@ -92,9 +92,7 @@ def _page_comment(value: dict[str, Any], entry_time: Any) -> Mention | None:
     return Mention(
         platform="facebook",
         id=f"{comment_id}@{int(created.timestamp())}" if edited else comment_id,
-        author=Author(
-            id=str(author["id"]), handle=author.get("name") or str(author["id"]), name=author.get("name")
-        ),
+        author=Author(id=str(author["id"]), handle=author.get("name") or str(author["id"]), name=author.get("name")),
         text=clip(value["message"]),
         created_at=created,
         permalink=f"https://www.facebook.com/{comment_id}",
@@ -170,9 +168,7 @@ def accept_delivery(
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):
-        dead_letters.send(
-            SOURCE_ID, "meta", [DeadItem("delivery body is not JSON", body.decode("utf-8", "replace"))]
-        )
+        dead_letters.send(SOURCE_ID, "meta", [DeadItem("delivery body is not JSON", body.decode("utf-8", "replace"))])
         result.dead_lettered = 1
         return result
     payload, result.replayed = _fresh_entries(payload, time.time() if now is None else now)

@@ -146,8 +146,11 @@ def poll_source(
             if page.cursor != state.cursor:
                 state = store.save_cursor(state, page.cursor)
             if result.pages >= max_pages:
-                log.info("page limit of one poll reached; the next poll resumes here", source_id=source.id,
-                         pages=result.pages)
+                log.info(
+                    "page limit of one poll reached; the next poll resumes here",
+                    source_id=source.id,
+                    pages=result.pages,
+                )
                 break
         if not state.healthy:
             store.mark_healthy(source.id)
@@ -160,9 +163,7 @@ def poll_source(
         store.mark_unhealthy(source.id, str(exc), secret_fingerprint=secret_print)
         metrics.add_metric("SourceUnhealthy", "Count", 1)
         result.errors += 1
-        log.error(
-            "source unauthorised; skipped until its secret changes", source_id=source.id, status=exc.status
-        )
+        log.error("source unauthorised; skipped until its secret changes", source_id=source.id, status=exc.status)
     except SourceGoneError as exc:
         store.disable(source.id, str(exc))
         result.errors += 1
@@ -174,8 +175,7 @@ def poll_source(
         log.warning("unreadable page dead-lettered", source_id=source.id, reason=exc.reason)
     except PagingLoopError as exc:
         metrics.add_metric("PagingLoopsStopped", "Count", 1)
-        log.warning("source repeated a page token; paging stopped for this poll", source_id=source.id,
-                    error=str(exc))
+        log.warning("source repeated a page token; paging stopped for this poll", source_id=source.id, error=str(exc))
     except CursorConflictError:
         log.info("another poller advanced this source; stopping", source_id=source.id)
     except (TransientError, ConfigurationError, IngestError, requests.RequestException) as exc:

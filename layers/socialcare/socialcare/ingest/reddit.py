@@ -27,9 +27,7 @@ _TOKENS_LOCK = threading.Lock()
 
 
 def _reddit_errors(response: requests.Response, now: float) -> Exception | None:
-    if response.status_code == 200 and response.headers.get("Content-Type", "").startswith(
-        "application/json"
-    ):
+    if response.status_code == 200 and response.headers.get("Content-Type", "").startswith("application/json"):
         try:
             body = response.json()
         except ValueError:
@@ -40,9 +38,7 @@ def _reddit_errors(response: requests.Response, now: float) -> Exception | None:
     return None
 
 
-def mention_from_thing(
-    thing: dict[str, Any], *, source: str | None = None, region: str | None = None
-) -> Mention:
+def mention_from_thing(thing: dict[str, Any], *, source: str | None = None, region: str | None = None) -> Mention:
     kind, data = thing["kind"], thing["data"]
     if kind == "t3":
         text = data["title"] + (f"\n\n{data['selftext']}" if data.get("selftext") else "")
@@ -150,11 +146,7 @@ class RedditConnector:
         response = self._get(url, params)
         body = json_body(response)
         data = body.get("data") if isinstance(body, dict) else None
-        if (
-            response.status_code >= 400
-            or not isinstance(data, dict)
-            or not isinstance(data.get("children"), list)
-        ):
+        if response.status_code >= 400 or not isinstance(data, dict) or not isinstance(data.get("children"), list):
             raise MalformedPageError(f"HTTP {response.status_code}: expected a Listing", response.text)
         floor = float(mark) - self.overlap_s if mark is not None else self.http.clock() - self.backfill_s
         children = data["children"]

@@ -61,9 +61,7 @@ def mention_from_trustpilot_review(
     consumer = review.get("consumer") or {}
     title = strip_html(review.get("title") or "")
     body = strip_html(review.get("text") or "")
-    links = {
-        link.get("rel"): link.get("href") for link in review.get("links") or [] if isinstance(link, dict)
-    }
+    links = {link.get("rel"): link.get("href") for link in review.get("links") or [] if isinstance(link, dict)}
     return Mention(
         platform="trustpilot",
         id=str(review["id"]),
@@ -108,16 +106,12 @@ class GoogleReviewsConnector:
 
     def _access_token(self) -> str:
         fields = (
-            secret_fields(self._secret)
-            if self._secret.lstrip().startswith("{")
-            else {"access_token": self._secret}
+            secret_fields(self._secret) if self._secret.lstrip().startswith("{") else {"access_token": self._secret}
         )
         if fields.get("access_token"):
             return str(fields["access_token"])
         if not all(fields.get(k) for k in ("client_id", "client_secret", "refresh_token")):
-            raise ConfigurationError(
-                "Google secret needs access_token or client_id, client_secret, refresh_token"
-            )
+            raise ConfigurationError("Google secret needs access_token or client_id, client_secret, refresh_token")
         with _GOOGLE_LOCK:
             cached = _GOOGLE_TOKENS.get(fields["client_id"])
         if cached and cached[1] > time.time() + 60:
@@ -206,11 +200,7 @@ class TrustpilotConnector:
             headers={"apikey": self._key},
         )
         body = json_body(response)
-        if (
-            response.status_code >= 400
-            or not isinstance(body, dict)
-            or not isinstance(body.get("reviews"), list)
-        ):
+        if response.status_code >= 400 or not isinstance(body, dict) or not isinstance(body.get("reviews"), list):
             raise MalformedPageError(f"HTTP {response.status_code}: expected reviews", response.text)
         floor = _parse(mark) if mark else self.http.now() - timedelta(seconds=self.backfill_s)
         stamps, fresh = [], []
@@ -226,9 +216,7 @@ class TrustpilotConnector:
         mentions, dead = normalise_items(
             fresh, lambda r: mention_from_trustpilot_review(r, source=self.source_id, region=self.region)
         )
-        has_next = any(
-            isinstance(link, dict) and link.get("rel") == "next-page" for link in body.get("links") or []
-        )
+        has_next = any(isinstance(link, dict) and link.get("rel") == "next-page" for link in body.get("links") or [])
         newest = max(stamps).isoformat() if stamps else None
         return mentions, dead, newest, page + 1 if has_next else None, bool(stamps) and min(stamps) < floor
 

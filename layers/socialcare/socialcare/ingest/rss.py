@@ -54,9 +54,7 @@ def mention_from_entry(
     text = "\n\n".join(t for t in (title, strip_html(body)) if t)
     site = feed.get("link") or feed_url
     detail = entry.get("author_detail") or {}
-    author_name = (
-        detail.get("name") or entry.get("author") or feed.get("title") or urlsplit(site).netloc or "feed"
-    )
+    author_name = detail.get("name") or entry.get("author") or feed.get("title") or urlsplit(site).netloc or "feed"
     return Mention(
         platform="rss",
         id=_entry_id(entry, feed_url),
@@ -73,9 +71,7 @@ def mention_from_entry(
 class FeedConnector:
     platform = "rss"
 
-    def __init__(
-        self, http: Http, *, feed_url: str, source_id: str | None = None, region: str | None = None
-    ) -> None:
+    def __init__(self, http: Http, *, feed_url: str, source_id: str | None = None, region: str | None = None) -> None:
         self.http = http
         self.feed_url = feed_url
         self.source_id = source_id
@@ -103,9 +99,7 @@ class FeedConnector:
             response.content, response_headers={k.lower(): v for k, v in response.headers.items()}
         )
         if parsed.get("bozo") and not parsed.entries and not parsed.feed.get("title"):
-            raise MalformedPageError(
-                f"not a feed: {type(parsed.get('bozo_exception')).__name__}", response.text
-            )
+            raise MalformedPageError(f"not a feed: {type(parsed.get('bozo_exception')).__name__}", response.text)
         mentions, dead = normalise_items(
             list(parsed.entries),
             lambda e: mention_from_entry(e, parsed.feed, url, source=self.source_id, region=self.region),

@@ -106,9 +106,7 @@ def poll_all_sources(
     lock = threading.Lock()
 
     def run(source: SourceConfig) -> PollResult:
-        result = poll_configured_source(
-            settings, source, deadline, metrics=_Locked(metrics, lock) if metrics else None
-        )
+        result = poll_configured_source(settings, source, deadline, metrics=_Locked(metrics, lock) if metrics else None)
         store.mark_polled(source.id, now)
         return result
 

@@ -61,21 +61,15 @@ class DynamoCursorStore:
 
     def load(self, source_id: str) -> SourceState:
         try:
-            item = self._client.get_item(TableName=self._table, Key=_key(source_id), ConsistentRead=True).get(
-                "Item"
-            )
+            item = self._client.get_item(TableName=self._table, Key=_key(source_id), ConsistentRead=True).get("Item")
         except ClientError as exc:
-            raise IngestError(
-                f"cannot read source state {source_id}: {exc.response['Error']['Code']}"
-            ) from exc
+            raise IngestError(f"cannot read source state {source_id}: {exc.response['Error']['Code']}") from exc
         if not item:
             return SourceState(source_id=source_id)
         return SourceState(
             source_id=source_id,
             cursor=json.loads(item["cursor"]["S"]) if "cursor" in item else {},
-            rate_limited_until=float(item["rate_limited_until"]["N"])
-            if "rate_limited_until" in item
-            else None,
+            rate_limited_until=float(item["rate_limited_until"]["N"]) if "rate_limited_until" in item else None,
             healthy=item.get("healthy", {"BOOL": True})["BOOL"],
             unhealthy_reason=item.get("unhealthy_reason", {}).get("S"),
             failed_secret=item.get("failed_secret", {}).get("S"),
@@ -101,9 +95,7 @@ class DynamoCursorStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise CursorConflictError(f"source {state.source_id} was advanced by another poller") from exc
-            raise IngestError(
-                f"cannot save cursor of {state.source_id}: {exc.response['Error']['Code']}"
-            ) from exc
+            raise IngestError(f"cannot save cursor of {state.source_id}: {exc.response['Error']['Code']}") from exc
         return replace(state, cursor=cursor, version=state.version + 1)
 
     def _set(
@@ -113,9 +105,7 @@ class DynamoCursorStore:
         if names:
             kwargs["ExpressionAttributeNames"] = names
         try:
-            self._client.update_item(
-                TableName=self._table, Key=_key(source_id), UpdateExpression=expression, **kwargs
-            )
+            self._client.update_item(TableName=self._table, Key=_key(source_id), UpdateExpression=expression, **kwargs)
         except ClientError as exc:
             raise IngestError(f"cannot update source {source_id}: {exc.response['Error']['Code']}") from exc
 
@@ -131,9 +121,7 @@ class DynamoCursorStore:
         self._set(source_id, "SET healthy = :f, unhealthy_reason = :r, failed_secret = :s", values)
 
     def mark_healthy(self, source_id: str) -> None:
-        self._set(
-            source_id, "SET healthy = :t REMOVE unhealthy_reason, failed_secret", {":t": {"BOOL": True}}
-        )
+        self._set(source_id, "SET healthy = :t REMOVE unhealthy_reason, failed_secret", {":t": {"BOOL": True}})
 
     def disable(self, source_id: str, reason: str) -> None:
         self._set(
@@ -185,9 +173,7 @@ class MemoryCursorStore:
         self._update(source_id, rate_limited_until=until)
 
     def mark_unhealthy(self, source_id: str, reason: str, *, secret_fingerprint: str | None) -> None:
-        self._update(
-            source_id, healthy=False, unhealthy_reason=reason, failed_secret=secret_fingerprint or "-"
-        )
+        self._update(source_id, healthy=False, unhealthy_reason=reason, failed_secret=secret_fingerprint or "-")
 
     def mark_healthy(self, source_id: str) -> None:
         self._update(source_id, healthy=True, unhealthy_reason=None, failed_secret=None)

@@ -119,9 +119,7 @@ class XConnector:
         self.source_id = source_id
         self.region = region
 
-    def _fetch(
-        self, since_id: str | None, token: str | None
-    ) -> tuple[list[Mention], list[DeadItem], Any, Any, bool]:
+    def _fetch(self, since_id: str | None, token: str | None) -> tuple[list[Mention], list[DeadItem], Any, Any, bool]:
         params: dict[str, Any] = {
             "max_results": self.page_size,
             "expansions": "author_id",
@@ -178,6 +176,4 @@ def _either(post: dict[str, Any], name: str, spec_name: str) -> Any:
 
 
 def _is_rate_limit(error: Any) -> bool:
-    return isinstance(error, dict) and (
-        error.get("code") == 88 or str(error.get("type", "")).endswith("usage-capped")
-    )
+    return isinstance(error, dict) and (error.get("code") == 88 or str(error.get("type", "")).endswith("usage-capped"))

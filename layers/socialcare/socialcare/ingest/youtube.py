@@ -84,9 +84,7 @@ def mentions_from_thread(
     out = [_comment(top, thread_id=thread["id"], video_id=video, parent=None, source=source, region=region)]
     for reply in (thread.get("replies") or {}).get("comments") or []:
         out.append(
-            _comment(
-                reply, thread_id=thread["id"], video_id=video, parent=top["id"], source=source, region=region
-            )
+            _comment(reply, thread_id=thread["id"], video_id=video, parent=top["id"], source=source, region=region)
         )
     return out
 
@@ -140,11 +138,7 @@ class YouTubeConnector:
             params["pageToken"] = token
         response = self.http.get(f"{self.base_url}/youtube/v3/commentThreads", params=params)
         body = json_body(response)
-        if (
-            response.status_code >= 400
-            or not isinstance(body, dict)
-            or not isinstance(body.get("items"), list)
-        ):
+        if response.status_code >= 400 or not isinstance(body, dict) or not isinstance(body.get("items"), list):
             raise MalformedPageError(f"HTTP {response.status_code}: expected commentThreads", response.text)
         floor = (
             (_parse(mark) - timedelta(seconds=self.overlap_s))

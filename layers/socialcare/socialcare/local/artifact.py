@@ -47,8 +47,9 @@ class Artifacts:
         return [p for p in (self.native_overlay, layer) if p is not None]
 
     def function(self, logical_id: str, name: str, handler: str, environment: dict[str, str]) -> BuiltFunction:
-        return BuiltFunction(name=name, code_dir=self.build_dir / logical_id, handler=handler,
-                             environment=environment, artifacts=self)
+        return BuiltFunction(
+            name=name, code_dir=self.build_dir / logical_id, handler=handler, environment=environment, artifacts=self
+        )
 
 
 @dataclass
@@ -60,16 +61,27 @@ class BuiltFunction(LocalFunction):
     invocations: int = 0
 
     def _runtime_env(self) -> dict[str, str]:
-        keep = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "PATH",
-                "TZ", "LANG")
+        keep = (
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_ENDPOINT_URL",
+            "PATH",
+            "TZ",
+            "LANG",
+        )
         env = {k: os.environ[k] for k in keep if k in os.environ}
         env.update(self.environment)
         env.pop("POWERTOOLS_TRACE_DISABLED", None)  # the Tracer runs as in Lambda (X-Ray daemon: none here)
         region = env.get("AWS_REGION", "us-east-1")
         env.update(
-            AWS_DEFAULT_REGION=region, LAMBDA_TASK_ROOT=str(self.code_dir), _HANDLER=self.handler,
-            AWS_EXECUTION_ENV="AWS_Lambda_python3.12", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512",
-            AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:2000", AWS_XRAY_CONTEXT_MISSING="LOG_ERROR",
+            AWS_DEFAULT_REGION=region,
+            LAMBDA_TASK_ROOT=str(self.code_dir),
+            _HANDLER=self.handler,
+            AWS_EXECUTION_ENV="AWS_Lambda_python3.12",
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512",
+            AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:2000",
+            AWS_XRAY_CONTEXT_MISSING="LOG_ERROR",
         )
         return env
 
@@ -79,10 +91,21 @@ class BuiltFunction(LocalFunction):
             self.artifacts.log_dir.mkdir(parents=True, exist_ok=True)
             self._log = open(self.artifacts.log_dir / f"{self.name}.log", "a", encoding="utf-8")  # noqa: SIM115
         proc = subprocess.Popen(  # noqa: S603 - our own interpreter and worker script
-            [str(self.artifacts.python), "-I", "-B", str(WORKER), str(self.code_dir), self.handler,
-             *map(str, self.artifacts.layer_paths)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log or subprocess.DEVNULL,
-            env=self._runtime_env(), text=True, cwd=self.code_dir,
+            [
+                str(self.artifacts.python),
+                "-I",
+                "-B",
+                str(WORKER),
+                str(self.code_dir),
+                self.handler,
+                *map(str, self.artifacts.layer_paths),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log or subprocess.DEVNULL,
+            env=self._runtime_env(),
+            text=True,
+            cwd=self.code_dir,
         )
         hello = json.loads(proc.stdout.readline() or '{"ready": false, "error": {"errorMessage": "no answer"}}')
         if not hello.get("ready"):
@@ -117,5 +140,3 @@ class BuiltFunction(LocalFunction):
         if self._log is not None:
             self._log.close()
             self._log = None
-
-

@@ -32,16 +32,25 @@ def _local_up(args: argparse.Namespace) -> int:
     from socialcare.local import lambda_adapter
     from socialcare.local.demo import _route_logs
 
-    server = LocalServer(stack_name=args.stack, port=args.port, config_path=args.config,
-                         feed_samples=not args.no_samples, wave_every_s=args.wave_every, sla_scale=args.sla_scale,
-                         console_port=args.console_port)
+    server = LocalServer(
+        stack_name=args.stack,
+        port=args.port,
+        config_path=args.config,
+        feed_samples=not args.no_samples,
+        wave_every_s=args.wave_every,
+        sla_scale=args.sla_scale,
+        console_port=args.console_port,
+    )
     log = server.state_path.parent / "local-handlers.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     lambda_adapter.route_function_output(log.open("a", encoding="utf-8"))
     _route_logs(lambda_adapter.OUTPUT.stream)
     state = server.start()
-    print(f"local stack {state['stack_name']} up at {state['endpoint_url']} (pid {state['pid']}); "
-          f"state in {server.state_path}", flush=True)
+    print(
+        f"local stack {state['stack_name']} up at {state['endpoint_url']} (pid {state['pid']}); "
+        f"state in {server.state_path}",
+        flush=True,
+    )
     print(f"handler logs: {log}", flush=True)
     if state.get("console_url"):
         print(f"web console: {state['console_url']} (sign in with any name and your departments)", flush=True)
@@ -72,10 +81,15 @@ def register_local(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--config", default=None, help="brand configuration (default: the demo's seconds-scale brand)")
     up.add_argument("--no-samples", action="store_true", help="do not feed the sample mentions")
     up.add_argument("--wave-every", type=float, default=20.0, help="seconds between waves of sample mentions")
-    up.add_argument("--sla-scale", type=float, default=30.0,
-                    help="multiplies the demo's seconds-long SLAs so a person at a terminal can keep up (default 30)")
-    up.add_argument("--console-port", type=int, default=0,
-                    help="loopback port for the web console (default: a free one)")
+    up.add_argument(
+        "--sla-scale",
+        type=float,
+        default=30.0,
+        help="multiplies the demo's seconds-long SLAs so a person at a terminal can keep up (default 30)",
+    )
+    up.add_argument(
+        "--console-port", type=int, default=0, help="loopback port for the web console (default: a free one)"
+    )
     up.set_defaults(func=_local_up)
     down = lsub.add_parser("down", help="stop the stack `local up` started")
     down.set_defaults(func=_local_down)

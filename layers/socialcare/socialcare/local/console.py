@@ -72,8 +72,9 @@ class Sessions:
         return hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()
 
 
-def api_event(method: str, path: str, query: str, headers: dict[str, str], body: bytes,
-              claims: dict[str, Any]) -> dict[str, Any]:
+def api_event(
+    method: str, path: str, query: str, headers: dict[str, str], body: bytes, claims: dict[str, Any]
+) -> dict[str, Any]:
     """The HTTP API payload 2.0 event for one request, as API Gateway delivers it after its JWT authorizer
     (array claims arrive as the string "[a b]", which is what the authorizer does with cognito:groups)."""
     jwt_claims = {k: ("[" + " ".join(v) + "]" if isinstance(v, list) else v) for k, v in claims.items()}
@@ -144,8 +145,9 @@ class ConsoleServer:
             self._fn = fn
         return self._fn
 
-    def call_api(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes,
-                 claims: dict[str, Any]) -> dict[str, Any]:
+    def call_api(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes, claims: dict[str, Any]
+    ) -> dict[str, Any]:
         from socialcare.local.lambda_adapter import LambdaContext
 
         fn = self._function()
@@ -243,8 +245,9 @@ class ConsoleServer:
                 data = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode()
                 headers = {k: v for k, v in (result.get("headers") or {}).items() if k.lower() != "content-type"}
                 content_type = (result.get("headers") or {}).get("Content-Type", "application/json")
-                self._send(int(result.get("statusCode", 200)), data, content_type,
-                           {**headers, "Cache-Control": "no-store"})
+                self._send(
+                    int(result.get("statusCode", 200)), data, content_type, {**headers, "Cache-Control": "no-store"}
+                )
 
             def _static(self, path: str) -> None:
                 rel = "index.html" if path in {"", "/"} else path.lstrip("/")
@@ -252,10 +255,19 @@ class ConsoleServer:
                 if server.root.resolve() not in target.parents or not target.is_file():
                     self._json(404, {"error": "not_found", "message": "no such file"})
                     return
-                ctype = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
-                         ".html": "text/html"}.get(target.suffix) or mimetypes.guess_type(target.name)[0]
-                self._send(200, target.read_bytes(), f"{ctype or 'application/octet-stream'}; charset=utf-8"
-                           if (ctype or "").startswith("text") else ctype or "application/octet-stream",
-                           {"Cache-Control": "no-cache"})
+                ctype = {
+                    ".js": "text/javascript",
+                    ".mjs": "text/javascript",
+                    ".css": "text/css",
+                    ".html": "text/html",
+                }.get(target.suffix) or mimetypes.guess_type(target.name)[0]
+                self._send(
+                    200,
+                    target.read_bytes(),
+                    f"{ctype or 'application/octet-stream'}; charset=utf-8"
+                    if (ctype or "").startswith("text")
+                    else ctype or "application/octet-stream",
+                    {"Cache-Control": "no-cache"},
+                )
 
         return Handler

@@ -115,23 +115,37 @@ class AgentSim:
             if step == "claim":
                 client.claim(case_id, request_id=f"demo-{case_id}-claim-{case.department}")
             elif step == "reply":
-                client.reply(case_id, "Thanks for telling us - I'm on it and will update you shortly.",
-                             request_id=f"demo-{case_id}-reply")
+                client.reply(
+                    case_id,
+                    "Thanks for telling us - I'm on it and will update you shortly.",
+                    request_id=f"demo-{case_id}-reply",
+                )
             elif step == "handoff":
-                client.handoff(case_id, persona["handoff"], "Hi, it's the team from Skylark Air. Could you send "
-                               "your booking reference here so we can sort this out?",
-                               request_id=f"demo-{case_id}-handoff")
+                client.handoff(
+                    case_id,
+                    persona["handoff"],
+                    "Hi, it's the team from Skylark Air. Could you send "
+                    "your booking reference here so we can sort this out?",
+                    request_id=f"demo-{case_id}-handoff",
+                )
             elif step == "transfer":
-                client.transfer(case_id, persona["transfer_to"], "Customer needs compensation handled.",
-                                request_id=f"demo-{case_id}-transfer")
+                client.transfer(
+                    case_id,
+                    persona["transfer_to"],
+                    "Customer needs compensation handled.",
+                    request_id=f"demo-{case_id}-transfer",
+                )
                 # The receiving department plans its own work on the case it inherited.
                 self.plan(case_id, persona["transfer_to"], time.monotonic())
                 return
             elif step == "wait_customer":
                 client.wait_customer(case_id, request_id=f"demo-{case_id}-wait")
             elif step == "resolve":
-                client.resolve(case_id, "Sorted: rebooked / refunded / found, as the case needed.",
-                               request_id=f"demo-{case_id}-resolve")
+                client.resolve(
+                    case_id,
+                    "Sorted: rebooked / refunded / found, as the case needed.",
+                    request_id=f"demo-{case_id}-resolve",
+                )
             self.done[step] += 1
         except ActionError as exc:
             self.errors.append(f"{case_id} {step}: {exc}")
@@ -187,9 +201,13 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
         ssm.put_parameter(Name="/socialcare-demo/x-bearer", Value="demo-bearer-token", Type="SecureString")
         server = PlatformServer([], token="demo-bearer-token").start()  # noqa: S106 - fake loopback-server token
         source = SourceConfig(
-            id="demo-x-search", platform="x", query="@SkylarkAir OR to:SkylarkAir", base_url=server.base_url,
+            id="demo-x-search",
+            platform="x",
+            query="@SkylarkAir OR to:SkylarkAir",
+            base_url=server.base_url,
             secret="ssm:/socialcare-demo/x-bearer",  # noqa: S106 - moto SSM parameter name, not a secret value
-            backfill_s=7 * 86400, page_size=100,
+            backfill_s=7 * 86400,
+            page_size=100,
         )
         ddb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
         session = requests.Session()
@@ -197,8 +215,10 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
         sink = SqsMentionSink(sqs, out["MentionsQueueUrl"])
         seen = DynamoSeenIndex(ddb, out["TableName"])
         dlq = SqsDeadLetterSink(sqs, out["IngestDeadLetterQueueUrl"])
-        _progress(f"  stack up in {time.monotonic() - started:.1f}s; X API v2 loopback server at {server.base_url}",
-                  quiet=quiet)
+        _progress(
+            f"  stack up in {time.monotonic() - started:.1f}s; X API v2 loopback server at {server.base_url}",
+            quiet=quiet,
+        )
 
         sla = deps.config.sla
         clients: dict[str, Any] = {}
@@ -325,11 +345,17 @@ def _operator_handles_the_crisis(deps: Any, stack: Any, posts: list[dict[str, An
 
     done = crisis.after_waves(deps, stack, posts)
     resolved = done.get("resolved")
-    incident = (f"incident {resolved['incident_id']}: {done['detected_members']} detected, "
-                f"{done['linked_by_agent']} linked by the agent, one update to {resolved['customers']} customers"
-                if resolved else "no incident detected")
-    _progress(f"  quiet period for latam (suggested: {done['quiet_suggested']}); scheduled posts {done['published']}; "
-              f"{incident}", quiet=quiet)
+    incident = (
+        f"incident {resolved['incident_id']}: {done['detected_members']} detected, "
+        f"{done['linked_by_agent']} linked by the agent, one update to {resolved['customers']} customers"
+        if resolved
+        else "no incident detected"
+    )
+    _progress(
+        f"  quiet period for latam (suggested: {done['quiet_suggested']}); scheduled posts {done['published']}; "
+        f"{incident}",
+        quiet=quiet,
+    )
 
 
 def _crisis_report(deps: Any) -> dict[str, Any]:
@@ -339,8 +365,9 @@ def _crisis_report(deps: Any) -> dict[str, Any]:
     return crisis.report(deps)
 
 
-def why_incomplete(report: dict[str, Any], posts: list[dict[str, Any]], totals: Counter, first_poll_at: datetime,
-                   backfill_s: int) -> str | None:
+def why_incomplete(
+    report: dict[str, Any], posts: list[dict[str, Any]], totals: Counter, first_poll_at: datetime, backfill_s: int
+) -> str | None:
     """One line saying why served mentions did not all arrive, or None when every one did and nothing
     was lost or dead-lettered. The likeliest cause is named first."""
     missing = report["mentions_served"] - report["mentions_ingested"]
@@ -352,12 +379,16 @@ def why_incomplete(report: dict[str, Any], posts: list[dict[str, Any]], totals: 
         window = f"{backfill_s // 86400}-day" if backfill_s % 86400 == 0 else f"{backfill_s}-second"
         return f"{stale} posts are older than the source's {window} backfill window"
     if totals["poll_errors"]:
-        return (f"{missing} of {report['mentions_served']} mentions not ingested: the X connector failed "
-                f"{totals['poll_errors']} times (see .local-stack/demo-handlers.log)")
+        return (
+            f"{missing} of {report['mentions_served']} mentions not ingested: the X connector failed "
+            f"{totals['poll_errors']} times (see .local-stack/demo-handlers.log)"
+        )
     if report["dlq_messages"]:
         return f"{report['dlq_messages']} messages went to the dead-letter queues (see .local-stack/demo-handlers.log)"
-    return (f"{max(missing, report['lost_mentions'])} of {report['mentions_served']} served mentions never reached "
-            f"the mentions table (see .local-stack/demo-handlers.log)")
+    return (
+        f"{max(missing, report['lost_mentions'])} of {report['mentions_served']} served mentions never reached "
+        f"the mentions table (see .local-stack/demo-handlers.log)"
+    )
 
 
 def _running(stack: Any, out: dict[str, str]) -> int:
@@ -372,8 +403,14 @@ def _p50(values: list[float]) -> float | None:
     return round(statistics.median(values), 2) if values else None
 
 
-def build_report(deps: Any, out: dict[str, str], posts: list[dict[str, Any]], totals: Counter, sim: AgentSim,
-                 redelivered: list[dict[str, Any]]) -> dict[str, Any]:
+def build_report(
+    deps: Any,
+    out: dict[str, str],
+    posts: list[dict[str, Any]],
+    totals: Counter,
+    sim: AgentSim,
+    redelivered: list[dict[str, Any]],
+) -> dict[str, Any]:
     import boto3
 
     store = deps.store
@@ -389,8 +426,10 @@ def build_report(deps: Any, out: dict[str, str], posts: list[dict[str, Any]], to
         )
         return sum(int(v) for v in attrs["Attributes"].values())
 
-    dlq = sum(depth(out[k]) for k in ("MentionsDeadLetterQueueUrl", "IngestDeadLetterQueueUrl",
-                                      "DepartmentDeadLetterQueueUrl"))
+    dlq = sum(
+        depth(out[k])
+        for k in ("MentionsDeadLetterQueueUrl", "IngestDeadLetterQueueUrl", "DepartmentDeadLetterQueueUrl")
+    )
     by_dept: dict[str, dict[str, Any]] = {}
     event_counts: Counter = Counter()
     for case in cases:
@@ -401,8 +440,11 @@ def build_report(deps: Any, out: dict[str, str], posts: list[dict[str, Any]], to
         firsts = []
         for c in mine:
             if c.get("first_responded_at"):
-                firsts.append((datetime.fromisoformat(c["first_responded_at"])
-                               - datetime.fromisoformat(c["opened_at"])).total_seconds())
+                firsts.append(
+                    (
+                        datetime.fromisoformat(c["first_responded_at"]) - datetime.fromisoformat(c["opened_at"])
+                    ).total_seconds()
+                )
         breached = [c for c in mine if c.get("breaches", 0) > 0]
         by_dept[dept] = {
             "cases": len(mine),
@@ -417,8 +459,9 @@ def build_report(deps: Any, out: dict[str, str], posts: list[dict[str, Any]], to
         "mentions_served": len(posts),
         "mentions_ingested": len(stored_keys),
         "duplicates_dropped": totals["poll_duplicates"] + len(redelivered),
-        "duplicates_opened_case": (totals["redelivered_opened_case"]
-                                   + (len(cases) - len({c["mention_key"] for c in cases}))),
+        "duplicates_opened_case": (
+            totals["redelivered_opened_case"] + (len(cases) - len({c["mention_key"] for c in cases}))
+        ),
         "redelivered": len(redelivered),
         "cases_opened": len(cases),
         "cases_resolved": sum(1 for c in cases if c["status"] == "resolved"),
@@ -436,12 +479,16 @@ def build_report(deps: Any, out: dict[str, str], posts: list[dict[str, Any]], to
 
 def print_report(report: dict[str, Any]) -> None:
     print()
-    print(f"{'department':<15}{'cases':>6}{'resolved':>9}{'1st resp p50':>14}"
-          f"{'SLA met':>9}{'breaches':>9}{'escalations':>12}")
+    print(
+        f"{'department':<15}{'cases':>6}{'resolved':>9}{'1st resp p50':>14}"
+        f"{'SLA met':>9}{'breaches':>9}{'escalations':>12}"
+    )
     for dept, row in report["by_department"].items():
         p50 = "-" if row["first_response_p50_s"] is None else f"{row['first_response_p50_s']:.1f}s"
         met = "-" if row["sla_met_pct"] is None else f"{row['sla_met_pct']:.0f}%"
-        print(f"{dept:<15}{row['cases']:>6}{row['resolved']:>9}{p50:>14}{met:>9}{row['breaches']:>9}{row['escalations']:>12}")
+        print(
+            f"{dept:<15}{row['cases']:>6}{row['resolved']:>9}{p50:>14}{met:>9}{row['breaches']:>9}{row['escalations']:>12}"
+        )
     print()
     print(
         f"mentions ingested {report['mentions_ingested']}/{report['mentions_served']}, duplicates dropped "

@@ -61,8 +61,9 @@ def _arn_of(res_type: str, physical: str, region: str) -> str:
 
 
 class Resolver:
-    def __init__(self, cfn: dict[str, Any], physical: dict[str, str], params: dict[str, Any], region: str,
-                 stack: str) -> None:
+    def __init__(
+        self, cfn: dict[str, Any], physical: dict[str, str], params: dict[str, Any], region: str, stack: str
+    ) -> None:
         self.cfn, self.physical, self.params, self.region, self.stack = cfn, physical, params, region, stack
         self.conditions = self._conditions()
 
@@ -74,7 +75,7 @@ class Resolver:
 
     def _cond(self, expr: Any, known: dict[str, bool]) -> Any:
         if isinstance(expr, dict):
-            (fn, arg), = expr.items()
+            ((fn, arg),) = expr.items()
             if fn == "Fn::Equals":
                 return self.value(arg[0]) == self.value(arg[1])
             if fn == "Fn::Not":
@@ -88,8 +89,13 @@ class Resolver:
         return expr
 
     def pseudo(self, name: str) -> str:
-        return {"AWS::Region": self.region, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
-                "AWS::StackName": self.stack, "AWS::URLSuffix": "amazonaws.com"}[name]
+        return {
+            "AWS::Region": self.region,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+            "AWS::StackName": self.stack,
+            "AWS::URLSuffix": "amazonaws.com",
+        }[name]
 
     def ref(self, name: str) -> Any:
         if name.startswith("AWS::"):
@@ -122,7 +128,7 @@ class Resolver:
             return node
         if len(node) != 1:
             return {k: self.value(v) for k, v in node.items()}
-        (fn, arg), = node.items()
+        ((fn, arg),) = node.items()
         if fn == "Ref":
             return _NO_VALUE if arg == "AWS::NoValue" else self.ref(arg)
         if fn == "Fn::GetAtt":
@@ -167,8 +173,14 @@ def statements_by_role(cfn: dict[str, Any], resolver: Resolver) -> dict[str, lis
     return {role: [resolver.value(st) for st in sts] for role, sts in out.items()}
 
 
-def build(cfn: dict[str, Any], physical: dict[str, str], params: dict[str, Any], region: str, stack: str,
-          functions: dict[str, str]) -> Policies:
+def build(
+    cfn: dict[str, Any],
+    physical: dict[str, str],
+    params: dict[str, Any],
+    region: str,
+    stack: str,
+    functions: dict[str, str],
+) -> Policies:
     """functions: logical id -> deployed function name."""
     resolver = Resolver(cfn, physical, params, region, stack)
     by_role = statements_by_role(cfn, resolver)
@@ -177,8 +189,11 @@ def build(cfn: dict[str, Any], physical: dict[str, str], params: dict[str, Any],
         role = cfn["Resources"][logical_id]["Properties"]["Role"]
         role_id = role["Fn::GetAtt"][0] if isinstance(role, dict) and "Fn::GetAtt" in role else str(role)
         policies.by_function[name] = by_role.get(role_id, [])
-    policies.state_machines = [physical[k] for k, r in cfn["Resources"].items()
-                               if r["Type"] == "AWS::StepFunctions::StateMachine" and k in physical]
+    policies.state_machines = [
+        physical[k]
+        for k, r in cfn["Resources"].items()
+        if r["Type"] == "AWS::StepFunctions::StateMachine" and k in physical
+    ]
     return policies
 
 
@@ -216,8 +231,11 @@ def call_resources(service: str, operation: str, params: dict[str, Any], p: Poli
         return [b if b.startswith("arn:") else f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{b}" for b in buses]
     if service == "secretsmanager" and "SecretId" in params:
         sid = params["SecretId"]
-        return [sid if sid.startswith("arn:") else p.secret_arns.get(sid, f"arn:aws:secretsmanager:{region}:"
-                                                                          f"{ACCOUNT}:secret:{sid}-??????")]
+        return [
+            sid
+            if sid.startswith("arn:")
+            else p.secret_arns.get(sid, f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{sid}-??????")
+        ]
     if service == "ssm":
         names = [params["Name"]] if "Name" in params else params.get("Names", [])
         return [f"arn:aws:ssm:{region}:{ACCOUNT}:parameter/{n.lstrip('/')}" for n in names] or ["*"]
@@ -268,8 +286,12 @@ def _action(client: Any, operation: str) -> tuple[str, str]:
 
 
 # Batch and transaction APIs IAM authorises as the single-item action(s) they carry.
-_SAME_AS = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage",
-            "ChangeMessageVisibilityBatch": "ChangeMessageVisibility", "TransactGetItems": "GetItem"}
+_SAME_AS = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+    "TransactGetItems": "GetItem",
+}
 _TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
 
 
@@ -283,8 +305,10 @@ def checks(service: str, operation: str, params: dict[str, Any], p: Policies) ->
                 out.append((f"dynamodb:{_TRANSACT.get(kind, kind)}", table))
         return out
     if service == "dynamodb" and operation == "TransactGetItems":
-        return [("dynamodb:GetItem", f"arn:aws:dynamodb:{p.region}:{ACCOUNT}:table/{i['Get']['TableName']}")
-                for i in params.get("TransactItems", [])]
+        return [
+            ("dynamodb:GetItem", f"arn:aws:dynamodb:{p.region}:{ACCOUNT}:table/{i['Get']['TableName']}")
+            for i in params.get("TransactItems", [])
+        ]
     action = f"{service}:{_SAME_AS.get(operation, operation)}"
     return [(action, r) for r in call_resources(service, operation, params, p)]
 
@@ -308,10 +332,15 @@ def check(client: Any, operation: str, params: dict[str, Any]) -> None:
             logging.getLogger(__name__).warning("AccessDenied: %s may not %s on %s", function, action, resource)
             code = "AccessDenied" if service in _QUERY_PROTOCOL else "AccessDeniedException"
             raise ClientError(
-                {"Error": {"Code": code, "Message": f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{function}/local is"
-                           f" not authorized to perform: {action} on resource: {resource} because no"
-                           " identity-based policy allows the action"},
-                 "ResponseMetadata": {"HTTPStatusCode": 403}},
+                {
+                    "Error": {
+                        "Code": code,
+                        "Message": f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{function}/local is"
+                        f" not authorized to perform: {action} on resource: {resource} because no"
+                        " identity-based policy allows the action",
+                    },
+                    "ResponseMetadata": {"HTTPStatusCode": 403},
+                },
                 operation,
             )
 

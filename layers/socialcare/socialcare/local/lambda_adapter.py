@@ -186,8 +186,9 @@ class LocalFunction:
         the function's Timeout."""
         with self._slots:
             handler = self.entry()
-            ctx = LambdaContext(function_name=self.name, aws_request_id=str(uuid.uuid4()),
-                                deadline=time.monotonic() + self.timeout_s)
+            ctx = LambdaContext(
+                function_name=self.name, aws_request_id=str(uuid.uuid4()), deadline=time.monotonic() + self.timeout_s
+            )
             invocation = _Invocation()
             box: dict[str, Any] = {}
 
@@ -328,8 +329,11 @@ def _invoke(
     except Exception as exc:  # noqa: BLE001 - a Lambda's unhandled error becomes its error payload
         response_headers["x-amz-function-error"] = "Unhandled"
         return json.dumps(
-            {"errorType": getattr(exc, "error_type", type(exc).__name__), "errorMessage": str(exc),
-             "stackTrace": traceback.format_exc().splitlines()[-5:]}
+            {
+                "errorType": getattr(exc, "error_type", type(exc).__name__),
+                "errorMessage": str(exc),
+                "stackTrace": traceback.format_exc().splitlines()[-5:],
+            }
         ).encode()
     return json.dumps(result).encode()
 

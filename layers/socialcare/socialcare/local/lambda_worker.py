@@ -33,8 +33,11 @@ class Context:
 
 
 def _error(exc):
-    return {"errorType": type(exc).__name__, "errorMessage": str(exc),
-            "stackTrace": traceback.format_exc().splitlines()[-8:]}
+    return {
+        "errorType": type(exc).__name__,
+        "errorMessage": str(exc),
+        "stackTrace": traceback.format_exc().splitlines()[-8:],
+    }
 
 
 def main():

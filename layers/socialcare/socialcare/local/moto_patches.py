@@ -115,8 +115,11 @@ def _patch_transactions() -> None:
                     current = self.get_item(op["TableName"], key)
                     check = condition(expr, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues"))
                     if not check.expr(current):
-                        old = current.to_json()["Attributes"] if current and op.get(
-                            "ReturnValuesOnConditionCheckFailure") == "ALL_OLD" else None
+                        old = (
+                            current.to_json()["Attributes"]
+                            if current and op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+                            else None
+                        )
                         errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
                         continue
                 errors.append((None, None, None))
@@ -126,14 +129,24 @@ def _patch_transactions() -> None:
             for op_type, op, key in plan:
                 names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
                 if op_type == "Put":
-                    self.put_item(op["TableName"], op["Item"], expression_attribute_names=names,
-                                  expression_attribute_values=values)
+                    self.put_item(
+                        op["TableName"],
+                        op["Item"],
+                        expression_attribute_names=names,
+                        expression_attribute_values=values,
+                    )
                 elif op_type == "Delete":
-                    self.delete_item(op["TableName"], key, expression_attribute_names=names,
-                                     expression_attribute_values=values)
+                    self.delete_item(
+                        op["TableName"], key, expression_attribute_names=names, expression_attribute_values=values
+                    )
                 elif op_type == "Update":
-                    self.update_item(op["TableName"], key, update_expression=op["UpdateExpression"],
-                                     expression_attribute_names=names, expression_attribute_values=values)
+                    self.update_item(
+                        op["TableName"],
+                        key,
+                        update_expression=op["UpdateExpression"],
+                        expression_attribute_names=names,
+                        expression_attribute_values=values,
+                    )
 
     _ = ConditionalCheckFailed
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
@@ -175,8 +188,14 @@ def _project_once() -> None:
         if all(len(path) == 1 for path in projection_expressions):
             # Top-level names only (an index's projection, most ProjectionExpressions): copy those values.
             projected = dynamo_type.Item(hash_key=self.hash_key, range_key=self.range_key, attrs={})
-            dict.update(projected.attrs, {path[0]: copy.deepcopy(self.attrs[path[0]])
-                                          for path in projection_expressions if path[0] in self.attrs})
+            dict.update(
+                projected.attrs,
+                {
+                    path[0]: copy.deepcopy(self.attrs[path[0]])
+                    for path in projection_expressions
+                    if path[0] in self.attrs
+                },
+            )
             return projected
         whole = self.to_regular_json()
         result: dict[str, Any] = {}
@@ -185,8 +204,10 @@ def _project_once() -> None:
         projected = dynamo_type.Item(hash_key=self.hash_key, range_key=self.range_key, attrs={})
         # No larger than the item it comes from, which passed moto's 400 KB check when written: filled
         # without re-running that check per attribute (O(attributes) each), the same item.
-        dict.update(projected.attrs, {k: dynamo_type.DynamoType(v)
-                                      for k, v in dynamo_type.serializer.serialize(result)["M"].items()})
+        dict.update(
+            projected.attrs,
+            {k: dynamo_type.DynamoType(v) for k, v in dynamo_type.serializer.serialize(result)["M"].items()},
+        )
         return projected
 
     dynamo_type.Item.project = project  # type: ignore[method-assign]
@@ -546,9 +567,13 @@ def _token_errors() -> None:
     from moto.core.exceptions import AWSError
     from moto.stepfunctions.parser import api
 
-    messages = {"TaskTimedOut": "Task Timed Out", "TaskDoesNotExist": "Task Does Not Exist",
-                "InvalidToken": "Invalid Token: 'Invalid token'"}
+    messages = {
+        "TaskTimedOut": "Task Timed Out",
+        "TaskDoesNotExist": "Task Does Not Exist",
+        "InvalidToken": "Invalid Token: 'Invalid token'",
+    }
     for name, text in messages.items():
+
         def __init__(self: Any, message: str = text, *, _type: str = name) -> None:
             AWSError.__init__(self, message, exception_type=_type)
 

@@ -59,9 +59,7 @@ def _untoken(token: str) -> dict[str, Any] | None:
 
 
 class _Fault:
-    def __init__(
-        self, status: int, body: str | bytes, headers: dict[str, str], times: int, prefix: str
-    ) -> None:
+    def __init__(self, status: int, body: str | bytes, headers: dict[str, str], times: int, prefix: str) -> None:
         self.status = status
         self.body = body.encode() if isinstance(body, str) else body
         self.headers = headers
@@ -339,8 +337,10 @@ class PlatformServer:
             pass
 
     def _route(self, method: str, path: str) -> Any:
-        if (path == "/2/tweets" and method == "POST") or path == "/2/users/me" or (
-            path.startswith("/2/users/") and path.endswith("/tweets")
+        if (
+            (path == "/2/tweets" and method == "POST")
+            or path == "/2/users/me"
+            or (path.startswith("/2/users/") and path.endswith("/tweets"))
         ):
             return self._x_brand
         if path == "/api/v1/statuses" and method == "POST":
@@ -373,9 +373,7 @@ class PlatformServer:
             values = query.get(name)
             return values[0] if values else None
 
-        self._bearer(
-            req, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
-        )
+        self._bearer(req, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"})
         allowed, rl = self._rate_window()
         headers = {f"x-rate-limit-{k}": str(v) for k, v in rl.items()}
         if not allowed:
@@ -479,15 +477,23 @@ class PlatformServer:
             sent = json.loads(body or b"{}")
             reply = (sent.get("reply") or {}).get("in_reply_to_tweet_id")
             with self._lock:
-                post = {"platform": "x", "id": str(5_000_000_000 + len(self.published)), "text": sent.get("text", ""),
-                        "in_reply_to": reply, "created_at": datetime.now(UTC)}
+                post = {
+                    "platform": "x",
+                    "id": str(5_000_000_000 + len(self.published)),
+                    "text": sent.get("text", ""),
+                    "in_reply_to": reply,
+                    "created_at": datetime.now(UTC),
+                }
                 self.published.append(post)
             raise _Reply(201, {"data": {"id": post["id"], "text": post["text"]}})
         # GET /2/users/{id}/tweets: the account's posts, newest first, from start_time on
         floor = _dt(query["start_time"][0]) if query.get("start_time") else None
         with self._lock:
-            mine = [p for p in reversed(self.published) if p["platform"] == "x"
-                    and (floor is None or p["created_at"] >= floor)]
+            mine = [
+                p
+                for p in reversed(self.published)
+                if p["platform"] == "x" and (floor is None or p["created_at"] >= floor)
+            ]
         data = []
         for p in mine[:100]:
             item = {"id": p["id"], "text": p["text"], "created_at": _iso(p["created_at"])}
@@ -497,9 +503,7 @@ class PlatformServer:
         meta = {"result_count": len(data)}
         raise _Reply(200, {"data": data, "meta": meta} if data else {"meta": meta})
 
-    def _mastodon_write(
-        self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes
-    ) -> None:
+    def _mastodon_write(self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes) -> None:
         """POST /api/v1/statuses honouring Idempotency-Key: a repeated key returns the status it made."""
         self._bearer(req, {"error": "The access token is invalid"})
         sent = json.loads(body or b"{}")
@@ -508,13 +512,23 @@ class PlatformServer:
             if key and key in self._mastodon_keys:
                 status = self._mastodon_keys[key]
             else:
-                post = {"platform": "mastodon", "id": str(7_000_000_000 + len(self.published)),
-                        "text": sent.get("status", ""), "in_reply_to": sent.get("in_reply_to_id"),
-                        "created_at": datetime.now(UTC), "idempotency_key": key}
+                post = {
+                    "platform": "mastodon",
+                    "id": str(7_000_000_000 + len(self.published)),
+                    "text": sent.get("status", ""),
+                    "in_reply_to": sent.get("in_reply_to_id"),
+                    "created_at": datetime.now(UTC),
+                    "idempotency_key": key,
+                }
                 self.published.append(post)
-                status = {"id": post["id"], "content": f"<p>{post['text']}</p>", "in_reply_to_id": post["in_reply_to"],
-                          "visibility": sent.get("visibility", "public"), "created_at": _iso(post["created_at"]),
-                          "uri": f"{self.base_url}/users/brand/statuses/{post['id']}"}
+                status = {
+                    "id": post["id"],
+                    "content": f"<p>{post['text']}</p>",
+                    "in_reply_to_id": post["in_reply_to"],
+                    "visibility": sent.get("visibility", "public"),
+                    "created_at": _iso(post["created_at"]),
+                    "uri": f"{self.base_url}/users/brand/statuses/{post['id']}",
+                }
                 if key:
                     self._mastodon_keys[key] = status
         raise _Reply(200, status)
@@ -546,9 +560,7 @@ class PlatformServer:
             },
         }
 
-    def _mastodon(
-        self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes
-    ) -> None:
+    def _mastodon(self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes) -> None:
         def arg(name: str) -> str | None:
             values = query.get(name)
             return values[0] if values else None
@@ -608,9 +620,7 @@ class PlatformServer:
         except ValueError:
             raise _Reply(400, {"error": "InvalidRequest", "message": "bad JSON"}) from None
         if self.token is not None and creds.get("password") != self.token:
-            raise _Reply(
-                401, {"error": "AuthenticationRequired", "message": "Invalid identifier or password"}
-            )
+            raise _Reply(401, {"error": "AuthenticationRequired", "message": "Invalid identifier or password"})
         ident = str(creds.get("identifier") or "brand.bsky.social")
         with self._lock:
             self.sessions_created = getattr(self, "sessions_created", 0) + 1
@@ -632,9 +642,7 @@ class PlatformServer:
         with self._lock:
             self._bsky_tokens = set()
 
-    def _bluesky(
-        self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes
-    ) -> None:
+    def _bluesky(self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes) -> None:
         auth = (req.headers.get("Authorization") or "").removeprefix("Bearer ")
         if self.token is not None and auth not in getattr(self, "_bsky_tokens", set()):
             raise _Reply(400, {"error": "ExpiredToken", "message": "Token has expired"})
@@ -726,9 +734,7 @@ class PlatformServer:
         }
 
     # ----- Reddit ----------------------------------------------------------------------------------
-    def _reddit_token(
-        self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes
-    ) -> None:
+    def _reddit_token(self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes) -> None:
         auth = req.headers.get("Authorization") or ""
         if self.token is not None:
             try:
@@ -760,9 +766,7 @@ class PlatformServer:
         author = post["username"]
         if comments:
             link = self._b36(int(post.get("conversation_id") or post["id"]))
-            parent = (
-                f"t1_{self._b36(int(post['in_reply_to_id']))}" if post.get("in_reply_to_id") else f"t3_{link}"
-            )
+            parent = f"t1_{self._b36(int(post['in_reply_to_id']))}" if post.get("in_reply_to_id") else f"t3_{link}"
             data = {
                 "id": rid,
                 "name": f"t1_{rid}",
@@ -794,9 +798,7 @@ class PlatformServer:
         }
         return {"kind": "t3", "data": data}
 
-    def _reddit(
-        self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes
-    ) -> None:
+    def _reddit(self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes) -> None:
         auth = (req.headers.get("Authorization") or "").removeprefix("bearer ").removeprefix("Bearer ")
         if self.token is not None and auth not in getattr(self, "_reddit_tokens", set()):
             raise _Reply(401, {"message": "Unauthorized", "error": 401})
@@ -843,9 +845,7 @@ class PlatformServer:
     def _feed(self, req: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], body: bytes) -> None:
         allowed, rl = self._rate_window()
         if not allowed:
-            raise _Reply(
-                429, "slow down", {"Retry-After": str(max(1, int(rl["reset"] - time.time())))}, "text/plain"
-            )
+            raise _Reply(429, "slow down", {"Retry-After": str(max(1, int(rl["reset"] - time.time())))}, "text/plain")
         posts = self._newest_first()[: self.FEED_WINDOW]
         etag = f'W/"{posts[0]["id"] if posts else 0}-{len(posts)}"'
         last_modified = format_datetime(
@@ -860,7 +860,6 @@ class PlatformServer:
 
 
 FEED_SITE = "https://news.skylark.local"
-
 
 
 def x_post(post: Post) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -900,6 +899,7 @@ def x_post(post: Post) -> tuple[dict[str, Any], dict[str, Any]]:
         },
     }
     return item, user
+
 
 def _title(post: Post) -> str:
     return escape(post.get("title") or post["text"][:60])

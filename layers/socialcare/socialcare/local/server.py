@@ -98,8 +98,9 @@ class LocalServer:
             from socialcare.local.console import ConsoleServer
 
             names = list(self.stack.outputs.get("Departments", "").split(","))
-            self._console = ConsoleServer(self.stack, [n.strip() for n in names if n.strip()],
-                                          port=self.console_port).start()
+            self._console = ConsoleServer(
+                self.stack, [n.strip() for n in names if n.strip()], port=self.console_port
+            ).start()
         self._write_state()
         return self.state()
 
@@ -169,9 +170,7 @@ class LocalServer:
             for post in load_posts(None):
                 by_wave[int(post.get("wave", 0))].append(post)
             waves, secret = [by_wave[k] for k in sorted(by_wave)], f"ssm:{param}"
-        thread = threading.Thread(
-            target=self._schedule, args=(waves, secret), daemon=True, name="local-scheduler"
-        )
+        thread = threading.Thread(target=self._schedule, args=(waves, secret), daemon=True, name="local-scheduler")
         thread.start()
         self._threads.append(thread)
 
@@ -207,9 +206,7 @@ class LocalServer:
             session = requests.Session()
 
             def poll() -> int:
-                return poll_source(
-                    source, session, cursor, sink, Deadline(30), seen=seen, dead_letters=dlq
-                ).queued
+                return poll_source(source, session, cursor, sink, Deadline(30), seen=seen, dead_letters=dlq).queued
 
         next_wave = next_publish = 0.0
         while not self._stop.is_set():

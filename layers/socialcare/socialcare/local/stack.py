@@ -73,8 +73,11 @@ class LocalStack:
             if res["Type"] in {"AWS::Lambda::Function", "AWS::Lambda::LayerVersion"}:
                 s3.put_object(Bucket=bucket, Key=f"{logical_id}.zip", Body=code)
         for logical_id in tpl.state_machines:
-            s3.put_object(Bucket=bucket, Key=f"{logical_id}.json",
-                          Body=b'{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}')
+            s3.put_object(
+                Bucket=bucket,
+                Key=f"{logical_id}.json",
+                Body=b'{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}',
+            )
 
         cfn = self.client("cloudformation")
         cfn.create_stack(
@@ -129,7 +132,10 @@ class LocalStack:
                 fn = self.artifacts.function(logical_id, name, spec.handler, env)
             else:
                 fn = lambda_adapter.LocalFunction(
-                    name=name, code_dir=spec.code_dir, handler=spec.handler, environment=env,
+                    name=name,
+                    code_dir=spec.code_dir,
+                    handler=spec.handler,
+                    environment=env,
                     timeout_s=spec.timeout_s,
                 )
             lambda_adapter.register(fn)
@@ -154,18 +160,27 @@ class LocalStack:
                     entry = {k: v for k, v in m.items() if k != "MetricStat"}
                     if "MetricStat" in m:
                         stat = m["MetricStat"]
-                        dims = [{"Name": d["Name"], "Value": outputs[f"{prefix}M{j}Dim{i}"]}
-                                for i, d in enumerate(stat["Metric"].get("Dimensions", []))]
-                        entry["MetricStat"] = {**stat, "Period": int(stat["Period"]),
-                                               "Metric": {**stat["Metric"], "Dimensions": dims}}
+                        dims = [
+                            {"Name": d["Name"], "Value": outputs[f"{prefix}M{j}Dim{i}"]}
+                            for i, d in enumerate(stat["Metric"].get("Dimensions", []))
+                        ]
+                        entry["MetricStat"] = {
+                            **stat,
+                            "Period": int(stat["Period"]),
+                            "Metric": {**stat["Metric"], "Dimensions": dims},
+                        }
                     metrics.append(entry)
                 shape["Metrics"] = metrics
             else:
                 shape.update(
-                    Namespace=props["Namespace"], MetricName=props["MetricName"], Statistic=props["Statistic"],
+                    Namespace=props["Namespace"],
+                    MetricName=props["MetricName"],
+                    Statistic=props["Statistic"],
                     Period=int(props["Period"]),
-                    Dimensions=[{"Name": d["Name"], "Value": outputs[f"{prefix}Dim{i}"]}
-                                for i, d in enumerate(props.get("Dimensions", []))],
+                    Dimensions=[
+                        {"Name": d["Name"], "Value": outputs[f"{prefix}Dim{i}"]}
+                        for i, d in enumerate(props.get("Dimensions", []))
+                    ],
                 )
             cw.put_metric_alarm(
                 AlarmName=outputs[f"{prefix}Name"],
@@ -198,9 +213,9 @@ class LocalStack:
             url = self.queue_urls[queue_id]
             arns = self.__dict__.setdefault("_queue_arns", {})  # an ARN never changes: ask once
             if url not in arns:
-                arns[url] = sqs.get_queue_attributes(
-                    QueueUrl=url, AttributeNames=["QueueArn"]
-                )["Attributes"]["QueueArn"]
+                arns[url] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                    "QueueArn"
+                ]
             arn = arns[url]
             batches = iter(range(max_batches))
 
@@ -210,8 +225,11 @@ class LocalStack:
                         if next(batches, None) is None:
                             return
                     got = sqs.receive_message(
-                        QueueUrl=url, MaxNumberOfMessages=batch_size, AttributeNames=["All"],
-                        MessageAttributeNames=["All"], VisibilityTimeout=30,
+                        QueueUrl=url,
+                        MaxNumberOfMessages=batch_size,
+                        AttributeNames=["All"],
+                        MessageAttributeNames=["All"],
+                        VisibilityTimeout=30,
                     ).get("Messages", [])
                     if not got:
                         return
@@ -231,8 +249,10 @@ class LocalStack:
                         stats.timeouts += timeouts
                     settle_batch(sqs, url, got, failed)
 
-            workers = [threading.Thread(target=poller, name=f"pump-{function_id}-{i}", daemon=True)
-                       for i in range(max(1, fn.concurrency))]
+            workers = [
+                threading.Thread(target=poller, name=f"pump-{function_id}-{i}", daemon=True)
+                for i in range(max(1, fn.concurrency))
+            ]
             for w in workers:
                 w.start()
             for w in workers:
@@ -330,4 +350,3 @@ def _reset_caches() -> None:
     from socialcare.assembly import reset_deps
 
     reset_deps()
-

@@ -125,9 +125,15 @@ def prepare(root: Path, overrides: dict[str, str], bucket: str) -> LocalTemplate
 
 # The console's sign-in and delivery edge in AWS (Cognito, CloudFront, the bucket, the JWT-authorised
 # API): locally `socialcare local up` serves the files, signs people in and calls ConsoleApiFunction.
-CONSOLE_EDGE_TYPES = {"AWS::Cognito::UserPool", "AWS::Cognito::UserPoolDomain", "AWS::Cognito::UserPoolClient",
-                      "AWS::Cognito::UserPoolGroup", "AWS::CloudFront::Distribution",
-                      "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::ResponseHeadersPolicy"}
+CONSOLE_EDGE_TYPES = {
+    "AWS::Cognito::UserPool",
+    "AWS::Cognito::UserPoolDomain",
+    "AWS::Cognito::UserPoolClient",
+    "AWS::Cognito::UserPoolGroup",
+    "AWS::CloudFront::Distribution",
+    "AWS::CloudFront::OriginAccessControl",
+    "AWS::CloudFront::ResponseHeadersPolicy",
+}
 CONSOLE_EDGE_IDS = {"ConsoleBucket", "ConsoleBucketPolicy", "ConsoleHttpApi", "ConsoleApiAccessLogs"}
 
 

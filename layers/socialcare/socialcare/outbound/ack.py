@@ -46,6 +46,4 @@ def acknowledge(deps: Deps, case: Case) -> Delivery | None:
     text = ack.text.format(
         author=f"@{case.author.handle}", case_id=case.id, expect=expect_phrase(case.sla.first_response_s)
     )
-    return deliver(
-        deps, case, text, channel="public", kind="acknowledgement", idempotency_key=f"ack-{case.id}"
-    )
+    return deliver(deps, case, text, channel="public", kind="acknowledgement", idempotency_key=f"ack-{case.id}")

@@ -75,9 +75,7 @@ def _in_reply_to(deps: Deps, case: Case) -> str | None:
     """The customer's latest post on the case's platform: the reply goes into that thread."""
     latest = None
     for message in deps.store.messages(case.id):
-        if message.get("direction") == "in" and str(message.get("mention_key", "")).startswith(
-            f"{case.platform}#"
-        ):
+        if message.get("direction") == "in" and str(message.get("mention_key", "")).startswith(f"{case.platform}#"):
             latest = message["mention_key"]
     return _platform_id(latest or case.mention_key)
 
@@ -132,8 +130,17 @@ def deliver(
             raise OutboundError(str(exc)) from exc
         if outcome.replayed and outcome.record is not None:
             return _from_record(outcome.record)
-        delivery = Delivery(outcome.state, case.platform, channel, kind, text, idempotency_key,
-                            datetime.fromisoformat(fields["at"]), outcome.reason, outcome.external_id)
+        delivery = Delivery(
+            outcome.state,
+            case.platform,
+            channel,
+            kind,
+            text,
+            idempotency_key,
+            datetime.fromisoformat(fields["at"]),
+            outcome.reason,
+            outcome.external_id,
+        )
     logger.info(
         "outbound delivery", case_id=case.id, mode=delivery.mode, kind=kind, channel=channel, platform=case.platform
     )

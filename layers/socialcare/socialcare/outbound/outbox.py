@@ -80,8 +80,16 @@ def _raw_key(pk: str, sk: str) -> dict[str, Any]:
     return {"PK": {"S": pk}, "SK": {"S": sk}}
 
 
-def publish_once(deps: Any, pk: str, sk: str, platform: str, writer: Writer, token: str,
-                 message: OutboundMessage, fields: dict[str, Any] | None = None) -> Outcome:
+def publish_once(
+    deps: Any,
+    pk: str,
+    sk: str,
+    platform: str,
+    writer: Writer,
+    token: str,
+    message: OutboundMessage,
+    fields: dict[str, Any] | None = None,
+) -> Outcome:
     """Posts `message` at most once per (pk, sk); see the module docstring. `fields` are kept on the
     intent beside the state (what the caller shows later: kind, channel, ...)."""
     store = deps.store
@@ -89,10 +97,19 @@ def publish_once(deps: Any, pk: str, sk: str, platform: str, writer: Writer, tok
     stamp = iso(now)
     intent = {
         **(fields or {}),
-        "PK": pk, "SK": sk, "mode": "sending", "platform": platform, "channel": message.channel,
-        "text": message.text, "idempotency_key": message.idempotency_key, "in_reply_to": message.in_reply_to,
-        "recipient_id": message.recipient_id, "attempt_at": stamp, "attempts": 1,
-        "GSI1PK": SENDING_INDEX_PK, "GSI1SK": f"{stamp}#{pk}#{sk}",
+        "PK": pk,
+        "SK": sk,
+        "mode": "sending",
+        "platform": platform,
+        "channel": message.channel,
+        "text": message.text,
+        "idempotency_key": message.idempotency_key,
+        "in_reply_to": message.in_reply_to,
+        "recipient_id": message.recipient_id,
+        "attempt_at": stamp,
+        "attempts": 1,
+        "GSI1PK": SENDING_INDEX_PK,
+        "GSI1SK": f"{stamp}#{pk}#{sk}",
     }
     if not store.put_new(to_item({k: v for k, v in intent.items() if v is not None})):
         existing = store.get(_raw_key(pk, sk))
@@ -102,8 +119,7 @@ def publish_once(deps: Any, pk: str, sk: str, platform: str, writer: Writer, tok
     return _attempt(deps, pk, sk, stamp, writer, token, message)
 
 
-def _attempt(deps: Any, pk: str, sk: str, stamp: str, writer: Writer, token: str,
-             message: OutboundMessage) -> Outcome:
+def _attempt(deps: Any, pk: str, sk: str, stamp: str, writer: Writer, token: str, message: OutboundMessage) -> Outcome:
     """One request to the platform under a claimed attempt (`stamp`), then the settlement."""
     try:
         external_id = writer.publish(message, token)
@@ -119,12 +135,27 @@ def _resume(deps: Any, item: dict[str, Any], writer: Writer, token: str, message
     pk, sk, mode = item["PK"], item["SK"], item.get("mode")
     message = _message_of(item)  # what the first attempt sent (the thread may have moved on since)
     if mode in {"published", "draft", "unknown", "held"}:
-        return Outcome(mode if mode != "held" else "draft", item.get("reason", ""), item.get("external_id"),
-                       replayed=True, record=item)
+        return Outcome(
+            mode if mode != "held" else "draft",
+            item.get("reason", ""),
+            item.get("external_id"),
+            replayed=True,
+            record=item,
+        )
     stamp = item["attempt_at"]
     if mode == "sending":
-        outcome = _recover(deps, pk, sk, stamp, writer, token, message, datetime.fromisoformat(stamp),
-                           "a retry found an earlier attempt", absent_ok=True)
+        outcome = _recover(
+            deps,
+            pk,
+            sk,
+            stamp,
+            writer,
+            token,
+            message,
+            datetime.fromisoformat(stamp),
+            "a retry found an earlier attempt",
+            absent_ok=True,
+        )
         if outcome is not None:
             return outcome
         if deps.now() - datetime.fromisoformat(stamp) < LEASE:
@@ -140,8 +171,19 @@ def _resume(deps: Any, item: dict[str, Any], writer: Writer, token: str, message
     return _attempt(deps, pk, sk, new_stamp, writer, token, message)
 
 
-def _recover(deps: Any, pk: str, sk: str, stamp: str, writer: Writer, token: str, message: OutboundMessage,
-             since: datetime, why: str, *, absent_ok: bool = False) -> Any:
+def _recover(
+    deps: Any,
+    pk: str,
+    sk: str,
+    stamp: str,
+    writer: Writer,
+    token: str,
+    message: OutboundMessage,
+    since: datetime,
+    why: str,
+    *,
+    absent_ok: bool = False,
+) -> Any:
     """Asks the platform whether the attempt started at `since` was posted and settles from the
     answer. With absent_ok, "certainly absent" returns None (the caller may send again); otherwise
     absent after an uncertain failure settles as unknown too (the post may still appear)."""
@@ -165,10 +207,18 @@ def _unknown(deps: Any, pk: str, sk: str, stamp: str, why: str) -> Outcome:
 
 def _claim(deps: Any, pk: str, sk: str, stamp: str, new_stamp: str, item: dict[str, Any]) -> bool:
     return _conditional_update(
-        deps, pk, sk, stamp,
+        deps,
+        pk,
+        sk,
+        stamp,
         "SET #m = :sending, attempt_at = :new, attempts = :n, GSI1PK = :g, GSI1SK = :gs",
-        {":sending": {"S": "sending"}, ":new": {"S": new_stamp}, ":n": {"N": str(int(item.get("attempts", 1)) + 1)},
-         ":g": {"S": SENDING_INDEX_PK}, ":gs": {"S": f"{new_stamp}#{pk}#{sk}"}},
+        {
+            ":sending": {"S": "sending"},
+            ":new": {"S": new_stamp},
+            ":n": {"N": str(int(item.get("attempts", 1)) + 1)},
+            ":g": {"S": SENDING_INDEX_PK},
+            ":gs": {"S": f"{new_stamp}#{pk}#{sk}"},
+        },
         modes=("sending", "not_sent"),
     )
 
@@ -189,15 +239,19 @@ def _settle(deps: Any, pk: str, sk: str, stamp: str, state: str, reason: str, ex
     return Outcome(state, reason, external_id, record=record)  # type: ignore[arg-type]
 
 
-def _conditional_update(deps: Any, pk: str, sk: str, stamp: str, expr: str, values: dict[str, Any], *,
-                        modes: tuple[str, ...]) -> bool:
+def _conditional_update(
+    deps: Any, pk: str, sk: str, stamp: str, expr: str, values: dict[str, Any], *, modes: tuple[str, ...]
+) -> bool:
     names = {"#m": "mode"}
     mode_values = {f":mode{i}": {"S": m} for i, m in enumerate(modes)}
     condition = f"attempt_at = :stamp AND #m IN ({', '.join(mode_values)})"
     try:
         deps.store.ddb.update_item(
-            TableName=deps.store.table, Key=_raw_key(pk, sk), UpdateExpression=expr,
-            ConditionExpression=condition, ExpressionAttributeNames=names,
+            TableName=deps.store.table,
+            Key=_raw_key(pk, sk),
+            UpdateExpression=expr,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
             ExpressionAttributeValues={**values, **mode_values, ":stamp": {"S": stamp}},
         )
     except ClientError as exc:
@@ -215,7 +269,9 @@ def reconcile_stuck(deps: Any, limit: int = 100) -> dict[str, int]:
     cutoff = iso(deps.now() - LEASE)
     try:
         page = deps.store.ddb.query(
-            TableName=deps.store.table, IndexName="OpenByDepartment", Limit=limit,  # the sparse GSI1 index
+            TableName=deps.store.table,
+            IndexName="OpenByDepartment",
+            Limit=limit,  # the sparse GSI1 index
             KeyConditionExpression="GSI1PK = :p AND GSI1SK < :cutoff",
             ExpressionAttributeValues={":p": {"S": SENDING_INDEX_PK}, ":cutoff": {"S": cutoff}},
         )
@@ -233,8 +289,13 @@ def reconcile_stuck(deps: Any, limit: int = 100) -> dict[str, int]:
 
 
 def _message_of(item: dict[str, Any]) -> OutboundMessage:
-    return OutboundMessage(text=item["text"], channel=item["channel"], idempotency_key=item["idempotency_key"],
-                           in_reply_to=item.get("in_reply_to"), recipient_id=item.get("recipient_id"))
+    return OutboundMessage(
+        text=item["text"],
+        channel=item["channel"],
+        idempotency_key=item["idempotency_key"],
+        in_reply_to=item.get("in_reply_to"),
+        recipient_id=item.get("recipient_id"),
+    )
 
 
 def _reconcile_one(deps: Any, item: dict[str, Any]) -> str:
@@ -245,13 +306,24 @@ def _reconcile_one(deps: Any, item: dict[str, Any]) -> str:
         return _unknown(deps, pk, sk, stamp, f"cannot look it up: {resolved}").state
     writer, token = resolved
     try:
-        outcome = _recover(deps, pk, sk, stamp, writer, token, message, datetime.fromisoformat(stamp),
-                           "the sender stopped before recording the answer", absent_ok=True)
+        outcome = _recover(
+            deps,
+            pk,
+            sk,
+            stamp,
+            writer,
+            token,
+            message,
+            datetime.fromisoformat(stamp),
+            "the sender stopped before recording the answer",
+            absent_ok=True,
+        )
     except OutboxBusyError:
         return "unknown"
     if outcome is not None:
         return outcome.state
-    if _conditional_update(deps, pk, sk, stamp, "SET #m = :ns REMOVE GSI1PK, GSI1SK", {":ns": {"S": "not_sent"}},
-                           modes=("sending",)):
+    if _conditional_update(
+        deps, pk, sk, stamp, "SET #m = :ns REMOVE GSI1PK, GSI1SK", {":ns": {"S": "not_sent"}}, modes=("sending",)
+    ):
         return "not_sent"
     return "unknown"

@@ -48,8 +48,12 @@ class DraftSender:
         self.store = store
 
     def send(self, message: Outgoing) -> str:
-        item = {"PK": f"OUTBOX#{message.platform}", "SK": message.idempotency_key, "at": iso(utcnow()),
-                **{k: v for k, v in message.__dict__.items() if v is not None}}
+        item = {
+            "PK": f"OUTBOX#{message.platform}",
+            "SK": message.idempotency_key,
+            "at": iso(utcnow()),
+            **{k: v for k, v in message.__dict__.items() if v is not None},
+        }
         self.store.put_new(to_item(item))
         return f"draft:{message.platform}:{message.idempotency_key}"
 
@@ -66,8 +70,14 @@ class OutboundSender:
     def send(self, message: Outgoing) -> str:
         if message.case_id:
             case = self.deps.store.get_case(message.case_id)
-            d = deliver(self.deps, case, message.text, channel=message.channel, kind=message.kind,
-                        idempotency_key=message.idempotency_key)
+            d = deliver(
+                self.deps,
+                case,
+                message.text,
+                channel=message.channel,
+                kind=message.kind,
+                idempotency_key=message.idempotency_key,
+            )
             return f"{d.mode}:{d.external_id or message.idempotency_key}"
         return self._publish(message)
 
@@ -78,13 +88,23 @@ class OutboundSender:
         if isinstance(resolved, str):
             return self.drafts.send(message)
         writer, token = resolved
-        in_reply_to = (message.in_reply_to.split("#", 1)[1]
-                       if message.in_reply_to and "#" in message.in_reply_to else None)
-        outgoing = OutboundMessage(text=message.text, channel=message.channel,
-                                   idempotency_key=message.idempotency_key, in_reply_to=in_reply_to)
+        in_reply_to = (
+            message.in_reply_to.split("#", 1)[1] if message.in_reply_to and "#" in message.in_reply_to else None
+        )
+        outgoing = OutboundMessage(
+            text=message.text, channel=message.channel, idempotency_key=message.idempotency_key, in_reply_to=in_reply_to
+        )
         try:
-            outcome = publish_once(self.deps, f"OUTBOX#{message.platform}", f"SEND#{message.idempotency_key}",
-                                   message.platform, writer, token, outgoing, {"kind": message.kind})
+            outcome = publish_once(
+                self.deps,
+                f"OUTBOX#{message.platform}",
+                f"SEND#{message.idempotency_key}",
+                message.platform,
+                writer,
+                token,
+                outgoing,
+                {"kind": message.kind},
+            )
         except OutboxBusyError as exc:
             raise OutboundError(str(exc)) from exc
         if outcome.state == "draft":
@@ -101,8 +121,14 @@ def default_sender(deps: Any) -> Sender:
 class RateLimiter:
     """A token bucket per platform: incident updates never exceed the platform's write limits."""
 
-    def __init__(self, rates: dict[str, float], default: float, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rates: dict[str, float],
+        default: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.rates = rates
         self.default = default
         self.clock = clock

@@ -137,8 +137,11 @@ class XWriter:
         start = (since - timedelta(minutes=1)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         if message.channel == "dm":
             url = f"{self.base}/2/dm_conversations/with/{message.recipient_id}/dm_events"
-            params: dict[str, Any] = {"event_types": "MessageCreate", "max_results": 100,
-                                      "dm_event.fields": "text,created_at"}
+            params: dict[str, Any] = {
+                "event_types": "MessageCreate",
+                "max_results": 100,
+                "dm_event.fields": "text,created_at",
+            }
             match = lambda e: e.get("text") == message.text and e.get("created_at", "") >= start  # noqa: E731
         else:
             me = (_get(self.session, "X", f"{self.base}/2/users/me", {}, token).get("data") or {}).get("id")
@@ -185,8 +188,13 @@ class MastodonWriter:
         if not _URL.match(in_reply_to):
             return in_reply_to
         try:
-            found = _get(self.session, "Mastodon", f"{self.base}/api/v2/search",
-                         {"q": in_reply_to, "type": "statuses", "resolve": "true", "limit": 1}, token)
+            found = _get(
+                self.session,
+                "Mastodon",
+                f"{self.base}/api/v2/search",
+                {"q": in_reply_to, "type": "statuses", "resolve": "true", "limit": 1},
+                token,
+            )
         except LookupUnavailableError as exc:
             raise PublishError(f"Mastodon could not resolve the post to answer: {exc}") from exc
         statuses = found.get("statuses") or []

@@ -76,9 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         if name == "export":
             p.add_argument("--out", default=None, help="write to this file instead of stdout")
         else:
-            p.add_argument(
-                "--dry-run", action="store_true", help="count what would be erased; change nothing"
-            )
+            p.add_argument("--dry-run", action="store_true", help="count what would be erased; change nothing")
             p.add_argument("--requested-by", default=None, help="who asked (kept in the erasure record)")
             p.add_argument("--json", action="store_true")
         p.set_defaults(func=func)

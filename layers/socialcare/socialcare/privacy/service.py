@@ -64,9 +64,7 @@ def pseudonym(platform: str, handle: str, salt: str = "socialcare") -> str:
     return f"erased:{digest[:24]}"
 
 
-def _scan(
-    store: Store, expression: str, values: dict[str, Any], names: dict[str, str] | None = None
-) -> list[dict]:
+def _scan(store: Store, expression: str, values: dict[str, Any], names: dict[str, str] | None = None) -> list[dict]:
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
         "TableName": store.table,
@@ -104,10 +102,7 @@ def _find(store: Store, platform: str, handle: str) -> dict[str, Any]:
         sk = data["SK"]
         if sk == "CASE" and (
             data.get("customer_key") in customer_keys
-            or (
-                data.get("platform") == platform
-                and str(data.get("author", {}).get("handle", "")).lower() == wanted
-            )
+            or (data.get("platform") == platform and str(data.get("author", {}).get("handle", "")).lower() == wanted)
         ):
             cases.append(item)
     case_pks = {c["PK"]["S"] for c in cases}
@@ -212,9 +207,7 @@ def erase_author(
                 ":erased": {"S": ERASED},
                 ":now": {"S": now},
                 ":author": {
-                    "S": ERASED
-                    if from_item(item).get("direction") == "in"
-                    else from_item(item).get("author", "")
+                    "S": ERASED if from_item(item).get("direction") == "in" else from_item(item).get("author", "")
                 },
             },
         )

@@ -188,9 +188,11 @@ def show_incident(incident_id: str) -> Any:
     except NotFoundError as exc:
         return _refused(exc, 404)
     members = _incidents().members(inc.id)
-    return {**inc.model_dump(mode="json"),
-            "linked_cases": sorted({m.case_id for m in members if m.case_id}),
-            "linked_mentions": sum(1 for m in members if not m.case_id)}
+    return {
+        **inc.model_dump(mode="json"),
+        "linked_cases": sorted({m.case_id for m in members if m.case_id}),
+        "linked_mentions": sum(1 for m in members if not m.case_id),
+    }
 
 
 @app.post("/incidents/<incident_id>/link")
@@ -220,8 +222,7 @@ def unlink_incident(incident_id: str, body: UnlinkCase) -> Any:
     _acting(body.agent)
     try:
         inc = _incident_access(incident_id)
-        return {"incident_id": inc.id,
-                "unlinked": _incidents().unlink_case(inc.id, body.case_id, actor=body.agent)}
+        return {"incident_id": inc.id, "unlinked": _incidents().unlink_case(inc.id, body.case_id, actor=body.agent)}
     except NotFoundError as exc:
         return _refused(exc, 404)
     except IncidentError as exc:

@@ -39,8 +39,10 @@ def _end(args: argparse.Namespace) -> int:
     q = _quiet(args)
     p = q.end(args.quiet_id, actor=args.operator)
     held = q.held(p.id)
-    print(f"quiet period {p.id} ended; {len(held)} held item(s): release or cancel them "
-          f"(socialcare quiet release|cancel --quiet {p.id})")
+    print(
+        f"quiet period {p.id} ended; {len(held)} held item(s): release or cancel them "
+        f"(socialcare quiet release|cancel --quiet {p.id})"
+    )
     return 0
 
 

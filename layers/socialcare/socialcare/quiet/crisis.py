@@ -68,7 +68,8 @@ def _count(region: str, deps: Deps) -> dict[str, Any] | None:
     now = deps.now().timestamp()
     window = int(now // settings.crisis_window_s)
     got = store.ddb.update_item(
-        TableName=store.table, Key={"PK": {"S": f"CRISIS#{region}"}, "SK": {"S": f"W#{window}"}},
+        TableName=store.table,
+        Key={"PK": {"S": f"CRISIS#{region}"}, "SK": {"S": f"W#{window}"}},
         UpdateExpression="ADD mentions :one SET expires_at = :x",
         ExpressionAttributeValues={":one": {"N": "1"}, ":x": {"N": str(int(now) + 2 * settings.crisis_window_s)}},
         ReturnValues="UPDATED_NEW",
@@ -81,20 +82,36 @@ def _count(region: str, deps: Deps) -> dict[str, Any] | None:
 
     if any(deps.config.region_covers(p.region, region) for p in Quiet(deps).list(active_only=True)):
         return None  # already quiet there
-    suggestion = {"region": region, "mentions": count, "window_s": settings.crisis_window_s,
-                  "suggested_at": deps.now().isoformat(),
-                  "command": f"socialcare quiet start --region {region} --until <time> --reason <text>"}
+    suggestion = {
+        "region": region,
+        "mentions": count,
+        "window_s": settings.crisis_window_s,
+        "suggested_at": deps.now().isoformat(),
+        "command": f"socialcare quiet start --region {region} --until <time> --reason <text>",
+    }
     # One proposal per region per cool-down: a conditional write, so concurrent routers agree.
-    item = to_item({"PK": f"CRISIS#{region}", "SK": "SUGGESTED", **suggestion,
-                    "expires_at": int(now) + settings.crisis_cooldown_s})
+    item = to_item(
+        {"PK": f"CRISIS#{region}", "SK": "SUGGESTED", **suggestion, "expires_at": int(now) + settings.crisis_cooldown_s}
+    )
     try:
-        store.ddb.put_item(TableName=store.table, Item=item,
-                           ConditionExpression="attribute_not_exists(PK) OR expires_at < :now",
-                           ExpressionAttributeValues={":now": {"N": str(int(now))}})
+        store.ddb.put_item(
+            TableName=store.table,
+            Item=item,
+            ConditionExpression="attribute_not_exists(PK) OR expires_at < :now",
+            ExpressionAttributeValues={":now": {"N": str(int(now))}},
+        )
     except store.ddb.exceptions.ConditionalCheckFailedException:
         return None
-    deps.events.put_events(Entries=[{"EventBusName": deps.settings.event_bus_name, "Source": "socialcare.quiet",
-                                     "DetailType": "quiet.suggested", "Detail": json.dumps(suggestion)}])
+    deps.events.put_events(
+        Entries=[
+            {
+                "EventBusName": deps.settings.event_bus_name,
+                "Source": "socialcare.quiet",
+                "DetailType": "quiet.suggested",
+                "Detail": json.dumps(suggestion),
+            }
+        ]
+    )
     metrics.add_metric(name="QuietPeriodSuggested", unit="Count", value=1)
     logger.warning("quiet period suggested", region=region, mentions=count)
     return suggestion

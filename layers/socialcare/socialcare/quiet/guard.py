@@ -34,10 +34,20 @@ class QuietHold:
 def record_held(deps: Deps, case: Case, delivery: Any) -> None:
     """Lists a held case message next to held posts, so an operator can release or cancel it."""
     quiet_id = delivery.reason.split()[2] if delivery.reason.startswith("quiet period ") else None
-    item = {"PK": "HELD", "SK": f"MSG#{case.id}#{delivery.idempotency_key}", "status": "held", "quiet_id": quiet_id,
-            "case_id": case.id, "platform": case.platform, "channel": delivery.channel, "kind": delivery.kind,
-            "text": delivery.text, "idempotency_key": delivery.idempotency_key, "region": case.region,
-            "held_at": delivery.at.isoformat()}
+    item = {
+        "PK": "HELD",
+        "SK": f"MSG#{case.id}#{delivery.idempotency_key}",
+        "status": "held",
+        "quiet_id": quiet_id,
+        "case_id": case.id,
+        "platform": case.platform,
+        "channel": delivery.channel,
+        "kind": delivery.kind,
+        "text": delivery.text,
+        "idempotency_key": delivery.idempotency_key,
+        "region": case.region,
+        "held_at": delivery.at.isoformat(),
+    }
     deps.store.put_new(to_item(item))
 
 

@@ -72,7 +72,8 @@ class Quiet:
 
     def _query(self, pk: str, prefix: str) -> list[dict[str, Any]]:
         kwargs: dict[str, Any] = {
-            "TableName": self.store.table, "KeyConditionExpression": "PK = :pk AND begins_with(SK, :p)",
+            "TableName": self.store.table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :p)",
             "ExpressionAttributeValues": {":pk": {"S": pk}, ":p": {"S": prefix}},
         }
         out: list[dict[str, Any]] = []
@@ -87,9 +88,11 @@ class Quiet:
         names = {f"#f{i}": k for i, k in enumerate(fields)}
         values = {f":v{i}": to_item({"v": v})["v"] for i, v in enumerate(fields.values())}
         kwargs: dict[str, Any] = {
-            "TableName": self.store.table, "Key": {"PK": {"S": pk}, "SK": {"S": sk}},
+            "TableName": self.store.table,
+            "Key": {"PK": {"S": pk}, "SK": {"S": sk}},
             "UpdateExpression": "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
-            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
             "ConditionExpression": "attribute_exists(PK)",
         }
         if expect_status:
@@ -110,8 +113,14 @@ class Quiet:
         now = self.deps.now()
         if until <= now:
             raise QuietError("a quiet period must end in the future")
-        period = QuietPeriod(id="Q-" + uuid.uuid4().hex[:8].upper(), region=region, reason=reason, started_at=now,
-                             until=until, started_by=actor)
+        period = QuietPeriod(
+            id="Q-" + uuid.uuid4().hex[:8].upper(),
+            region=region,
+            reason=reason,
+            started_at=now,
+            until=until,
+            started_by=actor,
+        )
         self.store.put(to_item({"PK": "QUIET", "SK": f"PERIOD#{period.id}", **period.model_dump(mode="json")}))
         self._emit("quiet.started", period.model_dump(mode="json"))
         metrics.add_metric(name="QuietPeriodsStarted", unit="Count", value=1)
@@ -151,9 +160,14 @@ class Quiet:
         """("sent", delivery id) or ("held", quiet period id). The check outbound delivery calls."""
         period = self.holding(message.kind, message.region)
         if period is not None:
-            item = {"PK": "HELD", "SK": f"MSG#{message.idempotency_key}", "status": "held", "quiet_id": period.id,
-                    "held_at": self.deps.now().isoformat(),
-                    **{k: v for k, v in message.__dict__.items() if v is not None}}
+            item = {
+                "PK": "HELD",
+                "SK": f"MSG#{message.idempotency_key}",
+                "status": "held",
+                "quiet_id": period.id,
+                "held_at": self.deps.now().isoformat(),
+                **{k: v for k, v in message.__dict__.items() if v is not None},
+            }
             self.store.put_new(to_item(item))
             metrics.add_metric(name="QuietHeldMessages", unit="Count", value=1)
             return "held", period.id
@@ -161,10 +175,24 @@ class Quiet:
         return "sent", self.delivery.send(message)
 
     # ------------------------------------------------------------------ scheduled posts
-    def schedule(self, at: datetime, text: str, *, region: str | None, kind: str = "promotional",
-                 platform: str = "x", post_id: str | None = None) -> ScheduledPost:
-        post = ScheduledPost(id=post_id or "P-" + uuid.uuid4().hex[:8].upper(), at=at, region=region, kind=kind,  # type: ignore[arg-type]
-                             platform=platform, text=text)
+    def schedule(
+        self,
+        at: datetime,
+        text: str,
+        *,
+        region: str | None,
+        kind: str = "promotional",
+        platform: str = "x",
+        post_id: str | None = None,
+    ) -> ScheduledPost:
+        post = ScheduledPost(
+            id=post_id or "P-" + uuid.uuid4().hex[:8].upper(),
+            at=at,
+            region=region,
+            kind=kind,  # type: ignore[arg-type]
+            platform=platform,
+            text=text,
+        )
         self.store.put_new(to_item({"PK": "POSTS", "SK": f"POST#{post.id}", **post.model_dump(mode="json")}))
         return post
 
@@ -179,12 +207,18 @@ class Quiet:
         for post in self.posts("scheduled"):
             if post.at > now:
                 continue
-            message = Outgoing(platform=post.platform, text=post.text, idempotency_key=f"post-{post.id}",
-                               kind=post.kind, region=post.region)
+            message = Outgoing(
+                platform=post.platform,
+                text=post.text,
+                idempotency_key=f"post-{post.id}",
+                kind=post.kind,
+                region=post.region,
+            )
             period = self.holding(post.kind, post.region)
             if period is not None:
-                if self._set("POSTS", f"POST#{post.id}", {"status": "held", "quiet_id": period.id},
-                             expect_status="scheduled"):
+                if self._set(
+                    "POSTS", f"POST#{post.id}", {"status": "held", "quiet_id": period.id}, expect_status="scheduled"
+                ):
                     counts["held"] += 1
                     metrics.add_metric(name="QuietHeldPosts", unit="Count", value=1)
                 continue
@@ -195,8 +229,12 @@ class Quiet:
                 logger.warning("scheduled post left for the next run", post_id=post.id, error=str(exc))
                 counts["retry_later"] = counts.get("retry_later", 0) + 1
                 continue
-            if self._set("POSTS", f"POST#{post.id}", {"status": "published", "delivery_id": delivery_id},
-                         expect_status="scheduled"):
+            if self._set(
+                "POSTS",
+                f"POST#{post.id}",
+                {"status": "published", "delivery_id": delivery_id},
+                expect_status="scheduled",
+            ):
                 counts["published"] += 1
         return counts
 
@@ -227,8 +265,13 @@ class Quiet:
                 continue
             if release:
                 if h["type"] == "post":
-                    message = Outgoing(platform=h["platform"], text=h["text"], idempotency_key=f"post-{h['id']}",
-                                       kind=h["kind"], region=h.get("region"))
+                    message = Outgoing(
+                        platform=h["platform"],
+                        text=h["text"],
+                        idempotency_key=f"post-{h['id']}",
+                        kind=h["kind"],
+                        region=h.get("region"),
+                    )
                 else:
                     # Released by a person: a new key and kind, so the hold does not apply again.
                     fields = {k: h[k] for k in Outgoing.__dataclass_fields__ if k in h}
@@ -239,6 +282,13 @@ class Quiet:
         return done
 
     def _emit(self, detail_type: str, detail: dict[str, Any]) -> None:
-        self.deps.events.put_events(Entries=[{
-            "EventBusName": self.deps.settings.event_bus_name, "Source": SOURCE, "DetailType": detail_type,
-            "Detail": json.dumps(detail, default=str)}])
+        self.deps.events.put_events(
+            Entries=[
+                {
+                    "EventBusName": self.deps.settings.event_bus_name,
+                    "Source": SOURCE,
+                    "DetailType": detail_type,
+                    "Detail": json.dumps(detail, default=str),
+                }
+            ]
+        )

@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-UPDATE = ("Update from Skylark Air: the app and online check-in outage this morning is fixed. Check-in, "
-          "boarding passes and log-in work again. We're sorry for the stress it caused.")
+UPDATE = (
+    "Update from Skylark Air: the app and online check-in outage this morning is fixed. Check-in, "
+    "boarding passes and log-in work again. We're sorry for the stress it caused."
+)
 
 
 def setup(deps: Any) -> None:
@@ -18,12 +20,23 @@ def setup(deps: Any) -> None:
 
     quiet = Quiet(deps)
     soon = deps.now() + timedelta(seconds=5)
-    quiet.schedule(soon, "Sun, sand and 20% off: fly Skylark Air to Puerto Alba this winter!", region="latam",
-                   kind="promotional", post_id="P-DEMO-PROMO-LATAM")
-    quiet.schedule(soon, "Winter fares to Boston are live.", region="us-east", kind="promotional",
-                   post_id="P-DEMO-PROMO-USEAST")
-    quiet.schedule(soon, "Travel advisory: flights to Puerto Alba are suspended until the airport reopens.",
-                   region="latam", kind="service", post_id="P-DEMO-SERVICE-LATAM")
+    quiet.schedule(
+        soon,
+        "Sun, sand and 20% off: fly Skylark Air to Puerto Alba this winter!",
+        region="latam",
+        kind="promotional",
+        post_id="P-DEMO-PROMO-LATAM",
+    )
+    quiet.schedule(
+        soon, "Winter fares to Boston are live.", region="us-east", kind="promotional", post_id="P-DEMO-PROMO-USEAST"
+    )
+    quiet.schedule(
+        soon,
+        "Travel advisory: flights to Puerto Alba are suspended until the airport reopens.",
+        region="latam",
+        kind="service",
+        post_id="P-DEMO-SERVICE-LATAM",
+    )
 
 
 def after_waves(deps: Any, stack: Any, posts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -31,13 +44,22 @@ def after_waves(deps: Any, stack: Any, posts: list[dict[str, Any]]) -> dict[str,
     from socialcare.quiet.service import Quiet
 
     done: dict[str, Any] = {}
-    suggestion = next((s for r in ("latam", "puerto-alba") if (s := deps.store.get(
-        {"PK": {"S": f"CRISIS#{r}"}, "SK": {"S": "SUGGESTED"}}))), None)
+    suggestion = next(
+        (
+            s
+            for r in ("latam", "puerto-alba")
+            if (s := deps.store.get({"PK": {"S": f"CRISIS#{r}"}, "SK": {"S": "SUGGESTED"}}))
+        ),
+        None,
+    )
     done["quiet_suggested"] = bool(suggestion)
     # The on-call operator reads the suggestion and confirms it: a person starts the quiet period.
-    Quiet(deps).start("latam", deps.now() + timedelta(hours=12),
-                      "Hurricane in Puerto Alba" + (" (crisis suggestion confirmed)" if suggestion else ""),
-                      actor="ops (demo)")
+    Quiet(deps).start(
+        "latam",
+        deps.now() + timedelta(hours=12),
+        "Hurricane in Puerto Alba" + (" (crisis suggestion confirmed)" if suggestion else ""),
+        actor="ops (demo)",
+    )
     done["published"] = stack.invoke("PublishPostsFunction", {})
     incidents = Incidents(deps)
     open_ = sorted(incidents.list(), key=lambda i: i.members, reverse=True)
@@ -65,9 +87,19 @@ def report(deps: Any) -> dict[str, Any]:
     from socialcare.reports.parity import parity
 
     incidents = Incidents(deps).list(include_closed=True)
-    rows = [{"id": i.id, "department": i.department, "status": i.status, "cases": i.cases, "members": i.members,
-             "customers": i.customers, "channels": i.channels, "updates_sent": i.updates_sent}
-            for i in sorted(incidents, key=lambda i: -i.members)]
+    rows = [
+        {
+            "id": i.id,
+            "department": i.department,
+            "status": i.status,
+            "cases": i.cases,
+            "members": i.members,
+            "customers": i.customers,
+            "channels": i.channels,
+            "updates_sent": i.updates_sent,
+        }
+        for i in sorted(incidents, key=lambda i: -i.members)
+    ]
     held = [p for p in Quiet(deps).posts() if p.quiet_id]
     par = parity(deps.store.scan_prefix("CASE#", "CASE"), deps.config.parity)
     return {

@@ -49,13 +49,15 @@ def parity_from_tally(items: list[dict[str, Any]], settings: ParitySettings) -> 
     cases only, medians from 10% histogram buckets, and a cost that does not grow with the table."""
     by_sk = {i["SK"]: i for i in items}
     bands = {label: tally.row(by_sk.get(f"BAND#{label}")) for label in band_labels(settings.bands)}
-    channels = {sk.removeprefix("CHANNEL#"): tally.row(i) for sk, i in sorted(by_sk.items())
-                if sk.startswith("CHANNEL#")}
+    channels = {
+        sk.removeprefix("CHANNEL#"): tally.row(i) for sk, i in sorted(by_sk.items()) if sk.startswith("CHANNEL#")
+    }
     return _report(bands, channels, settings)
 
 
-def _report(bands: dict[str, dict[str, Any]], channels: dict[str, dict[str, Any]],
-            settings: ParitySettings) -> dict[str, Any]:
+def _report(
+    bands: dict[str, dict[str, Any]], channels: dict[str, dict[str, Any]], settings: ParitySettings
+) -> dict[str, Any]:
     """Bands with too few cases do not count toward the gap."""
     counted = [r["sla_met_pct"] for r in bands.values() if r["cases"] >= settings.min_cases_per_band]
     gap = round(max(counted) - min(counted), 1) if len(counted) >= 2 else 0.0
@@ -71,20 +73,31 @@ def _report(bands: dict[str, dict[str, Any]], channels: dict[str, dict[str, Any]
 def metric_data(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The same numbers as CloudWatch metrics (namespace SocialCare), for the ops dashboard and alarm."""
     data: list[dict[str, Any]] = [
-        {"MetricName": "ParityGapPct", "Dimensions": [{"Name": "service", "Value": "socialcare"}],
-         "Value": float(report["gap_pct"]), "Unit": "Percent"},
+        {
+            "MetricName": "ParityGapPct",
+            "Dimensions": [{"Name": "service", "Value": "socialcare"}],
+            "Value": float(report["gap_pct"]),
+            "Unit": "Percent",
+        },
         # 1 when the gap exceeds the brand's configured limit: the alarm's threshold lives in config.
-        {"MetricName": "ParityGapExceeded", "Dimensions": [{"Name": "service", "Value": "socialcare"}],
-         "Value": 1.0 if report["alarm"] else 0.0, "Unit": "Count"},
+        {
+            "MetricName": "ParityGapExceeded",
+            "Dimensions": [{"Name": "service", "Value": "socialcare"}],
+            "Value": 1.0 if report["alarm"] else 0.0,
+            "Unit": "Count",
+        },
     ]
     for dim, rows in (("Band", report["bands"]), ("Channel", report["channels"])):
         for name, row in rows.items():
             dims = [{"Name": dim, "Value": name}]
-            data.append({"MetricName": "ParityCases", "Dimensions": dims, "Value": float(row["cases"]),
-                         "Unit": "Count"})
-            for metric, field, unit in (("ParitySlaMetPct", "sla_met_pct", "Percent"),
-                                        ("ParityFirstResponseP50Seconds", "first_response_p50_s", "Seconds"),
-                                        ("ParityResolutionP50Seconds", "resolution_p50_s", "Seconds")):
+            data.append(
+                {"MetricName": "ParityCases", "Dimensions": dims, "Value": float(row["cases"]), "Unit": "Count"}
+            )
+            for metric, field, unit in (
+                ("ParitySlaMetPct", "sla_met_pct", "Percent"),
+                ("ParityFirstResponseP50Seconds", "first_response_p50_s", "Seconds"),
+                ("ParityResolutionP50Seconds", "resolution_p50_s", "Seconds"),
+            ):
                 if row[field] is not None:
                     data.append({"MetricName": metric, "Dimensions": dims, "Value": float(row[field]), "Unit": unit})
     return data
@@ -106,9 +119,12 @@ def format_table(report: dict[str, Any]) -> str:
     for title, rows in (("follower band", report["bands"]), ("channel", report["channels"])):
         lines.append(title)
         for name, r in rows.items():
-            lines.append(f"  {name:<14}{r['cases']:>7}{fmt(r['sla_met_pct'], '%'):>9}"
-                         f"{fmt(r['first_response_p50_s'], 's'):>14}{fmt(r['resolution_p50_s'], 's'):>16}")
+            lines.append(
+                f"  {name:<14}{r['cases']:>7}{fmt(r['sla_met_pct'], '%'):>9}"
+                f"{fmt(r['first_response_p50_s'], 's'):>14}{fmt(r['resolution_p50_s'], 's'):>16}"
+            )
     flag = "ALARM" if report["alarm"] else "ok"
-    lines.append(f"largest SLA gap between bands: {report['gap_pct']:.1f} points "
-                 f"(limit {report['max_gap_pct']:.1f}) {flag}")
+    lines.append(
+        f"largest SLA gap between bands: {report['gap_pct']:.1f} points (limit {report['max_gap_pct']:.1f}) {flag}"
+    )
     return "\n".join(lines)
