@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from socialcare.ingest import meta
-from socialcare.ingest.service import webhook_ports
+from socialcare.ingest.webhook import webhook_ports
 from socialcare.observability import logger, metrics, tracer
 from socialcare.settings import get_settings
 

@@ -6,6 +6,7 @@ s3transfer) saves each Lambda about 90 ms of cold start."""
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
 import botocore.session
@@ -17,14 +18,45 @@ from botocore.config import Config
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
 
 
+_LOCK = threading.Lock()
+_SESSION: list[botocore.session.Session] = []
+
+
 @functools.cache
 def client(service: str) -> Any:
-    # AWS_ENDPOINT_URL (set by the local stack) redirects every client to moto's server.
-    return botocore.session.Session().create_client(service, config=CLIENT_CONFIG)
+    # One session for all of a process's clients: each new session reads botocore's endpoint, partition
+    # and service-list data again (tens of ms per client at cold start); a session is not thread-safe,
+    # hence the lock. AWS_ENDPOINT_URL (set by the local stack) redirects every client to moto's server.
+    with _LOCK:
+        if not _SESSION:
+            _SESSION.append(botocore.session.Session())
+        return _SESSION[0].create_client(service, config=CLIENT_CONFIG)
+
+
+class LazyClient:
+    """Stands in for a client until its first use: building one reads its service model (tens of ms), and
+    a function's Deps name four services where most requests use one or two (a queue read needs no Step
+    Functions client, `GET /me` needs none)."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = client(self._service)
+        return getattr(self._client, name)
+
+    def __repr__(self) -> str:
+        return f"LazyClient({self._service!r})"
 
 
 def reset_clients() -> None:
-    client.cache_clear()
+    """Forget the clients and their session: the next ones read the environment (endpoint, region,
+    credentials) again."""
+    with _LOCK:
+        _SESSION.clear()
+        client.cache_clear()
 
 
 def settle_batch(

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from socialcare import aws
 from socialcare.cases.learning import LearnedRoutingSource
-from socialcare.classify import Classifier, build_classifier
+from socialcare.classify import Classifier, OnFirstUse, build_classifier
 from socialcare.config import BrandConfig, load_config
 from socialcare.models import Case, Mention, Tags, utcnow
 from socialcare.settings import Settings, get_settings
@@ -112,17 +112,17 @@ def build_deps(settings: Settings | None = None, config: BrandConfig | None = No
     config = config or load_config(settings.config_path)
     # Cold start runs the same check as `socialcare config check`: a bad configuration stops here.
     config.check_deployed(settings.departments or None)
-    store = Store(aws.client("dynamodb"), settings.table_name)
+    store = Store(aws.LazyClient("dynamodb"), settings.table_name)
     return Deps(
         settings=settings,
         config=config,
         store=store,
-        sfn=aws.client("stepfunctions"),
-        events=aws.client("events"),
-        sqs=aws.client("sqs"),
+        sfn=aws.LazyClient("stepfunctions"),
+        events=aws.LazyClient("events"),
+        sqs=aws.LazyClient("sqs"),
         # The routing the brand's agents taught it (`socialcare train --from-cases`), read on the
         # first mention classified after a cold start and re-checked every few minutes after.
-        classifier=build_classifier(config, learned=LearnedRoutingSource(store, config)),
+        classifier=OnFirstUse(lambda: build_classifier(config, learned=LearnedRoutingSource(store, config))),
     )
 
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from socialcare.classify.base import Classifier, ClassifierError
@@ -18,10 +19,35 @@ if TYPE_CHECKING:
 
     from socialcare.classify.learned import LearnedRouting
     from socialcare.config import BrandConfig
+    from socialcare.models import Tags
 
     LearnedLoader = Callable[[], LearnedRouting | None]
 
-__all__ = ["Classifier", "ClassifierError", "build_classifier"]
+__all__ = ["Classifier", "ClassifierError", "OnFirstUse", "build_classifier"]
+
+
+class OnFirstUse:
+    """A classifier built when the first mention is tagged. Every function builds the same Deps, but only
+    the router classifies: the HTTP APIs, pollers and workflow steps never pay for loading the model (the
+    largest part of building Deps). The router builds it on its first mention, as it did at cold start."""
+
+    def __init__(self, build: Callable[[], Classifier]) -> None:
+        self._build = build
+        self._built: Classifier | None = None
+        self._lock = threading.Lock()
+
+    def _classifier(self) -> Classifier:
+        with self._lock:
+            if self._built is None:
+                self._built = self._build()
+            return self._built
+
+    @property
+    def name(self) -> str:
+        return self._classifier().name
+
+    def classify(self, text: str, *, platform: str | None = None, rating: int | None = None) -> Tags:
+        return self._classifier().classify(text, platform=platform, rating=rating)
 
 
 def _local(config: BrandConfig, learned: LearnedLoader | None = None) -> Classifier:

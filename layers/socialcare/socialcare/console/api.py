@@ -11,9 +11,7 @@ from typing import Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
-from socialcare.agents import api as agent_api
 from socialcare.agents.auth import ForbiddenError, principal_from_event
-from socialcare.quiet import api as ops_api
 
 AGENT_PREFIXES = ("/cases", "/departments", "/me")
 CONSOLE_PREFIXES = ("/ops/",)
@@ -27,6 +25,8 @@ def _forbidden(exc: ForbiddenError) -> Response:
 
 
 def _deps() -> Any:
+    from socialcare.agents import api as agent_api
+
     return agent_api._deps()
 
 
@@ -66,10 +66,15 @@ def redrive_dead_letters(queue: Literal["mentions", "ingest", "department"]) -> 
 
 
 def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """One HTTP API event to the resolver that owns its path."""
+    """One HTTP API event to the resolver that owns its path. Each resolver is imported with the first
+    request for it: a cold start loads the routes, models and logic of the one API its request needs."""
     path = str(event.get("rawPath") or "")
     if path.startswith(AGENT_PREFIXES):
+        from socialcare.agents import api as agent_api
+
         return agent_api.handle_request(event, context)
     if path.startswith(CONSOLE_PREFIXES):
         return app.resolve(event, context)
+    from socialcare.quiet import api as ops_api
+
     return ops_api.app.resolve(event, context)

@@ -18,8 +18,7 @@ from socialcare.config import load_config
 from socialcare.ingest.errors import ConfigurationError
 from socialcare.ingest.http import Deadline
 from socialcare.ingest.poller import MetricsPort, PollResult, poll_source
-from socialcare.ingest.secrets import load_secret
-from socialcare.ingest.sinks import DynamoSeenIndex, SqsDeadLetterSink, SqsMentionSink
+from socialcare.ingest.sinks import DynamoSeenIndex, SqsDeadLetterSink, SqsMentionSink, dead_letter_queue_url
 from socialcare.ingest.state import DynamoCursorStore
 from socialcare.settings import Settings
 from socialcare.sources import SourceConfig
@@ -29,12 +28,6 @@ MAX_PARALLEL_SOURCES = 8
 
 _sessions: dict[str, requests.Session] = {}
 _sessions_lock = threading.Lock()
-
-
-def dead_letter_queue_url(settings: Settings) -> str:
-    """The connector dead-letter queue (template: IngestDeadLetterQueue, named <stack>-ingest-dlq)."""
-    base = settings.mentions_queue_url.rsplit("/", 1)[0]
-    return f"{base}/{settings.stack_name}-ingest-dlq"
 
 
 def http_session(source_id: str) -> requests.Session:
@@ -124,25 +117,3 @@ class _Locked:
     def add_metric(self, name: str, unit: Any, value: float) -> None:
         with self._lock:
             self._inner.add_metric(name, unit, value)
-
-
-class WebhookPorts:
-    """What the Meta webhook needs: its secret, the mentions queue, the seen index, the dead letters."""
-
-    def __init__(self, settings: Settings) -> None:
-        ddb, sqs = aws.client("dynamodb"), aws.client("sqs")
-        self._settings = settings
-        self._ddb = ddb
-        self.sink = SqsMentionSink(sqs, settings.mentions_queue_url)
-        self.dead_letters = SqsDeadLetterSink(sqs, dead_letter_queue_url(settings))
-
-    def secret(self) -> str:
-        """Secrets Manager <stack>/meta-webhook: {"app_secret": ..., "verify_token": ...}."""
-        return load_secret(f"secretsmanager:{self._settings.stack_name}/meta-webhook")
-
-    def seen(self) -> DynamoSeenIndex:
-        return DynamoSeenIndex(self._ddb, self._settings.table_name)
-
-
-def webhook_ports(settings: Settings) -> WebhookPorts:
-    return WebhookPorts(settings)

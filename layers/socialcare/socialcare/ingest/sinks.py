@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -20,6 +20,9 @@ from socialcare.ingest.base import DeadItem
 from socialcare.ingest.errors import IngestError, QueueError
 from socialcare.models import Mention
 from socialcare.store import Store, StoreBusyError, StoreError, mention_key
+
+if TYPE_CHECKING:
+    from socialcare.settings import Settings
 
 SQS_BATCH = 10
 # Stay under SQS's 256 KiB per batch with room for attributes.
@@ -34,6 +37,12 @@ def sqs_safe(body: str) -> str:
     surrogates) become \\uXXXX escapes, which decode to the same text. Without this one hostile
     post makes every send of its page fail and pins the source's cursor for ever."""
     return _SQS_INVALID.sub(lambda m: f"\\u{ord(m.group()):04x}", body)
+
+
+def dead_letter_queue_url(settings: Settings) -> str:
+    """The connector dead-letter queue (template: IngestDeadLetterQueue, named <stack>-ingest-dlq)."""
+    base = settings.mentions_queue_url.rsplit("/", 1)[0]
+    return f"{base}/{settings.stack_name}-ingest-dlq"
 
 
 class MentionSink(Protocol):
