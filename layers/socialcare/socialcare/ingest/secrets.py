@@ -25,11 +25,26 @@ def expand(reference: str) -> str:
     return reference.replace("{stack}", get_settings().stack_name)
 
 
+def _use_our_client(store: str) -> None:
+    """Powertools' default provider for `store`, on the client of socialcare.aws: its own would build a
+    boto3 session of its own, which reads botocore's endpoint data again at cold start."""
+    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
+
+    from socialcare import aws
+
+    if store == "secretsmanager" and "secrets" not in DEFAULT_PROVIDERS:
+        DEFAULT_PROVIDERS["secrets"] = parameters.SecretsProvider(boto3_client=aws.client("secretsmanager"))
+    elif store == "ssm" and "ssm" not in DEFAULT_PROVIDERS:
+        DEFAULT_PROVIDERS["ssm"] = parameters.SSMProvider(boto3_client=aws.client("ssm"))
+
+
 def load_secret(reference: str) -> str:
     from aws_lambda_powertools.utilities import parameters
 
     reference = expand(reference)
     store, _, name = reference.partition(":")
+    _use_our_client(store)
     try:
         if store == "secretsmanager":
             value = parameters.get_secret(name, max_age=CACHE_SECONDS)
