@@ -328,7 +328,7 @@ def _safe_load(text: str) -> object:
     if _FAST_LOADER is not None and _possible_depth(text) <= _FAST_MAX_DEPTH:
         try:
             return yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 - the safe loader, in C
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError):  # ValueError: e.g. a lone surrogate libyaml cannot encode
             pass
     return yaml.safe_load(text)
 

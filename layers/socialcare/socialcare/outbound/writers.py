@@ -7,12 +7,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import requests
 from urllib3.exceptions import NewConnectionError
 
 from socialcare.config import WriteAccount
+
+if TYPE_CHECKING:
+    import requests
+
+# requests is imported where a message is sent: the functions that hold this module for its types and
+# rules (the ops API, the incident service, the workflow steps) and never post skip its import.
 
 TIMEOUT = (3.05, 10.0)
 # Mastodon keeps an Idempotency-Key for up to an hour; past this age a replay is no longer safe.
@@ -56,8 +61,16 @@ class Writer(Protocol):
         ...
 
 
+def _session() -> requests.Session:
+    import requests
+
+    return requests.Session()
+
+
 def _never_sent(exc: requests.RequestException) -> bool:
     """True when the connection was never made, so the platform cannot have seen the request."""
+    import requests
+
     if isinstance(exc, requests.ConnectTimeout):
         return True
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
@@ -65,6 +78,8 @@ def _never_sent(exc: requests.RequestException) -> bool:
 
 
 def _post(session: Any, platform: str, url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    import requests
+
     try:
         response = session.post(url, json=body, headers=headers, timeout=TIMEOUT)
     except requests.RequestException as exc:
@@ -84,6 +99,8 @@ def _post(session: Any, platform: str, url: str, body: dict[str, Any], headers: 
 
 
 def _get(session: Any, platform: str, url: str, params: dict[str, Any], token: str) -> dict[str, Any]:
+    import requests
+
     try:
         response = session.get(url, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT)
         response.raise_for_status()
@@ -109,7 +126,7 @@ class XWriter:
     def __init__(self, account: WriteAccount, session: Any | None = None) -> None:
         self.base = (account.api_base or "https://api.x.com").rstrip("/")
         self.reply_settings = account.reply_settings
-        self.session = session or requests.Session()
+        self.session = session or _session()
 
     def supports(self, channel: str) -> bool:
         return channel in {"public", "dm"}
@@ -178,7 +195,7 @@ class MastodonWriter:
 
     def __init__(self, account: WriteAccount, session: Any | None = None) -> None:
         self.base = (account.api_base or "").rstrip("/")
-        self.session = session or requests.Session()
+        self.session = session or _session()
 
     def supports(self, channel: str) -> bool:
         return channel == "public"
