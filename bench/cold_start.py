@@ -84,26 +84,13 @@ print(t1 - t0, t2 - t0)
 
 
 def _http(method: str, path: str, authorizer: dict[str, Any], body: bytes = b"", headers: dict | None = None) -> dict:
-    """An API Gateway HTTP API (payload 2.0) event."""
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": "application/json", **(headers or {})},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "bench",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1"},
-            "authorizer": authorizer,
-            "requestId": "bench-request",
-            "routeKey": f"{method} {path}",
-            "stage": "$default",
-            "timeEpoch": 0,
-        },
-        "body": body.decode() or None,
-        "isBase64Encoded": False,
-    }
+    """An API Gateway HTTP API (payload 2.0) event, as the local console builds them, with its authorizer's
+    context replaced by `authorizer` (IAM, a JWT's claims, or none for the webhook)."""
+    from socialcare.local.console import api_event
+
+    event = api_event(method, path, "", {"content-type": "application/json", **(headers or {})}, body, {})
+    event["requestContext"]["authorizer"] = authorizer
+    return event
 
 
 IAM = {"iam": {"userArn": "arn:aws:iam::123456789012:role/crm", "userId": "crm"}}

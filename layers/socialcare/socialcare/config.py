@@ -6,7 +6,6 @@ template.yaml); a department named here but not deployed is a start-up error.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import typing
@@ -399,6 +398,8 @@ def describe_errors(exc: ValidationError, model: type[BaseModel] = None) -> list
         if error["type"] == "extra_forbidden":
             owner = _model_at(model, loc)
             known = list(owner.model_fields) if owner else []
+            import difflib  # only a configuration with a typo needs it, never a cold start
+
             near = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
             hint = f"; did you mean {near[0]!r}?" if near else (f"; valid keys: {', '.join(known)}" if known else "")
             lines.append(f"{_path(loc)}: unknown key{hint}")

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from socialcare import aws
-from socialcare.cases.learning import LearnedRoutingSource
 from socialcare.classify import Classifier, OnFirstUse, build_classifier
 from socialcare.config import BrandConfig, load_config
 from socialcare.models import Case, Mention, Tags, utcnow
@@ -122,8 +121,14 @@ def build_deps(settings: Settings | None = None, config: BrandConfig | None = No
         sqs=aws.LazyClient("sqs"),
         # The routing the brand's agents taught it (`socialcare train --from-cases`), read on the
         # first mention classified after a cold start and re-checked every few minutes after.
-        classifier=OnFirstUse(lambda: build_classifier(config, learned=LearnedRoutingSource(store, config))),
+        classifier=OnFirstUse(lambda: _classifier(config, store)),
     )
+
+
+def _classifier(config: BrandConfig, store: Store) -> Classifier:
+    from socialcare.cases.learning import LearnedRoutingSource
+
+    return build_classifier(config, learned=LearnedRoutingSource(store, config))
 
 
 _PROVIDER: list[Callable[[], Deps]] = []
