@@ -50,11 +50,27 @@ def test_every_client_comes_from_one_session_until_reset(fresh_clients, monkeypa
     assert len(made) == 2
 
 
-def test_a_lazy_client_is_built_on_first_use_and_kept(fresh_clients):
+def test_a_lazy_client_is_built_on_first_use_and_kept(fresh_clients, monkeypatch):
+    built = []
+    real = botocore.session.Session.create_client
+
+    def counted(self, service, *args, **kwargs):
+        built.append(service)
+        return real(self, service, *args, **kwargs)
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", counted)
     lazy = aws.LazyClient("stepfunctions")
-    assert aws.client.cache_info().currsize == 0
+    assert built == []
     assert lazy.meta.service_model.service_name == "stepfunctions"
-    assert lazy.meta is aws.client("stepfunctions").meta and aws.client.cache_info().currsize == 1
+    assert lazy.meta is aws.client("stepfunctions").meta and built == ["stepfunctions"]
+
+
+def test_threads_asking_for_a_client_at_once_get_one(fresh_clients):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda _: aws.client("sqs"), range(16)))
+    assert len({id(c) for c in got}) == 1
 
 
 def test_the_classifier_is_built_by_the_first_mention_classified_and_once():

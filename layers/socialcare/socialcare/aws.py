@@ -5,7 +5,6 @@ s3transfer) saves each Lambda about 90 ms of cold start."""
 
 from __future__ import annotations
 
-import functools
 import threading
 from typing import Any
 
@@ -20,17 +19,24 @@ CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_
 
 _LOCK = threading.Lock()
 _SESSION: list[botocore.session.Session] = []
+_CLIENTS: dict[str, Any] = {}
 
 
-@functools.cache
 def client(service: str) -> Any:
-    # One session for all of a process's clients: each new session reads botocore's endpoint, partition
-    # and service-list data again (tens of ms per client at cold start); a session is not thread-safe,
-    # hence the lock. AWS_ENDPOINT_URL (set by the local stack) redirects every client to moto's server.
+    """The process's client for `service`, built once (two threads asking first still get one client).
+
+    One session for all of them: each new session reads botocore's endpoint, partition and service-list
+    data again (tens of ms per client at cold start); a session is not thread-safe, hence the lock.
+    AWS_ENDPOINT_URL (set by the local stack) redirects every client to moto's server."""
+    found = _CLIENTS.get(service)
+    if found is not None:
+        return found
     with _LOCK:
-        if not _SESSION:
-            _SESSION.append(botocore.session.Session())
-        return _SESSION[0].create_client(service, config=CLIENT_CONFIG)
+        if service not in _CLIENTS:
+            if not _SESSION:
+                _SESSION.append(botocore.session.Session())
+            _CLIENTS[service] = _SESSION[0].create_client(service, config=CLIENT_CONFIG)
+        return _CLIENTS[service]
 
 
 class LazyClient:
@@ -56,7 +62,7 @@ def reset_clients() -> None:
     credentials) again."""
     with _LOCK:
         _SESSION.clear()
-        client.cache_clear()
+        _CLIENTS.clear()
 
 
 def settle_batch(

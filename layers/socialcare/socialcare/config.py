@@ -308,7 +308,7 @@ def _merge(base: dict, over: dict) -> dict:
 
 
 # libyaml reads a configuration about ten times faster than PyYAML's pure-Python loader (which takes
-# ~90 ms for the shipped brand.yaml at every cold start), with the same safe constructor and resolver.
+# ~40 ms for the shipped brand.yaml at every cold start), with the same safe constructor and resolver.
 # But it composes nested collections by C recursion, below Python's recursion limit: a document nested
 # tens of thousands deep crashes the process. A level opens only at a bracket, brace, "?", "-" or a new
 # line, so a document with few of those cannot be deep and goes to libyaml; anything else, and anything
