@@ -13,9 +13,9 @@ from tests.unit.classify.conftest import GOLDEN_DIR, read_jsonl
 
 # What the shipped model reaches in its weakest language (docs/model.md has every figure), well below
 # the targets (0.88 and 0.95 in every language): on the 334 golden mentions, all written blind,
-# the weakest read 0.730 intent (Hindi, 37 mentions) and 0.889 actionable F1 (English, 40); the floors guard that reading.
+# the weakest read 0.757 intent (Hindi, 37 mentions) and 0.914 actionable F1 (French, 32); the floors sit below that reading.
 INTENT_FLOOR = 0.72
-ACTIONABLE_FLOOR = 0.87
+ACTIONABLE_FLOOR = 0.90
 
 
 def test_golden_set_is_big_varied_and_apart_from_training() -> None:
@@ -83,9 +83,9 @@ def test_shipped_model_meets_golden_targets() -> None:
     # When every mention is classified
     result = evaluate(clf, golden)
     # Then intent accuracy and actionable F1 hold (the floors are 0.88 and 0.95 per language;
-    # docs/model.md says where the shipped model stands: 0.838, 0.929 and urgency 0.937 over the 334)
-    assert result["intent"].accuracy >= 0.83
-    assert result["actionable"].per_class["_binary_f1_yes"]["f1"] >= 0.92
+    # docs/model.md says where the shipped model stands: 0.871, 0.951 and urgency 0.937 over the 334)
+    assert result["intent"].accuracy >= 0.85
+    assert result["actionable"].per_class["_binary_f1_yes"]["f1"] >= 0.94
     assert result["urgency"].accuracy >= 0.92
 
 
