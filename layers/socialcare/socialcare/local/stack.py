@@ -229,7 +229,9 @@ class LocalStack:
                         MaxNumberOfMessages=batch_size,
                         AttributeNames=["All"],
                         MessageAttributeNames=["All"],
-                        VisibilityTimeout=30,
+                        # No override: Lambda's SQS trigger keeps the queue's own visibility timeout
+                        # (template: above the function's Timeout), so a slow batch is never handed
+                        # to a second poller while the first still runs it.
                     ).get("Messages", [])
                     if not got:
                         return
