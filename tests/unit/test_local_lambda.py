@@ -4,20 +4,29 @@ the function's Timeout enforced, the remaining time real."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from socialcare.local import lambda_adapter
 from socialcare.local.lambda_adapter import FunctionTimeoutError, LocalFunction, _layer_environ
 
 HANDLER = """
+import logging
 import os
+import sys
 import threading
 import time
 
 STARTED = threading.Event()
 PROGRESS = []
+LOG = logging.getLogger("shared-by-invocations")
+LOG_HANDLER = logging.StreamHandler(sys.stderr)  # one handler (and lock) for every invocation, as Powertools'
+LOG.addHandler(LOG_HANDLER)
+LOG.propagate = False
 
 
 def handler(event, context):
@@ -27,6 +36,11 @@ def handler(event, context):
             time.sleep(0.01)
     if event.get("mode") == "overlap":
         time.sleep(0.3)
+    if event.get("mode") == "log":
+        LOG.warning("invocation %s", event.get("n"))
+        while event.get("then") == "spin":
+            PROGRESS.append(time.monotonic())
+            time.sleep(0.01)
     return {"env": os.environ.get("WHO"), "remaining": context.get_remaining_time_in_millis(),
             "thread": threading.get_ident(), "at": time.monotonic()}
 """
@@ -80,3 +94,77 @@ def test_an_invocation_past_its_timeout_fails_and_is_stopped(code_dir):
     # Nothing more ran after the timeout: the sandbox is gone
     assert len(progress) == stopped_at
     assert FunctionTimeoutError.error_type == "Sandbox.Timedout"
+
+
+class HeldLock:
+    """Another thread writing through the function's log handler: it holds the handler's lock until
+    released, as a long line would."""
+
+    def __init__(self, lock: threading.RLock) -> None:
+        self.lock, self.held, self.release = lock, threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._hold, daemon=True)
+        self.thread.start()
+        assert self.held.wait(10)
+
+    def _hold(self) -> None:
+        with self.lock:
+            self.held.set()
+            self.release.wait(30)
+
+
+def test_a_timed_out_invocation_never_keeps_the_process_from_exiting(code_dir):
+    # Given a process whose only invocation times out while it waits for the log handler's lock (another
+    # thread is writing), and gets the lock after its deadline
+    script = f"""
+import sys, threading
+from pathlib import Path
+from socialcare.local.lambda_adapter import FunctionTimeoutError, LocalFunction, _layer_environ
+from tests.unit.test_local_lambda import HeldLock
+_layer_environ()
+fn = LocalFunction("exit", Path({str(code_dir)!r}), "handler.handler", {{}}, timeout_s=0.5)
+writer = HeldLock(fn.entry().__globals__["LOG_HANDLER"].lock)
+threading.Timer(1.5, writer.release.set).start()  # after the deadline
+try:
+    fn.invoke({{"mode": "log"}})
+except FunctionTimeoutError:
+    print("timed out", flush=True)
+"""
+    # When the process ends (its exit flushes every log handler, under the handler's lock)
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(root), *sys.path])},
+    )
+    # Then it exits: the stopped invocation left no lock behind
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "timed out"
+
+
+def test_an_invocation_abandoned_by_its_caller_is_stopped_once_back_in_its_own_code(code_dir, monkeypatch):
+    monkeypatch.setattr(lambda_adapter, "KILL_GRACE_S", 0.3)
+    fn = LocalFunction("late", code_dir, "handler.handler", {}, timeout_s=0.3, concurrency=2)
+    module = fn.entry().__globals__
+    writer = HeldLock(module["LOG_HANDLER"].lock)
+    # Given an invocation that times out inside the logging library (waiting for the handler's lock) and
+    # stays there past the grace period, so that its caller gives up on it
+    with pytest.raises(FunctionTimeoutError):
+        fn.invoke({"mode": "log", "n": 1, "then": "spin"})
+    # When the function is invoked again meanwhile, and then the first invocation gets the lock
+    result = fn.invoke({"mode": "quick"})
+    writer.release.set()
+    # Then the later invocation ran as its own, and the abandoned one is stopped in its own code
+    assert result["env"] is None and result["remaining"] > 0
+    deadline = time.monotonic() + 30
+    while any(t.name == "lambda-late" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the abandoned invocation was never stopped"
+        time.sleep(0.05)
+    stopped_at = len(module["PROGRESS"])
+    time.sleep(0.2)
+    assert len(module["PROGRESS"]) == stopped_at
+    # and the handler's lock is free for everyone
+    assert module["LOG_HANDLER"].lock.acquire(timeout=5)
+    module["LOG_HANDLER"].lock.release()

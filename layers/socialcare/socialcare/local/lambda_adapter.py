@@ -5,8 +5,10 @@ as strictly as Lambda does:
   as Lambda scales out); each sees its own function's environment (a per-thread layer over
   os.environ), so nothing serialises the product's logic;
 - each function's Timeout is enforced: at the deadline the invocation fails with Sandbox.Timedout and
-  its thread is stopped (an asynchronous exception, held back while the thread is inside moto, as a
-  real table finishes a request whose caller died); get_remaining_time_in_millis counts down for real.
+  its thread is stopped (an asynchronous exception, raised only while the thread runs the function's
+  own code: never inside moto, as a real table finishes a request whose caller died, nor inside a
+  library, which could be left holding a lock for good); get_remaining_time_in_millis counts down
+  for real.
 
 moto's LambdaSimpleBackend.invoke is an internal signature: moto is pinned, and a test covers this.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import importlib.util
 import json
 import os
@@ -31,7 +34,12 @@ from typing import Any
 
 CONCURRENCY_VAR = "SOCIALCARE_LOCAL_CONCURRENCY"
 DEFAULT_CONCURRENCY = 4
-KILL_GRACE_S = 10.0  # how long a timed-out invocation may take to reach a point where it can be stopped
+KILL_GRACE_S = 10.0  # how long the caller waits for a timed-out invocation to be stopped (then abandons it)
+STOP_POLL_S = 0.005  # how often a timed-out invocation's thread is looked at until it can be stopped
+RESTOP_S = 0.2  # a stop swallowed on its way (a finaliser, a bare except) is sent again after this
+
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]  # socialcare: the functions' shared code
+_ADAPTER_DIR = Path(__file__).resolve().parent  # socialcare.local: runs the invocation, never stopped inside
 
 
 def default_concurrency() -> int:
@@ -67,17 +75,44 @@ class LambdaContext:
 class _Invocation:
     """What the service-call guard and the timeout share about one running invocation."""
 
-    def __init__(self) -> None:
+    def __init__(self, code_dir: Path) -> None:
         self.lock = threading.Lock()
         self.in_service = 0
         self.timed_out = False
         self.thread_id: int | None = None
+        self.finished = False  # set (under the lock) before the thread leaves: its id may be reused after
+        self.own_code = (os.path.realpath(code_dir) + os.sep, str(_PACKAGE_DIR) + os.sep)
 
-    def kill(self) -> None:
+    def expire(self) -> None:
         with self.lock:
             self.timed_out = True
-            if self.in_service == 0 and self.thread_id is not None:
-                _async_raise(self.thread_id)
+
+    def stop(self, thread: threading.Thread) -> None:
+        """Stops the timed-out invocation's thread at a point where it runs the function's own code.
+        Raised anywhere else, the exception could leave shared state broken for every later invocation
+        and for the process's exit: a library between taking a lock and the `try` that releases it
+        (logging's handlers are shared by all invocations and flushed at exit), the import machinery.
+        Keeps looking for as long as the thread lives; a thread inside a service call is stopped by
+        the guard when its request completes."""
+        sent = -RESTOP_S
+        while thread.is_alive():
+            with self.lock:
+                if self.finished:
+                    return
+                now = time.monotonic()
+                if (
+                    self.in_service == 0
+                    and self.thread_id is not None
+                    and now - sent >= RESTOP_S
+                    and self._in_own_code(self.thread_id)
+                ):
+                    _async_raise(self.thread_id)
+                    sent = now
+            thread.join(STOP_POLL_S)
+
+    def _in_own_code(self, thread_id: int) -> bool:
+        frame = sys._current_frames().get(thread_id)
+        return frame is not None and _is_own_code(frame.f_code.co_filename, self.own_code)
 
     @contextlib.contextmanager
     def service_call(self) -> Iterator[None]:
@@ -93,6 +128,12 @@ class _Invocation:
                 stop = self.timed_out and self.in_service == 0
             if stop:
                 raise _Killed  # the request completed; its caller is gone
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_own_code(filename: str, roots: tuple[str, ...]) -> bool:
+    path = os.path.realpath(filename)
+    return path.startswith(roots) and not path.startswith(str(_ADAPTER_DIR) + os.sep)
 
 
 def _async_raise(thread_id: int) -> None:
@@ -189,7 +230,7 @@ class LocalFunction:
             ctx = LambdaContext(
                 function_name=self.name, aws_request_id=str(uuid.uuid4()), deadline=time.monotonic() + self.timeout_s
             )
-            invocation = _Invocation()
+            invocation = _Invocation(self.code_dir)
             box: dict[str, Any] = {}
 
             def run() -> None:
@@ -206,13 +247,18 @@ class LocalFunction:
                 finally:
                     _TLS.env = None
                     _TLS.invocation = None
+                    with invocation.lock:
+                        invocation.finished = True
 
             thread = threading.Thread(target=run, name=f"lambda-{self.name}", daemon=True)
             thread.start()
             thread.join(self.timeout_s)
             if thread.is_alive():
                 self.timeouts += 1
-                invocation.kill()
+                invocation.expire()
+                # The caller waits the grace period at most; a thread not stopped by then is abandoned to
+                # the stopper, which stops it once it is back in the function's own code.
+                threading.Thread(target=invocation.stop, args=(thread,), name=f"stop-{self.name}", daemon=True).start()
                 thread.join(KILL_GRACE_S)
                 raise FunctionTimeoutError(f"{ctx.aws_request_id} Task timed out after {self.timeout_s:.2f} seconds")
             if "error" in box:
