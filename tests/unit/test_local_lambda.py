@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 from socialcare.local import lambda_adapter
-from socialcare.local.lambda_adapter import FunctionTimeoutError, LocalFunction, _layer_environ
+from socialcare.local.lambda_adapter import (
+    FunctionTimeoutError,
+    LocalFunction,
+    _layer_environ,
+    _threads_join_their_invocation,
+)
 
 HANDLER = """
 import logging
@@ -20,9 +25,13 @@ import os
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+
+from socialcare.local.lambda_adapter import current_function
 
 STARTED = threading.Event()
 PROGRESS = []
+WORKERS = []
 LOG = logging.getLogger("shared-by-invocations")
 LOG_HANDLER = logging.StreamHandler(sys.stderr)  # one handler (and lock) for every invocation, as Powertools'
 LOG.addHandler(LOG_HANDLER)
@@ -36,6 +45,9 @@ def handler(event, context):
             time.sleep(0.01)
     if event.get("mode") == "overlap":
         time.sleep(0.3)
+    if event.get("mode") == "worker":
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            return pool.submit(worker, event).result()
     if event.get("mode") == "log":
         LOG.warning("invocation %s", event.get("n"))
         while event.get("then") == "spin":
@@ -43,6 +55,16 @@ def handler(event, context):
             time.sleep(0.01)
     return {"env": os.environ.get("WHO"), "remaining": context.get_remaining_time_in_millis(),
             "thread": threading.get_ident(), "at": time.monotonic()}
+
+
+def worker(event):
+    # as the poller's connector threads do: work on a pool thread while the handler waits for it
+    WORKERS.append(threading.current_thread())
+    until = time.monotonic() + 60  # a bound, so that a worker nobody stops still ends
+    while event.get("then") == "spin" and time.monotonic() < until:
+        PROGRESS.append(time.monotonic())
+        time.sleep(0.01)
+    return {"env": os.environ.get("WHO"), "function": current_function()}
 """
 
 
@@ -50,6 +72,7 @@ def handler(event, context):
 def code_dir(tmp_path: Path) -> Path:
     (tmp_path / "handler.py").write_text(HANDLER, encoding="utf-8")
     _layer_environ()
+    _threads_join_their_invocation()
     return tmp_path
 
 
@@ -118,7 +141,12 @@ def test_a_timed_out_invocation_never_keeps_the_process_from_exiting(code_dir):
     script = f"""
 import sys, threading
 from pathlib import Path
-from socialcare.local.lambda_adapter import FunctionTimeoutError, LocalFunction, _layer_environ
+from socialcare.local.lambda_adapter import (
+    FunctionTimeoutError,
+    LocalFunction,
+    _layer_environ,
+    _threads_join_their_invocation,
+)
 from tests.unit.test_local_lambda import HeldLock
 _layer_environ()
 fn = LocalFunction("exit", Path({str(code_dir)!r}), "handler.handler", {{}}, timeout_s=0.5)
@@ -168,3 +196,30 @@ def test_an_invocation_abandoned_by_its_caller_is_stopped_once_back_in_its_own_c
     # and the handler's lock is free for everyone
     assert module["LOG_HANDLER"].lock.acquire(timeout=5)
     module["LOG_HANDLER"].lock.release()
+
+
+def test_a_thread_the_function_starts_runs_as_the_function(code_dir):
+    fn = LocalFunction("pool", code_dir, "handler.handler", {"WHO": "pool"}, timeout_s=5)
+    # Given a handler that does its work on a worker pool's thread
+    # When it is invoked
+    result = fn.invoke({"mode": "worker"})
+    # Then the worker saw the function's environment and ran as the function (its calls use its role)
+    assert result == {"env": "pool", "function": "pool"}
+    assert os.environ.get("WHO") is None and lambda_adapter.current_function() is None
+
+
+def test_a_worker_thread_still_running_at_the_timeout_is_stopped_with_its_invocation(code_dir):
+    fn = LocalFunction("pool-late", code_dir, "handler.handler", {}, timeout_s=0.3)
+    module = fn.entry().__globals__
+    # Given an invocation whose handler waits for a pool thread that is still working at the Timeout
+    # When the Timeout passes
+    with pytest.raises(FunctionTimeoutError):
+        fn.invoke({"mode": "worker", "then": "spin"})
+    # Then the worker is stopped too (Lambda ends every thread of a timed-out invocation), well before
+    # the 60 s it would otherwise spin
+    (worker,) = module["WORKERS"]
+    worker.join(15)
+    assert not worker.is_alive(), "the worker thread outlived its invocation"
+    stopped_at = len(module["PROGRESS"])
+    time.sleep(0.2)
+    assert len(module["PROGRESS"]) == stopped_at

@@ -8,7 +8,10 @@ as strictly as Lambda does:
   its thread is stopped (an asynchronous exception, raised only while the thread runs the function's
   own code: never inside moto, as a real table finishes a request whose caller died, nor inside a
   library, which could be left holding a lock for good); get_remaining_time_in_millis counts down
-  for real.
+  for real;
+- a thread the invocation starts (a worker pool's) is part of it: it runs with the function's name
+  (so its calls are checked against the function's role), environment and output, and is stopped
+  with the invocation at the Timeout.
 
 moto's LambdaSimpleBackend.invoke is an internal signature: moto is pinned, and a test covers this.
 """
@@ -20,6 +23,7 @@ import ctypes
 import functools
 import importlib.util
 import json
+import math
 import os
 import sys
 import threading
@@ -72,43 +76,72 @@ class LambdaContext:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
+class _Member:
+    """One live thread of an invocation: the invocation's own, or one it started."""
+
+    def __init__(self) -> None:
+        self.in_service = 0  # inside a service call (moto): never stopped there
+
+
 class _Invocation:
-    """What the service-call guard and the timeout share about one running invocation."""
+    """What the service-call guard and the timeout share about one running invocation and every thread
+    it started (in Lambda they all run with the function's role and die with it at its Timeout)."""
 
     def __init__(self, code_dir: Path) -> None:
         self.lock = threading.Lock()
-        self.in_service = 0
         self.timed_out = False
-        self.thread_id: int | None = None
-        self.finished = False  # set (under the lock) before the thread leaves: its id may be reused after
+        # Live threads by id; a thread leaves (under the lock) before it ends, as its id may be reused after
+        self.members: dict[int, _Member] = {}
+        self.starting = 0  # threads started by members that have not joined yet
         self.own_code = (os.path.realpath(code_dir) + os.sep, str(_PACKAGE_DIR) + os.sep)
+
+    def announce(self, count: int = 1) -> None:
+        """A member is starting a thread (count=1), or failed to (count=-1)."""
+        with self.lock:
+            self.starting += count
+
+    def join(self, *, announced: bool = False) -> None:
+        """The calling thread runs for this invocation from now on (one starting after the Timeout is
+        stopped like the others, so that whoever waits for it is not left waiting)."""
+        with self.lock:
+            self.members[threading.get_ident()] = _Member()
+            if announced:
+                self.starting -= 1
+
+    def leave(self) -> None:
+        with self.lock:
+            self.members.pop(threading.get_ident(), None)
+
+    def in_service_here(self) -> bool:
+        member = self.members.get(threading.get_ident())
+        return member is not None and member.in_service > 0
 
     def expire(self) -> None:
         with self.lock:
             self.timed_out = True
 
-    def stop(self, thread: threading.Thread) -> None:
-        """Stops the timed-out invocation's thread at a point where it runs the function's own code.
-        Raised anywhere else, the exception could leave shared state broken for every later invocation
-        and for the process's exit: a library between taking a lock and the `try` that releases it
-        (logging's handlers are shared by all invocations and flushed at exit), the import machinery.
-        Keeps looking for as long as the thread lives; a thread inside a service call is stopped by
-        the guard when its request completes."""
-        sent = -RESTOP_S
-        while thread.is_alive():
+    def stop(self) -> None:
+        """Stops each of the timed-out invocation's threads at a point where it runs the function's own
+        code. Raised anywhere else, the exception could leave shared state broken for every later
+        invocation and for the process's exit: a library between taking a lock and the `try` that
+        releases it (logging's handlers are shared by all invocations and flushed at exit), the import
+        machinery. Keeps looking for as long as any of them lives; a thread inside a service call is
+        stopped by the guard when its request completes."""
+        sent: dict[int, float] = {}
+        while True:
             with self.lock:
-                if self.finished:
+                if not self.members and not self.starting:
                     return
                 now = time.monotonic()
-                if (
-                    self.in_service == 0
-                    and self.thread_id is not None
-                    and now - sent >= RESTOP_S
-                    and self._in_own_code(self.thread_id)
-                ):
-                    _async_raise(self.thread_id)
-                    sent = now
-            thread.join(STOP_POLL_S)
+                for thread_id, member in self.members.items():
+                    if (
+                        member.in_service == 0
+                        and now - sent.get(thread_id, -math.inf) >= RESTOP_S
+                        and self._in_own_code(thread_id)
+                    ):
+                        _async_raise(thread_id)
+                        sent[thread_id] = now
+            time.sleep(STOP_POLL_S)
 
     def _in_own_code(self, thread_id: int) -> bool:
         frame = sys._current_frames().get(thread_id)
@@ -119,13 +152,14 @@ class _Invocation:
         with self.lock:
             if self.timed_out:
                 raise _Killed
-            self.in_service += 1
+            member = self.members.get(threading.get_ident()) or _Member()
+            member.in_service += 1
         try:
             yield
         finally:
             with self.lock:
-                self.in_service -= 1
-                stop = self.timed_out and self.in_service == 0
+                member.in_service -= 1
+                stop = self.timed_out and member.in_service == 0
             if stop:
                 raise _Killed  # the request completed; its caller is gone
 
@@ -234,9 +268,9 @@ class LocalFunction:
             box: dict[str, Any] = {}
 
             def run() -> None:
-                invocation.thread_id = threading.get_ident()
                 _TLS.env = dict(self.environment)
                 _TLS.invocation = invocation
+                invocation.join()
                 try:
                     with _inside_function(self.name):
                         box["result"] = handler(event, ctx)
@@ -247,23 +281,74 @@ class LocalFunction:
                 finally:
                     _TLS.env = None
                     _TLS.invocation = None
-                    with invocation.lock:
-                        invocation.finished = True
+                    invocation.leave()
 
-            thread = threading.Thread(target=run, name=f"lambda-{self.name}", daemon=True)
+            thread = _AdapterThread(target=run, name=f"lambda-{self.name}", daemon=True)
             thread.start()
             thread.join(self.timeout_s)
             if thread.is_alive():
                 self.timeouts += 1
                 invocation.expire()
                 # The caller waits the grace period at most; a thread not stopped by then is abandoned to
-                # the stopper, which stops it once it is back in the function's own code.
-                threading.Thread(target=invocation.stop, args=(thread,), name=f"stop-{self.name}", daemon=True).start()
+                # the stopper, which stops it (and every thread it started) once back in the function's code.
+                _AdapterThread(target=invocation.stop, name=f"stop-{self.name}", daemon=True).start()
                 thread.join(KILL_GRACE_S)
                 raise FunctionTimeoutError(f"{ctx.aws_request_id} Task timed out after {self.timeout_s:.2f} seconds")
             if "error" in box:
                 raise box["error"]
             return box.get("result")
+
+
+class _AdapterThread(threading.Thread):
+    """A thread of this adapter (an invocation's sandbox, its stopper): it takes no invocation's context
+    from the thread that starts it."""
+
+
+def _threads_join_their_invocation() -> None:
+    """A thread started while an invocation runs (a worker pool's, a timer's) runs as part of it, as every
+    thread of a Lambda function does: with the function's role (IAM checks its calls), its environment,
+    its output, and it is stopped with the invocation at the Timeout. Threads that moto starts inside a
+    service call (a state machine's execution) belong to the service, not to the function."""
+    if getattr(threading.Thread, "_socialcare_joins", False):
+        return
+    original = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        invocation = getattr(_TLS, "invocation", None)
+        if invocation is None or isinstance(self, _AdapterThread) or invocation.in_service_here():
+            original(self)
+            return
+        self.run = _as_member(self.run, invocation, _TLS.env, current_function())  # type: ignore[method-assign]
+        invocation.announce()
+        try:
+            original(self)
+        except BaseException:
+            invocation.announce(-1)
+            raise
+
+    threading.Thread.start = start  # type: ignore[method-assign]
+    threading.Thread._socialcare_joins = True  # type: ignore[attr-defined]
+
+
+def _as_member(
+    body: Callable[[], None], invocation: _Invocation, env: dict[str, str] | None, function: str | None
+) -> Callable[[], None]:
+    def run() -> None:
+        _TLS.env, _TLS.invocation = env, invocation
+        _CALLS.depth, _CALLS.function = 1, function
+        try:
+            invocation.join(announced=True)
+            try:
+                body()
+            finally:
+                invocation.leave()
+        except _Killed:
+            pass  # stopped with its invocation, as Lambda ends every thread of a timed-out invocation
+        finally:
+            _TLS.env = _TLS.invocation = None
+            _CALLS.depth, _CALLS.function = 0, None
+
+    return run
 
 
 def _guard_service_calls() -> None:
@@ -392,4 +477,5 @@ def install() -> None:
     LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
     _layer_environ()
     _guard_service_calls()
+    _threads_join_their_invocation()
     moto_patches.install()
