@@ -6,19 +6,25 @@ the built layer and the SDK version the Lambda python3.12 runtime provides; its 
 the template gives it, plus the runtime's own variables and the local endpoint. The layer is built for
 Lambda's arm64: where this machine cannot load one of its compiled extensions, the same package and
 version built for this machine is put in front of it (every pure-Python file is the built one).
+
+An invocation has the function's Timeout from template.yaml, as the in-process adapter's do: past it,
+the caller gets Sandbox.Timedout and the process is ended, so the next invocation starts a fresh one
+(Lambda resets the execution environment of an invocation that timed out).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import threading
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from socialcare.local.lambda_adapter import LocalFunction
+from socialcare.local.lambda_adapter import FunctionTimeoutError, LocalFunction
 
 WORKER = Path(__file__).with_name("lambda_worker.py")
 
@@ -46,9 +52,16 @@ class Artifacts:
         layer = self.build_dir / "SharedLayer" / "python"
         return [p for p in (self.native_overlay, layer) if p is not None]
 
-    def function(self, logical_id: str, name: str, handler: str, environment: dict[str, str]) -> BuiltFunction:
+    def function(
+        self, logical_id: str, name: str, handler: str, environment: dict[str, str], timeout_s: float
+    ) -> BuiltFunction:
         return BuiltFunction(
-            name=name, code_dir=self.build_dir / logical_id, handler=handler, environment=environment, artifacts=self
+            name=name,
+            code_dir=self.build_dir / logical_id,
+            handler=handler,
+            environment=environment,
+            timeout_s=timeout_s,
+            artifacts=self,
         )
 
 
@@ -56,6 +69,7 @@ class Artifacts:
 class BuiltFunction(LocalFunction):
     artifacts: Artifacts | None = None
     _proc: subprocess.Popen | None = None
+    _answers: queue.Queue[str] | None = None  # the running process's answer lines ("" once it has exited)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _log: IO[str] | None = None
     invocations: int = 0
@@ -107,20 +121,34 @@ class BuiltFunction(LocalFunction):
             text=True,
             cwd=self.code_dir,
         )
-        hello = json.loads(proc.stdout.readline() or '{"ready": false, "error": {"errorMessage": "no answer"}}')
+        answers: queue.Queue[str] = queue.Queue()
+        threading.Thread(
+            target=_read_lines, args=(proc.stdout, answers), name=f"answers-{self.name}", daemon=True
+        ).start()
+        # Init has no limit here, as in the in-process adapter (Lambda's is 10 s, then retried in the invoke)
+        hello = json.loads(answers.get() or '{"ready": false, "error": {"errorMessage": "no answer"}}')
         if not hello.get("ready"):
             proc.kill()
             raise _error(hello.get("error") or {})
+        self._answers = answers
         return proc
 
     def invoke(self, event: dict) -> Any:
         with self._lock:
             if self._proc is None or self._proc.poll() is not None:
                 self._proc = self._start()
-            self._proc.stdin.write(json.dumps({"event": event}) + "\n")
+            assert self._answers is not None
+            request_id = str(uuid.uuid4())
+            request = {"event": event, "request_id": request_id, "timeout_ms": int(self.timeout_s * 1000)}
+            self._proc.stdin.write(json.dumps(request) + "\n")
             self._proc.stdin.flush()
-            line = self._proc.stdout.readline()
             self.invocations += 1
+            try:
+                line = self._answers.get(timeout=self.timeout_s)
+            except queue.Empty:
+                self.timeouts += 1
+                self._end()
+                raise FunctionTimeoutError(f"{request_id} Task timed out after {self.timeout_s:.2f} seconds") from None
             if not line:
                 self._proc = None
                 raise _error({"errorType": "Runtime.ExitError", "errorMessage": f"{self.name} exited"})
@@ -128,6 +156,13 @@ class BuiltFunction(LocalFunction):
         if "error" in answer:
             raise _error(answer["error"])
         return answer.get("result")
+
+    def _end(self) -> None:
+        """Ends the execution environment at once (the timed-out invocation with it)."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(timeout=10)
+            self._proc = None
 
     def stop(self) -> None:
         if self._proc is not None:
@@ -140,3 +175,10 @@ class BuiltFunction(LocalFunction):
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _read_lines(stream: IO[str], into: queue.Queue[str]) -> None:
+    """The process's answers, line by line, so that the caller can stop waiting at the Timeout."""
+    for line in stream:
+        into.put(line)
+    into.put("")

@@ -45,7 +45,6 @@ def main():
     sys.path[:0] = [code_dir, *layer_paths]
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
-    timeout_s = float(os.environ.get("SOCIALCARE_FUNCTION_TIMEOUT", "30"))
     module_name, _, attr = handler.rpartition(".")
     try:
         entry, init_error = getattr(importlib.import_module(module_name), attr), None
@@ -55,13 +54,15 @@ def main():
     answers.flush()
     for line in sys.stdin:
         request = json.loads(line)
-        request_id = str(uuid.uuid4())
+        # What Lambda's Runtime API gives with each event (its request id, the time left before the Timeout)
+        request_id = request.get("request_id") or str(uuid.uuid4())
+        deadline_ms = time.time() * 1000 + float(request.get("timeout_ms", 3000))
         os.environ["_X_AMZN_TRACE_ID"] = f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=1"
         if init_error is not None:
             answer = {"error": init_error}
         else:
             try:
-                result = entry(request["event"], Context(request_id, time.time() * 1000 + timeout_s * 1000))
+                result = entry(request["event"], Context(request_id, deadline_ms))
                 answer = {"result": result}
             except Exception as exc:  # noqa: BLE001 - an unhandled error becomes the function's error payload
                 answer = {"error": _error(exc)}

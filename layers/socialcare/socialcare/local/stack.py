@@ -129,7 +129,7 @@ class LocalStack:
             env = {var: outputs[f"LocalEnv{logical_id}0{key}"] for key, var in spec.env_keys.items()}
             env.update(AWS_LAMBDA_FUNCTION_NAME=name, POWERTOOLS_TRACE_DISABLED="true", AWS_REGION=REGION)
             if self.artifacts is not None:
-                fn = self.artifacts.function(logical_id, name, spec.handler, env)
+                fn = self.artifacts.function(logical_id, name, spec.handler, env, spec.timeout_s)
             else:
                 fn = lambda_adapter.LocalFunction(
                     name=name,
