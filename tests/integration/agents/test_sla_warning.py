@@ -25,7 +25,7 @@ def test_warning_fires_once_for_an_unanswered_clock_and_not_for_an_answered_one(
     with local_stack({"BrandConfigPath": WARN_CONFIG}) as stack:
         deps = build_deps()
         sqs = boto3.client("sqs")
-        # Given two baggage cases on a 10 s first-response clock, warned at 30 %
+        # Given two baggage cases on a 30 s first-response clock, warned at 10 % (3 s)
         quiet, answered = (
             mention("@SkylarkAir my suitcase is lost and the baggage desk is closed, please help") for _ in range(2)
         )
@@ -42,11 +42,11 @@ def test_warning_fires_once_for_an_unanswered_clock_and_not_for_an_answered_one(
             stack.pump("WarnSlaFunction")
             return [e for e in deps.store.events(ids[0]) if e["type"] == "case.sla_warning"]
 
-        events = wait_for(warned, timeout=9, interval=0.3)
+        events = wait_for(warned, timeout=25, interval=0.3)
         # Then only the unanswered case is warned, about its first-response clock, before the breach
         assert events[0]["detail"]["clock"] == "first_response" and events[0]["detail"]["seconds_left"] > 0
         opened = deps.store.get_case(ids[0]).opened_at
-        assert 2.5 <= (datetime.fromisoformat(events[0]["at"]) - opened).total_seconds() < 10
+        assert 2.5 <= (datetime.fromisoformat(events[0]["at"]) - opened).total_seconds() < 30
         time.sleep(0.5)
         stack.pump("WarnSlaFunction")
         assert len(warned()) == 1
