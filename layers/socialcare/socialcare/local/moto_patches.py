@@ -26,6 +26,12 @@
    TaskTimedOut / TaskDoesNotExist / InvalidToken cannot even be raised (no message, no error type):
    they get both, so the caller sees an error code AWS sends (moto still answers TaskDoesNotExist
    where AWS would say TaskTimedOut; callers treat the two alike).
+7. SQS queues under concurrent consumers: moto's delete rebuilds a queue's message list from the
+   list as it was when the delete began, so two deletes at once (the SQS trigger's pollers settling
+   their batches) put back messages the other had just deleted, to sit in flight and then be
+   delivered again; and two receives at once can both take the same message. Each queue's messages
+   are now taken, deleted and made visible again under the queue's own lock (the one moto's send
+   already takes); a long poll waits outside it.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ def install() -> None:
     _cheap_retention_check()
     _reuse_task_clients()
     _refuse_spent_tokens()
+    _atomic_queues()
 
 
 def _serialise_dynamodb() -> None:
@@ -578,3 +585,44 @@ def _token_errors() -> None:
             AWSError.__init__(self, message, exception_type=_type)
 
         getattr(api, name).__init__ = __init__
+
+
+def _atomic_queues() -> None:
+    """Receive, delete and visibility changes hold the queue's lock (see 7 above)."""
+    from moto.core.utils import unix_time
+    from moto.sqs.models import Queue, SQSBackend
+
+    if getattr(SQSBackend, "_socialcare_atomic", False):
+        return
+    receive, delete, visibility = SQSBackend.receive_message, Queue.delete_message, SQSBackend.change_message_visibility
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        with self._messages_lock:
+            delete(self, receipt_handle)
+
+    def change_message_visibility(self: Any, queue_name: str, receipt_handle: str, visibility_timeout: int) -> None:
+        with self.get_queue(queue_name)._messages_lock:
+            visibility(self, queue_name, receipt_handle, visibility_timeout)
+
+    def receive_message(
+        self: Any,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        message_attribute_names: list[str] | None = None,
+    ) -> list[Any]:
+        queue = self.get_queue(queue_name)
+        end = unix_time() + wait_seconds_timeout
+        while True:
+            with queue._messages_lock:
+                got = receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+            left = end - unix_time()
+            if got or left <= 0:
+                return got
+            queue.wait_for_messages(min(1.0, left))  # as moto's long poll waits, without the lock held
+
+    Queue.delete_message = delete_message  # type: ignore[method-assign]
+    SQSBackend.change_message_visibility = change_message_visibility  # type: ignore[method-assign]
+    SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+    SQSBackend._socialcare_atomic = True  # type: ignore[attr-defined]
