@@ -45,7 +45,9 @@ DEFAULT_HEADS = {
     # Rare words and bigrams (seen once in 28,000 tweets in eight languages) only add size.
     "sentiment": HeadParams(c=5.0, nb=True, word_min_df=2),
     "department": HeadParams(c=5.0, nb=True),
-    "intent": HeadParams(c=20.0, char_min_df=3, class_weight="balanced"),
+    # NB averaging for intent: out of fold on 3,918 training mentions it gains in every language
+    # (0.789 -> 0.800 intent, 0.896 -> 0.900 actionable F1); on the 1,245 of an earlier release it did not.
+    "intent": HeadParams(c=20.0, char_min_df=3, class_weight="balanced", nb=True),
     "actionable": HeadParams(c=20.0, char_min_df=3),
     "urgency": HeadParams(c=20.0, char_min_df=3, class_weight="balanced"),
     # Which language a post is in: character n-grams carry it, rare words add little but size.
