@@ -179,6 +179,7 @@ def test_every_built_handler_imports_in_the_lambda_runtime(built_stack):
     started = {}
     for logical_id, fn in built_stack.functions.items():
         assert isinstance(fn, BuiltFunction) and fn.code_dir.parent.name == "build"
+        assert fn.timeout_s == built_stack.template.functions[logical_id].timeout_s  # its Timeout, as in Lambda
         t0 = time.perf_counter()
         fn._proc = fn._start()  # the init phase: import the handler module with the template's environment
         started[logical_id] = time.perf_counter() - t0
