@@ -76,7 +76,7 @@ def _open_cases(stack: LocalStack, rows: list[dict], tag: str) -> dict[str, dict
         sqs.send_message(QueueUrl=stack.outputs["MentionsQueueUrl"], MessageBody=m.model_dump_json())
         sent[case_id_for(m.key)] = (m.key, row)
     stats = stack.pump("RouteMentionFunction")
-    # On a loaded machine an invocation can pass its 30 s Timeout locally: the functions share one
+    # On a loaded machine an invocation can pass its 60 s Timeout locally: the functions share one
     # interpreter and moto's one DynamoDB lock, so a batch's wall time is mostly waiting (its CPU is
     # ~0.3 s). The pump then returns the batch to the queue, as Lambda's SQS event source does, and it
     # is routed again. Any other failed invocation, a mention left unrouted or dead-lettered, fails.
