@@ -31,26 +31,18 @@ def test_golden_set_is_big_varied_and_apart_from_training() -> None:
 def _near_copies(texts: list[tuple[str, int]], others: list[str]) -> list[tuple[float, str, str]]:
     """(ratio, other, text) for each (text, k) and each of the first k others at 0.65 string similarity
     (difflib's ratio) or above."""
-    import numpy as np
+    from rapidfuzz.distance import Indel
+    from rapidfuzz.process import cdist
 
-    chars = {c: j for j, c in enumerate(sorted({c for t in [*others, *(t for t, _ in texts)] for c in t}))}
-
-    def counts(batch: list[str]) -> np.ndarray:
-        out = np.zeros((len(batch), len(chars)), dtype=np.int32)
-        for i, t in enumerate(batch):
-            for c in t:
-                out[i, chars[c]] += 1
-        return out
-
-    oc, lengths = counts(others), np.array([len(t) for t in others])
+    # 2 x longest common subsequence / total length bounds difflib's ratio from above (its matching
+    # blocks are one common subsequence), and rapidfuzz computes it in C for every pair: only the
+    # pairs it lets through are compared by difflib itself
+    bound = cdist([t for t, _ in texts], others, scorer=Indel.normalized_similarity, score_cutoff=0.65, workers=-1)
     close = []
     m = difflib.SequenceMatcher(None, autojunk=False)
-    for (text, k), tc in zip(texts, counts([t for t, _ in texts]), strict=True):
-        # difflib's quick_ratio (shared characters, in any order) bounds ratio from above: only the
-        # pairs it lets through are compared in full
-        bound = 2 * np.minimum(oc[:k], tc).sum(axis=1) / (lengths[:k] + len(text))
+    for (text, k), row in zip(texts, bound, strict=True):
         m.set_seq2(text)
-        for i in np.flatnonzero(bound >= 0.65):
+        for i in row[:k].nonzero()[0]:
             m.set_seq1(others[i])
             if m.ratio() >= 0.65:
                 close.append((round(m.ratio(), 3), others[i], text))
