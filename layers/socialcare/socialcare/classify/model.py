@@ -4,7 +4,7 @@ File layout (one file, a few MB at most)::
 
     b"SOCIALCARE-MODEL\\n"  magic
     4 bytes big-endian     length of the JSON header
-    JSON header            format, heads (name, classes, biases, column offset, scales), sizes, sha256
+    JSON header            format, heads (name, classes, biases, column offset, scales), sizes, crc32
     payload                one zlib stream of the word vocabulary and char n-gram vocabulary
                            ("\\n"-joined UTF-8), then the two int16 weight matrices (features x all
                            classes of all heads, row-major), each cut into blocks of ``block_rows``
@@ -14,6 +14,10 @@ Weights are quantised per class column (int16 with a float scale), with idf fold
 dictionary look-ups, C-level sums over ``zip`` and one multiply per class: no numpy needed. A block of
 weights is decompressed the first time a feature in it is scored, so loading reads only the
 vocabularies (format 1 files, one stream for everything, are still read).
+
+The payload's checksum is CRC-32 (format 3): it only has to catch a damaged or truncated file at load,
+not a forged one, and it costs 2 ms on 8 MB where SHA-256 (formats 1 and 2, still read) costs 5 ms of
+every cold start.
 """
 
 from __future__ import annotations
@@ -33,8 +37,8 @@ from socialcare.classify.base import ClassifierError
 from socialcare.classify.features import char_words, tokens, word_features, word_grams
 
 MAGIC = b"SOCIALCARE-MODEL\n"
-FORMAT = 2
-_READS = (1, 2)
+FORMAT = 3
+_READS = (1, 2, 3)
 # Rows per compressed block: small enough that a block decodes in tens of µs, big enough that
 # zlib still finds the repeats (the artifact grows by a few percent over one stream).
 BLOCK_ROWS = 256
@@ -378,7 +382,7 @@ def dump(
         "block_rows": BLOCK_ROWS,
         "blocks": [[len(b) for b in bs] for bs in blocks],
         "counts": [len(word_vocab), len(char_vocab)],
-        "sha256": hashlib.sha256(payload).hexdigest(),
+        "crc32": zlib.crc32(payload),
         "meta": meta,
     }
     head_bytes = json.dumps(header, ensure_ascii=False, sort_keys=True).encode("utf-8")
@@ -414,7 +418,12 @@ def loads(data: bytes, source: str = "<bytes>") -> Model:
         payload = data[start + n :]
         if header.get("format") not in _READS:
             raise ClassifierError(f"model {source}: format {header.get('format')!r}, this code reads {_READS}")
-        if hashlib.sha256(payload).hexdigest() != header["sha256"]:
+        intact = (
+            zlib.crc32(payload) == header["crc32"]
+            if header["format"] >= 3
+            else hashlib.sha256(payload).hexdigest() == header["sha256"]
+        )
+        if not intact:
             raise ClassifierError(f"model {source}: checksum mismatch, the file is corrupt or truncated")
         heads = [Head(h["name"], tuple(h["classes"]), tuple(h["bias"]), h["offset"]) for h in header["heads"]]
         offset = 0
