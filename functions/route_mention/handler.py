@@ -21,7 +21,19 @@ def _record_handler(reserve_ms: int) -> Any:
     def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
         if lambda_context.get_remaining_time_in_millis() < reserve_ms:
             raise OutOfTimeError(f"record {record.message_id} left for the next delivery: out of time")
-        handle_record(record.message_id, record.body, default_deps(), os.environ["MENTIONS_DLQ_URL"])
+        try:
+            handle_record(record.message_id, record.body, default_deps(), os.environ["MENTIONS_DLQ_URL"])
+        except Exception as exc:
+            # The record returns to the queue (and after maxReceiveCount to its dead-letter queue): say
+            # which one and why, so that a dead letter can be traced. Type and message only: a failure
+            # here is a service error, never the mention's text.
+            logger.warning(
+                "mention failed; it returns to the queue",
+                message_id=record.message_id,
+                receive_count=record.attributes.approximate_receive_count,
+                error=f"{type(exc).__name__}: {str(exc)[:300]}",
+            )
+            raise
 
     return record_handler
 

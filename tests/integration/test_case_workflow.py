@@ -9,6 +9,7 @@ from datetime import timedelta
 import boto3
 import pytest
 from socialcare.agents import AgentClient, NotAllowedError
+from socialcare.cases.router import route_mention
 from socialcare.models import CaseStatus, case_id_for, utcnow
 
 from tests.builders import mention
@@ -188,6 +189,33 @@ def test_reply_in_thread_attaches_to_the_open_case(stack, deps, send):
     assert [c.id for c in deps.store.customer_cases(first.customer_key)] == [case_id]
     texts = [m["text"] for m in deps.store.messages(case_id)]
     assert texts == [first.text, reply.text]
+
+
+@patient
+def test_a_reply_in_the_thread_of_a_case_closed_past_the_reopen_window_opens_a_new_case(stack, deps, send):
+    # Given a case resolved longer ago than the brand's reopen window
+    first = mention("@SkylarkAir my flight SK12 was cancelled, please rebook me")
+    send(first)
+    old = case_id_for(first.key)
+    wait_for(lambda: deps.store.get_case(old).token_fresh)
+    AgentClient(deps, "maria").resolve(old, "rebooked on SK14")
+    later = dataclasses.replace(deps, now=lambda: utcnow() + timedelta(seconds=deps.config.reopen_window_s + 60))
+    # When the customer writes again in the same thread
+    reply = mention(
+        "@SkylarkAir the rebooked flight SK14 is cancelled too, please help",
+        author=first.author,
+        conversation_id=first.id,
+        in_reply_to_id=first.id,
+    )
+    result = route_mention(reply, later)
+    # Then a new case opens (the thread and the customer's latest case both point at it), and the
+    # old case stays resolved: the customer's latest-case pointer, which the thread lookup never
+    # read, is no reason to decide again (it once made every attempt a "race" and the mention a
+    # dead letter)
+    assert result.outcome == "opened" and result.case_id == case_id_for(reply.key)
+    assert deps.store.thread_case(reply.thread_key) == result.case_id
+    assert deps.store.latest_case_id(first.customer_key) == result.case_id
+    assert deps.store.get_case(old).status == CaseStatus.RESOLVED
 
 
 @patient

@@ -35,7 +35,7 @@ def _queue_depth(stack) -> int:
     return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
 
-def test_a_transaction_conflict_on_the_first_transaction_is_stored_after_redelivery(stack, fresh_clients):
+def test_a_transaction_conflict_on_the_first_transaction_is_stored_after_redelivery(stack, fresh_clients, caplog):
     # Given a table that cancels the router's transactions with TransactionConflict (concurrent writers
     # on the thread item) for longer than the router's own retries
     canceller = TransactionCanceller(first_calls(TRANSACT_ATTEMPTS, "TransactionConflict"))
@@ -43,9 +43,14 @@ def test_a_transaction_conflict_on_the_first_transaction_is_stored_after_redeliv
     m = mention("@SkylarkAir my flight SK88 was cancelled and nobody can rebook me")
     boto3.client("sqs").send_message(QueueUrl=stack.outputs["MentionsQueueUrl"], MessageBody=m.model_dump_json())
     # When the RouteMention handler takes the queue (Lambda's event source: failed records come back)
-    stats = stack.pump("RouteMentionFunction")
-    # Then the first delivery failed (not dropped as a duplicate), the redelivery stored it
+    with caplog.at_level("WARNING", logger="socialcare"):
+        stats = stack.pump("RouteMentionFunction")
+    # Then the first delivery failed (not dropped as a duplicate), and said so in the function's log
+    # with the message's id and the error, never the mention's text; the redelivery stored it
     assert stats.failed == 1 and stats.received == 2
+    failures = [r for r in caplog.records if r.getMessage() == "mention failed; it returns to the queue"]
+    assert [(r.receive_count, r.error.split(":")[0]) for r in failures] == [("1", "StoreBusyError")]
+    assert all(r.message_id and m.text not in r.error for r in failures)
     deps = build_deps()
     stored = deps.store.get_mention(m.key)
     assert stored is not None and stored["case_id"] == case_id_for(m.key)

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from socialcare.local.demo import demo_data_dir, load_posts, why_incomplete
+from socialcare.local.demo import demo_data_dir, handler_failures, load_posts, why_incomplete
 
 
 def _recorded() -> list[dict]:
@@ -66,3 +66,24 @@ def test_connector_failures_and_dead_letters_are_named() -> None:
         lost
         == f"1 of {len(posts)} served mentions never reached the mentions table (see .local-stack/demo-handlers.log)"
     )
+
+
+def test_an_incomplete_run_names_the_handlers_failures_most_frequent_first(tmp_path) -> None:
+    # Given a handler log with metrics, info lines, a torn line and two kinds of logged failure
+    failed = {"level": "WARNING", "message": "mention failed; it returns to the queue"}
+    lines = [
+        json.dumps({"_aws": {}, "MentionsRouted": [1.0]}),
+        json.dumps({"level": "INFO", "message": "case opened", "error": "not a failure"}),
+        *[json.dumps({**failed, "error": "RouteRaceError: mention x#1 kept changing"})] * 5,
+        json.dumps({**failed, "error": "ClientError: ThrottlingException"}),
+        '{"level": "WARNING", "error": "torn',
+    ]
+    log = tmp_path / "demo-handlers.log"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # When the failed run's summary is built
+    failures = handler_failures(log)
+    # Then each logged failure is counted once per line, the most frequent first
+    assert failures == [
+        (5, "mention failed; it returns to the queue: RouteRaceError: mention x#1 kept changing"),
+        (1, "mention failed; it returns to the queue: ClientError: ThrottlingException"),
+    ]

@@ -323,7 +323,26 @@ def run(*, json_output: bool = False, posts_path: Path | None = None, seed_waves
         print_report(report)
     if report["failure"]:
         print(f"demo incomplete: {report['failure']}", file=sys.stderr)
+        for count, error in handler_failures(log_dir / "demo-handlers.log"):
+            print(f"  {count} x {error}", file=sys.stderr)
     return report
+
+
+def handler_failures(log: Path, limit: int = 5) -> list[tuple[int, str]]:
+    """The handlers' logged failures, most frequent first: what a reader of a failed run (a CI log)
+    needs before opening the whole handler log."""
+    errors: Counter = Counter()
+    with log.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            if '"error"' not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("level") in {"WARNING", "ERROR"} and entry.get("error"):
+                errors[f"{entry.get('message', '')}: {entry['error']}"] += 1
+    return [(n, e) for e, n in errors.most_common(limit)]
 
 
 def _route_logs(stream: Any) -> None:
