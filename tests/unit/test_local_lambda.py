@@ -3,6 +3,9 @@ the function's Timeout enforced, the remaining time real."""
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import os
 import subprocess
 import sys
@@ -21,6 +24,7 @@ from socialcare.local.lambda_adapter import (
 
 HANDLER = """
 import logging
+import json
 import os
 import sys
 import threading
@@ -223,3 +227,64 @@ def test_a_worker_thread_still_running_at_the_timeout_is_stopped_with_its_invoca
     stopped_at = len(module["PROGRESS"])
     time.sleep(0.2)
     assert len(module["PROGRESS"]) == stopped_at
+
+
+LOGGING_HANDLER = """
+import threading
+
+from aws_lambda_powertools import Logger
+
+LOGGER = Logger(service="per-invocation-keys", level="INFO")  # one logger and formatter, as the functions share ours
+BOTH_IN = None  # the test hands both functions one barrier
+
+
+@LOGGER.inject_lambda_context
+def handler(event, context):
+    LOGGER.append_keys(order=event["order"])
+    BOTH_IN.wait(5)  # the other function's keys are set by now, in a process-wide formatter
+    LOGGER.warning("routed")
+    return {}
+"""
+
+
+def test_each_invocation_logs_with_its_own_function_and_keys(tmp_path):
+    # Given two functions sharing one Powertools logger, as every function shares socialcare's in-process
+    (tmp_path / "logs.py").write_text(LOGGING_HANDLER, encoding="utf-8")
+    lambda_adapter._logger_keys_per_invocation()
+    route = LocalFunction("route", tmp_path, "logs.handler", {}, timeout_s=10)
+    await_action = LocalFunction("await-action", tmp_path, "logs.handler", {}, timeout_s=10)
+    both_in = threading.Barrier(2)
+    for fn in (route, await_action):
+        fn.entry()
+        fn._module.BOTH_IN = both_in
+    written = io.StringIO()
+    for handler in logging.getLogger("per-invocation-keys").handlers:
+        handler.setStream(written)  # whatever stdout was when the logger was built
+    # When they run at the same time, each appending its own keys before either logs
+    threads = [threading.Thread(target=fn.invoke, args=({"order": fn.name},)) for fn in (route, await_action)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Then each line carries its own function's name, request id and keys, as separate processes would
+    lines = [json.loads(line) for line in written.getvalue().splitlines() if '"routed"' in line]
+    assert sorted((line["function_name"], line["order"]) for line in lines) == [
+        ("await-action", "await-action"),
+        ("route", "route"),
+    ]
+    assert len({line["function_request_id"] for line in lines}) == 2
+
+
+def test_a_formatter_built_before_the_local_runtime_keeps_its_keys():
+    # Given a Powertools formatter built before the per-invocation keys were installed
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delattr(LambdaPowertoolsFormatter, "log_format", raising=False)
+        early = LambdaPowertoolsFormatter(service="built-early")
+        # When the local runtime installs them
+        lambda_adapter._logger_keys_per_invocation()
+        # Then its keys are still read and written outside any invocation
+        assert early.log_format["service"] == "built-early"
+        early.append_keys(region="eu-west-1")
+        assert early.log_format["region"] == "eu-west-1"

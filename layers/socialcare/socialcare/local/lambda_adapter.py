@@ -94,6 +94,7 @@ class _Invocation:
         self.members: dict[int, _Member] = {}
         self.starting = 0  # threads started by members that have not joined yet
         self.own_code = (os.path.realpath(code_dir) + os.sep, str(_PACKAGE_DIR) + os.sep)
+        self.log_formats: dict[int, dict[str, Any]] = {}  # Powertools' logger keys, per formatter
 
     def announce(self, count: int = 1) -> None:
         """A member is starting a thread (count=1), or failed to (count=-1)."""
@@ -469,6 +470,39 @@ def _invoke(
     return json.dumps(result).encode()
 
 
+def _logger_keys_per_invocation() -> None:
+    """In Lambda each function has its own process, so Powertools' logger keys (function_name and
+    request id from inject_lambda_context, keys a handler appends) describe one function's invocation.
+    In-process every function shares one formatter, and one invocation's keys would tag another's
+    lines (a RouteMention failure logged under AwaitAction's name). Each invocation (with the threads
+    it starts) keeps its own keys, starting from those set outside any invocation."""
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    if isinstance(LambdaPowertoolsFormatter.__dict__.get("log_format"), property):
+        return
+
+    def shared(self: Any) -> dict[str, Any]:
+        # A formatter built before this was installed keeps its keys in its own "log_format".
+        if "_shared_log_format" not in self.__dict__:
+            self.__dict__["_shared_log_format"] = self.__dict__.pop("log_format", {})
+        return self.__dict__["_shared_log_format"]
+
+    def get(self: Any) -> dict[str, Any]:
+        invocation = getattr(_TLS, "invocation", None)
+        if invocation is None:
+            return shared(self)
+        return invocation.log_formats.setdefault(id(self), dict(shared(self)))
+
+    def set_(self: Any, value: dict[str, Any]) -> None:
+        invocation = getattr(_TLS, "invocation", None)
+        if invocation is None or not shared(self):
+            self.__dict__["_shared_log_format"] = value
+        if invocation is not None:
+            invocation.log_formats[id(self)] = value
+
+    LambdaPowertoolsFormatter.log_format = property(get, set_)  # type: ignore[assignment]
+
+
 def install() -> None:
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
@@ -478,4 +512,5 @@ def install() -> None:
     _layer_environ()
     _guard_service_calls()
     _threads_join_their_invocation()
+    _logger_keys_per_invocation()
     moto_patches.install()
