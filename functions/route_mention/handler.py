@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 from socialcare.assembly import default_deps
 from socialcare.cases.intake import OutOfTimeError, handle_record
 from socialcare.observability import logger, metrics, tracer
@@ -25,13 +26,14 @@ def _record_handler(reserve_ms: int) -> Any:
             handle_record(record.message_id, record.body, default_deps(), os.environ["MENTIONS_DLQ_URL"])
         except Exception as exc:
             # The record returns to the queue (and after maxReceiveCount to its dead-letter queue): say
-            # which one and why, so that a dead letter can be traced. Type and message only: a failure
-            # here is a service error, never the mention's text.
+            # which one and why, so that a dead letter can be traced. A validation error's message
+            # quotes the values it refused (the customer's words), so it is named by type alone.
+            why = type(exc).__name__ if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
             logger.warning(
                 "mention failed; it returns to the queue",
                 message_id=record.message_id,
                 receive_count=record.attributes.approximate_receive_count,
-                error=f"{type(exc).__name__}: {str(exc)[:300]}",
+                error=why[:300],
             )
             raise
 
