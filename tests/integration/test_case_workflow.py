@@ -43,6 +43,15 @@ def _drain(url: str) -> list[dict]:
     return out
 
 
+def _opened(deps, send, text: str):
+    """A mention routed to a new case whose workflow is waiting for the department."""
+    m = mention(text)
+    send(m)
+    case_id = case_id_for(m.key)
+    wait_for(lambda: deps.store.get_case(case_id).token_fresh)
+    return m, case_id
+
+
 @patient
 def test_happy_path_routes_to_department_and_resolves(stack, deps, send):
     # Given a customer who lost a bag
@@ -194,10 +203,7 @@ def test_reply_in_thread_attaches_to_the_open_case(stack, deps, send):
 @patient
 def test_a_reply_in_the_thread_of_a_case_closed_past_the_reopen_window_opens_a_new_case(stack, deps, send):
     # Given a case resolved longer ago than the brand's reopen window
-    first = mention("@SkylarkAir my flight SK12 was cancelled, please rebook me")
-    send(first)
-    old = case_id_for(first.key)
-    wait_for(lambda: deps.store.get_case(old).token_fresh)
+    first, old = _opened(deps, send, "@SkylarkAir my flight SK12 was cancelled, please rebook me")
     AgentClient(deps, "maria").resolve(old, "rebooked on SK14")
     later = dataclasses.replace(deps, now=lambda: utcnow() + timedelta(seconds=deps.config.reopen_window_s + 60))
     # When the customer writes again in the same thread
@@ -220,10 +226,9 @@ def test_a_reply_in_the_thread_of_a_case_closed_past_the_reopen_window_opens_a_n
 
 @patient
 def test_waiting_on_customer_pauses_next_update_until_they_write(stack, deps, send):
-    first = mention("@SkylarkAir the check-in kiosk charged me but gave no boarding pass, please help")
-    send(first)
-    case_id = case_id_for(first.key)
-    wait_for(lambda: deps.store.get_case(case_id).token_fresh)
+    first, case_id = _opened(
+        deps, send, "@SkylarkAir the check-in kiosk charged me but gave no boarding pass, please help"
+    )
     agent = AgentClient(deps, "kofi")
     agent.reply(case_id, "Can you send the kiosk receipt number?")
     wait_for(lambda: deps.store.get_case(case_id).token_fresh)
@@ -242,10 +247,7 @@ def test_waiting_on_customer_pauses_next_update_until_they_write(stack, deps, se
 
 @patient
 def test_actions_that_do_not_fit_the_state_change_nothing(stack, deps, send):
-    m = mention("@SkylarkAir my bag arrived damaged, please help")
-    send(m)
-    case_id = case_id_for(m.key)
-    wait_for(lambda: deps.store.get_case(case_id).token_fresh)
+    _, case_id = _opened(deps, send, "@SkylarkAir my bag arrived damaged, please help")
     AgentClient(deps, "ann").claim(case_id)
     version = wait_for(lambda: (c := deps.store.get_case(case_id)).token_fresh and c).version
     with pytest.raises(NotAllowedError, match="owned by ann"):

@@ -47,10 +47,7 @@ class _Seen:
 
     thread_key: str
     thread_case: str | None = None
-    latest_case: str | None = None
-    # A thread's case answers without the customer's latest-case pointer; a case opened anyway (the
-    # thread's case closed past the reopen window) reads it then, so the write is conditioned on it.
-    latest_read: bool = False
+    latest_case: str | None = None  # read only when the thread has no case
 
 
 def route_mention(mention: Mention, deps: Deps) -> RouteResult:
@@ -89,7 +86,7 @@ def _conversation(mention: Mention, deps: Deps) -> tuple[Case | None, _Seen]:
     seen.thread_case = deps.store.thread_case(seen.thread_key)
     if seen.thread_case:
         return deps.store.get_case(seen.thread_case), seen
-    seen.latest_case, seen.latest_read = deps.store.latest_case_id(mention.customer_key), True
+    seen.latest_case = deps.store.latest_case_id(mention.customer_key)
     if not seen.latest_case:
         return None, seen
     case = deps.store.get_case(seen.latest_case)
@@ -193,8 +190,10 @@ def _open(mention: Mention, tags: Tags, seen: _Seen, deps: Deps) -> RouteResult:
         CaseEvent(case_id=case_id, type="case.routed", at=now, detail={"department": department}),
     ]
     store = deps.store
-    if not seen.latest_read:
-        seen.latest_case, seen.latest_read = store.latest_case_id(mention.customer_key), True
+    if seen.thread_case is not None:
+        # The thread's case answered (closed past the reopen window) before the customer's
+        # latest-case pointer was read: read it now, for the write is conditioned on it.
+        seen.latest_case = store.latest_case_id(mention.customer_key)
     ops = [
         _mention_put(mention, tags, case_id, deps),
         {
