@@ -127,6 +127,7 @@ class Report:
     platform_posts: int = 0  # replies and posts the platforms received
     platform_posts_sent_twice: int = 0  # the same text to the same place more than once, counted there
     outbound_states: Counter = field(default_factory=Counter)  # intents by settled state
+    outbound_unsettled: list[str] = field(default_factory=list)  # each intent left "sending", and its case
     dead_letters: dict[str, Counter] = field(default_factory=dict)
     dead_letters_unaccounted: int = 0
     redriven: dict[str, int] = field(default_factory=dict)
@@ -149,7 +150,7 @@ class Report:
             f"bursts on more than one case = {self.bursts_doubled}; index reads while routing = {self.router_index_reads}",
             f"customer messages {self.customer_messages}; sent twice = {self.customer_messages_sent_twice}",
             f"posts on the platforms {self.platform_posts}; sent twice there = {self.platform_posts_sent_twice}; "
-            f"outbound intents {dict(self.outbound_states)}",
+            f"outbound intents {dict(self.outbound_states)}; unsettled: {self.outbound_unsettled[:5]}",
             f"dead letters by reason: { {q: dict(c) for q, c in self.dead_letters.items()} }; unaccounted = {self.dead_letters_unaccounted}",
             f"redriven {self.redriven}; spent task tokens reused: rejected {self.token_reuse_rejected}, "
             f"accepted {self.token_reuse_accepted}",
@@ -619,6 +620,7 @@ def run_chaos(cfg: ChaosConfig) -> Report:
         _measure(report, stack, deps, calm_ddb, sqs, sfn, out, posts)
         _measure_bursts(report, calm_ddb, out["TableName"], bursts)
         _measure_platform(report, server, calm_ddb, out["TableName"])
+        _progress(f"measured t={time.monotonic() - started:.0f}s")
         outbox.HTTP_SESSION = None
     server.stop()
     report.seconds = time.monotonic() - started
@@ -724,10 +726,21 @@ def _measure_platform(report: Report, server: Any, ddb: Any, table: str) -> None
         while True:
             page = ddb.query(**kwargs)
             for item in page.get("Items", []):
-                report.outbound_states[from_item(item).get("mode", "?")] += 1
+                intent = from_item(item)
+                report.outbound_states[intent.get("mode", "?")] += 1
+                if intent.get("mode") == "sending":
+                    report.outbound_unsettled.append(_unsettled(intent, {}, []))
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _unsettled(intent: dict[str, Any], case: dict[str, Any], events: list[dict[str, Any]]) -> str:
+    """An intent left "sending", with what its case did around it: enough to tell who stopped retrying."""
+    what = {k: intent.get(k) for k in ("SK", "kind", "attempts", "attempt_at")}
+    state = {k: case.get(k) for k in ("status", "stale", "workflow_failed", "reopen_count", "version")}
+    recent = [(e.get("type"), e.get("at"), e.get("actor")) for e in events[-6:]]
+    return f"{intent['PK']} {what} case {state} events {recent}"
 
 
 def _reuse_tokens(deps: Any, sfn: Any, spent: list[tuple[str, str]], report: Report) -> int:
@@ -842,6 +855,10 @@ def _measure(
     )
     outbound = Counter(i["SK"] for i in case_items if i["SK"].startswith("OUTBOUND#"))
     report.outbound_states.update(i.get("mode", "?") for i in case_items if i["SK"].startswith("OUTBOUND#"))
+    by_pk = {c["PK"]: c for c in cases}
+    for i in case_items:
+        if i["SK"].startswith("OUTBOUND#") and i.get("mode") == "sending":
+            report.outbound_unsettled.append(_unsettled(i, by_pk.get(i["PK"], {}), deps.store.events(i["PK"][5:])))
     report.customer_messages_sent_twice += sum(1 for n in outbound.values() if n > 1)
 
     machine = out["StateMachineArn"]
