@@ -97,7 +97,7 @@ def _sets_sorted(value: Any) -> Any:
     return value
 
 
-def test_projected_index_queries_filters_and_batch_reads_are_unchanged(table):
+def test_projected_index_queries_filters_scans_and_batch_reads_are_unchanged(table):
     query = dict(
         TableName="t", IndexName="ByG", KeyConditionExpression="G = :g", ExpressionAttributeValues={":g": {"S": "g"}}
     )
@@ -114,6 +114,14 @@ def test_projected_index_queries_filters_and_batch_reads_are_unchanged(table):
             ExpressionAttributeNames={"#o": "owner"},
             Limit=12,
         ),
+        lambda: table.scan(TableName="t", Limit=11),
+        lambda: table.scan(
+            TableName="t",
+            FilterExpression="n >= :n",
+            ExpressionAttributeValues={":n": {"N": "5"}},
+            ExclusiveStartKey={"PK": {"S": "P2"}, "SK": {"S": "002"}},
+        ),
+        lambda: table.scan(TableName="t", IndexName="SomeByG", ProjectionExpression="PK, tags"),
         lambda: table.get_item(TableName="t", Key={"PK": {"S": "P3"}, "SK": {"S": "003"}}),
         lambda: table.get_item(TableName="t", Key={"PK": {"S": "nope"}, "SK": {"S": "x"}}),
         lambda: table.batch_get_item(

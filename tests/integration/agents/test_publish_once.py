@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from socialcare.agents import AgentClient
+from socialcare.cases.actions import NotAllowedError
 from socialcare.outbound import outbox
 from socialcare.store import iso
 
@@ -119,3 +120,49 @@ def test_a_post_that_cannot_be_looked_up_is_left_for_a_person(stack, deps, open_
     assert result.detail["delivery"] == "unknown"
     intent = _intent(deps, case_id, "reply-4")
     assert intent["mode"] == "unknown" and "check before resending" in intent["reason"]
+
+
+def _went_stale(deps: Any, case_id: str) -> None:
+    """What the workflow's MarkStale state writes after the last escalation tier."""
+    deps.store.ddb.update_item(
+        TableName=deps.store.table,
+        Key={"PK": {"S": f"CASE#{case_id}"}, "SK": {"S": "CASE"}},
+        UpdateExpression="SET stale = :yes",
+        ExpressionAttributeValues={":yes": {"BOOL": True}},
+    )
+
+
+@pytest.mark.parametrize(
+    "moved_on",
+    [_went_stale, lambda deps, case_id: AgentClient(deps, "li").resolve(case_id, "sorted by phone")],
+    ids=["went-stale", "resolved-by-another-agent"],
+)
+def test_a_reply_posted_before_a_crash_is_recorded_by_the_retry_after_the_case_moved_on(
+    stack, deps, open_case, x_api, monkeypatch, moved_on
+):
+    # Given a reply X accepted before its sender died, and a case whose state then no longer admits a reply
+    case_id = open_case(REFUND_CASE)
+    agent = AgentClient(deps, "maria")
+    monkeypatch.setattr(outbox, "HTTP_SESSION", CrashingSession())
+    with pytest.raises(PostCrash):
+        agent.reply(case_id, TEXT, request_id="reply-5")
+    moved_on(deps, case_id)
+    before = deps.store.get_case(case_id)
+    # When the agent's tool retries the same request
+    result = agent.reply(case_id, TEXT, request_id="reply-5")
+    # Then it is not refused: the reply the customer already has is settled and recorded on the case, once
+    assert result.detail["delivery"] == "published" and result.detail["after"]
+    intent = _intent(deps, case_id, "reply-5")
+    assert intent["mode"] == "published" and intent["attempts"] == 1 and "GSI1PK" not in intent
+    assert len(_tweets(x_api, TEXT)) == 1
+    sent = [m for m in agent.show(case_id).conversation if m.text == TEXT]
+    assert len(sent) == 1 and sent[0].delivery == "published"
+    after = deps.store.get_case(case_id)
+    assert after.first_responded_at is not None
+    # and the case's state, owner and clock are what they were before the retry
+    for name in ("status", "stale", "owner", "clock", "department"):
+        assert getattr(after, name) == getattr(before, name), name
+    # A further retry replays the recorded result; a new request is still refused
+    assert agent.reply(case_id, TEXT, request_id="reply-5").replayed
+    with pytest.raises(NotAllowedError):
+        agent.reply(case_id, "Anything else?", request_id="reply-6")

@@ -107,20 +107,30 @@ def perform(
         return done
     for _ in range(ATTEMPTS):
         case = deps.store.get_case(case_id)
-        plan = _plan(
-            case,
-            action,
-            deps,
-            actor=actor,
-            text=text,
-            to=to,
-            note=note,
-            force=force,
-            department=department,
-            request_id=request_id,
-            actionable=actionable,
-        )
-        _hand_over(case, action, plan, deps, request_id)
+        try:
+            plan = _plan(
+                case,
+                action,
+                deps,
+                actor=actor,
+                text=text,
+                to=to,
+                note=note,
+                force=force,
+                department=department,
+                request_id=request_id,
+                actionable=actionable,
+            )
+        except ActionError as refusal:
+            started = [] if isinstance(refusal, BusyError) else _started_deliveries(case, action, deps, request_id)
+            if not started:
+                raise
+            # An earlier attempt of this request passed these checks and began posting, then died; the case
+            # has moved on since (gone stale, transferred, resolved). What it posted is the customer's now,
+            # so the retry finishes those deliveries and records them rather than refusing the request.
+            plan = _finish_started(case, action, started, refusal, deps, actor=actor)
+        else:
+            _hand_over(case, action, plan, deps, request_id)
         try:
             _commit(case, action, plan, deps, actor=actor, request_id=request_id)
         except ConflictError:
@@ -179,12 +189,9 @@ def _plan(case: Case, action: str, deps: Deps, **kw: Any) -> dict[str, Any]:
             messages.append({"direction": "out", "channel": channel, "author": actor, "text": kw["text"]})
             fields["handoff_channel"] = channel
             detail["channel"] = channel
-        _deliver_all(case, action, messages, detail, deps, kw["request_id"])
+        _deliver_all(case, action, messages, detail, deps, [f"{kw['request_id']}-{i}" for i in range(len(messages))])
         fields.update(owner=owner, status=CaseStatus.CLAIMED.value)
-        if case.first_responded_at is None:
-            fields["first_responded_at"] = now.isoformat()
-            detail["first_response_s"] = round((now - case.opened_at).total_seconds(), 3)
-            detail["first_response_met"] = now <= case.first_response_due
+        _first_response(case, now, fields, detail)
     elif action == "transfer":
         _require_open(case, action)
         target = kw["to"]
@@ -250,6 +257,20 @@ def _plan(case: Case, action: str, deps: Deps, **kw: Any) -> dict[str, Any]:
         detail["note"] = kw["note"]
     if action not in QUIET_ACTIONS:
         fields["token_fresh"] = False
+    return _as_plan(case, action, now, actor, fields, detail, messages, clock, dept)
+
+
+def _as_plan(
+    case: Case,
+    action: str,
+    now: datetime,
+    actor: str,
+    fields: dict[str, Any],
+    detail: dict[str, Any],
+    messages: list[dict[str, Any]],
+    clock: Clock | None,
+    department: str,
+) -> dict[str, Any]:
     event = CaseEvent(case_id=case.id, type=EVENT_TYPES[action], at=now, actor=actor, detail=detail)
     return {
         "fields": fields,
@@ -257,25 +278,61 @@ def _plan(case: Case, action: str, deps: Deps, **kw: Any) -> dict[str, Any]:
         "messages": messages,
         "events": [event],
         "clock": clock,
-        "department": dept,
+        "department": department,
     }
 
 
+def _first_response(case: Case, now: datetime, fields: dict[str, Any], detail: dict[str, Any]) -> None:
+    if case.first_responded_at is None:
+        fields["first_responded_at"] = now.isoformat()
+        detail["first_response_s"] = round((now - case.opened_at).total_seconds(), 3)
+        detail["first_response_met"] = now <= case.first_response_due
+
+
 def _deliver_all(
-    case: Case, action: str, messages: list[dict[str, Any]], detail: dict[str, Any], deps: Deps, request_id: str
+    case: Case, action: str, messages: list[dict[str, Any]], detail: dict[str, Any], deps: Deps, keys: list[str]
 ) -> None:
-    """Publishes (or drafts) each outgoing message once per request; the outcome is kept on the message
-    and told to the caller, so an agent always knows whether the customer has seen it yet."""
+    """Publishes (or drafts) each outgoing message once per idempotency key (the request's id and the
+    message's place); the outcome is kept on the message and told to the caller, so an agent always
+    knows whether the customer has seen it yet."""
     deliver = deps.sender()
     deliveries = []
-    for i, message in enumerate(messages):
-        d = deliver(
-            deps, case, message["text"], channel=message["channel"], kind=action, idempotency_key=f"{request_id}-{i}"
-        )
+    for message, key in zip(messages, keys, strict=True):
+        d = deliver(deps, case, message["text"], channel=message["channel"], kind=action, idempotency_key=key)
         message.update(delivery=d.mode, delivery_reason=d.reason, external_id=d.external_id)
         deliveries.append({"channel": d.channel, "mode": d.mode, "reason": d.reason})
     detail["deliveries"] = deliveries
     detail["delivery"] = deliveries[-1]["mode"] if deliveries else None
+
+
+def _started_deliveries(case: Case, action: str, deps: Deps, request_id: str) -> list[dict[str, Any]]:
+    """The outbound intents an earlier attempt of this request wrote, in message order."""
+    if action not in {"reply", "handoff"}:
+        return []
+    started = deps.store.query_case_items(case.id, f"OUTBOUND#{request_id}-")
+    return sorted(started, key=lambda i: int(i["SK"].rsplit("-", 1)[1]))
+
+
+def _finish_started(
+    case: Case,
+    action: str,
+    started: list[dict[str, Any]],
+    refusal: ActionError,
+    deps: Deps,
+    *,
+    actor: str,
+) -> dict[str, Any]:
+    """A plan that settles the deliveries an earlier attempt began (through the same sender, which
+    replays a settled one and looks an unsettled one up before anything is sent again) and records
+    them on the case, leaving its state, clock and workflow as they are now."""
+    now = deps.now()
+    messages = [{"direction": "out", "channel": i["channel"], "author": actor, "text": i["text"]} for i in started]
+    detail: dict[str, Any] = {"after": str(refusal)}
+    _deliver_all(case, action, messages, detail, deps, [i["SK"].removeprefix("OUTBOUND#") for i in started])
+    fields: dict[str, Any] = {}
+    if detail["delivery"] == "published":
+        _first_response(case, now, fields, detail)
+    return {**_as_plan(case, action, now, actor, fields, detail, messages, None, case.department), "resume": None}
 
 
 def _commit(case: Case, action: str, plan: dict[str, Any], deps: Deps, *, actor: str, request_id: str) -> None:

@@ -222,8 +222,9 @@ def _project_once() -> None:
 
 
 # Reads whose answer is already DynamoDB JSON: moto's generic, shape-walking serializer spends about
-# 10 ms per item on them (a 1,000-case inbox: seconds); json.dumps gives the same document.
-_PLAIN_READS = frozenset({"Query", "GetItem", "BatchGetItem"})
+# 10 ms per item on them (a 1,000-case inbox: seconds; the chaos run's final table scans: minutes);
+# json.dumps gives the same document.
+_PLAIN_READS = frozenset({"Query", "GetItem", "BatchGetItem", "Scan"})
 
 
 def _plain_json_reads() -> None:
