@@ -665,7 +665,7 @@ def _work_cases(deps: Any, agent: Any, action_error: type, report: Report) -> li
             ):
                 for _attempt in range(3):
                     try:
-                        call(case)
+                        result = call(case)
                     except PostCrash:
                         continue  # the agent's tool died after X took the reply: it retries the same request
                     except action_error as exc:  # resolved meanwhile, or reopened: the state says no
@@ -674,6 +674,9 @@ def _work_cases(deps: Any, agent: Any, action_error: type, report: Report) -> li
                     except Exception as exc:  # noqa: BLE001 - reported, and asserted on by the suite
                         report.agent_errors.append(f"{case.id} {step}: {type(exc).__name__}: {exc}")
                         break
+                    if not result.replayed and "after" in result.detail:
+                        # Its first attempt posted and died, then the case moved on: recorded, not refused.
+                        report.faults["agent_reply_recorded_after_the_case_moved_on"] += 1
             acted.append(case.id)
             if len(report.spent_tokens) < 10:
                 # The token the reply consumed: its wait has ended, so reusing it must change nothing.
