@@ -162,7 +162,9 @@ def test_a_reply_posted_before_a_crash_is_recorded_by_the_retry_after_the_case_m
     # and the case's state, owner and clock are what they were before the retry
     for name in ("status", "stale", "owner", "clock", "department"):
         assert getattr(after, name) == getattr(before, name), name
-    # A further retry replays the recorded result; a new request is still refused
+    # A further retry replays the recorded result; a new request is still refused, also one whose id
+    # begins the keys of the earlier request's messages ("reply" and "reply-5-0")
     assert agent.reply(case_id, TEXT, request_id="reply-5").replayed
-    with pytest.raises(NotAllowedError):
-        agent.reply(case_id, "Anything else?", request_id="reply-6")
+    for new_request in ("reply-6", "reply"):
+        with pytest.raises(NotAllowedError):
+            agent.reply(case_id, "Anything else?", request_id=new_request)

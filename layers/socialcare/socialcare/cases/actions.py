@@ -309,8 +309,10 @@ def _started_deliveries(case: Case, action: str, deps: Deps, request_id: str) ->
     """The outbound intents an earlier attempt of this request wrote, in message order."""
     if action not in {"reply", "handoff"}:
         return []
-    started = deps.store.query_case_items(case.id, f"OUTBOUND#{request_id}-")
-    return sorted(started, key=lambda i: int(i["SK"].rsplit("-", 1)[1]))
+    prefix = f"OUTBOUND#{request_id}-"
+    # Only this request's: the prefix of request "r1" also starts the keys of a request "r1-2".
+    places = {i["SK"][len(prefix) :]: i for i in deps.store.query_case_items(case.id, prefix)}
+    return [places[p] for p in sorted((p for p in places if p.isdigit()), key=int)]
 
 
 def _finish_started(
