@@ -279,6 +279,7 @@ def _as_plan(
         "events": [event],
         "clock": clock,
         "department": department,
+        "resume": None,  # a waiting workflow's token and output, when _hand_over finds one
     }
 
 
@@ -332,9 +333,8 @@ def _finish_started(
     detail: dict[str, Any] = {"after": str(refusal)}
     _deliver_all(case, action, messages, detail, deps, [i["SK"].removeprefix("OUTBOUND#") for i in started])
     fields: dict[str, Any] = {}
-    if detail["delivery"] == "published":
-        _first_response(case, now, fields, detail)
-    return {**_as_plan(case, action, now, actor, fields, detail, messages, None, case.department), "resume": None}
+    _first_response(case, now, fields, detail)  # as a reply's first attempt would have counted it
+    return _as_plan(case, action, now, actor, fields, detail, messages, None, case.department)
 
 
 def _commit(case: Case, action: str, plan: dict[str, Any], deps: Deps, *, actor: str, request_id: str) -> None:
@@ -370,7 +370,6 @@ def _hand_over(case: Case, action: str, plan: dict[str, Any], deps: Deps, reques
     Should that resume never happen, the pending action still reaches the workflow: at the latest when
     the wait's clock runs out, sooner when the request is retried. Quiet actions need neither; a closing
     needs no pending action (a closed case ends the workflow at its next wait)."""
-    plan["resume"] = None
     if case.stale or action in QUIET_ACTIONS:
         return  # the workflow already ended, or it keeps waiting on the same clock
     output = _output(action, plan, deps, request_id)
