@@ -193,6 +193,8 @@ def _candidates() -> dict[str, dict[str, Any]]:
         "intent c=5": {"intent": replace(i0, c=5.0)},
         "intent c=50": {"intent": replace(i0, c=50.0)},
         "intent char_min_df=2": {"intent": replace(i0, char_min_df=2)},
+        "intent word_min_df=2": {"intent": replace(i0, word_min_df=2)},
+        "both word_min_df=2": {"intent": replace(i0, word_min_df=2), "actionable": replace(a0, word_min_df=2)},
         "intent unweighted": {"intent": replace(i0, class_weight=None)},
         "intent nb_c=0.3": {"intent": replace(i0, nb_c=0.3)},
         "intent nb_c=3": {"intent": replace(i0, nb_c=3.0)},
