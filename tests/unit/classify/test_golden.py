@@ -13,10 +13,10 @@ from tests.unit.classify.conftest import GOLDEN_DIR, read_jsonl
 
 # What the shipped model reaches in its weakest language (docs/model.md has every figure), below the
 # issue's targets (0.88 and 0.95 in every language): on the 576 golden mentions (64 per language, all
-# written blind) the weakest read 0.812 intent and 0.896 actionable F1 (both Hindi); the floors sit
-# at or below that reading. They were 0.72 and 0.90 on the 334 before the newest, harder batch of 242.
-INTENT_FLOOR = 0.80
-ACTIONABLE_FLOOR = 0.88
+# written blind) the weakest read 0.859 intent (Hindi) and 0.909 actionable F1 (Portuguese); the floors
+# sit at or below that reading. They were 0.72 and 0.90 on the 334 before the newest, harder batch of 242.
+INTENT_FLOOR = 0.84
+ACTIONABLE_FLOOR = 0.90
 
 
 def test_golden_set_is_big_varied_and_apart_from_training() -> None:
@@ -76,10 +76,10 @@ def test_shipped_model_meets_golden_targets() -> None:
     # When every mention is classified
     result = evaluate(clf, golden)
     # Then intent accuracy and actionable F1 hold (the floors are 0.88 and 0.95 per language;
-    # docs/model.md says where the shipped model stands: 0.889, 0.942 and urgency 0.934 over the 576)
-    assert result["intent"].accuracy >= 0.87
-    assert result["actionable"].per_class["_binary_f1_yes"]["f1"] >= 0.93
-    assert result["urgency"].accuracy >= 0.91
+    # docs/model.md says where the shipped model stands: 0.901, 0.949 and urgency 0.938 over the 576)
+    assert result["intent"].accuracy >= 0.89
+    assert result["actionable"].per_class["_binary_f1_yes"]["f1"] >= 0.94
+    assert result["urgency"].accuracy >= 0.92
 
 
 def test_no_language_collapses() -> None:

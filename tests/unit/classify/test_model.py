@@ -113,3 +113,28 @@ def test_the_data_sets_word_replacement_is_undone() -> None:
     # When cleaned, Then the words read as real posts spell them; ordinary text is left alone
     assert clean("Cancelled Flightled again, Late Flightr, reLate Flightd") == "cancelled again, later, related"
     assert clean("my late flight was cancelled") == "my late flight was cancelled"
+
+
+def test_words_spelt_with_combining_marks_are_one_token_each() -> None:
+    # Given Hindi in Devanagari (vowel signs, virama, nukta), Arabic with vowel marks and an accent typed
+    # as a separate mark: \w alone leaves those marks out and split "नहीं" into "नह", "ी", "ं"
+    from socialcare.classify.features import char_words, tokens
+
+    # When tokenised, Then each word is one token, and the danda still ends a sentence like a full stop
+    assert tokens("पैसा वापस कीजिए, अभी तक नहीं आया। बढ़िया!") == [
+        "पैसा",
+        "वापस",
+        "कीजिए",
+        ",",
+        "अभी",
+        "तक",
+        "नहीं",
+        "आया",
+        "।",
+        "बढ़िया",
+        "!",
+    ]
+    assert tokens("شكراً جزيلاً @مطعم #عاجل") == ["شكراً", "جزيلاً", "@مطعم", "#عاجل"]
+    assert tokens("e\u0301clair don’t") == ["e\u0301clair", "don't"]
+    # And their character n-grams are read, the danda's are not
+    assert char_words(tokens("नहीं।")) == ["नहीं"]

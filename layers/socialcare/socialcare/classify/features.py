@@ -22,7 +22,14 @@ CHAR_NGRAMS = (2, 3, 4, 5)
 _TAG_RE = re.compile(r"<[^>]{0,500}>")
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _REPEAT_RE = re.compile(r"(.)\1{2,}")
-_TOKEN_RE = re.compile(r"@\w+|#\w+|\w+(?:['’]\w+)*|[!?]+|[^\w\s]", re.UNICODE)
+# A word character: \w, plus the combining marks that \w leaves out but words are spelt with (Latin
+# accents typed as separate marks, Arabic vowel marks, the vowel signs and viramas of Devanagari and the
+# other Indic scripts, whose blocks are taken whole but for the danda), and the zero-width joiners.
+# With \w alone "नहीं" split into "नह", "ी", "ं".
+_WORD_CHAR = r"[\w\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u0900-\u0963\u0966-\u0dff\u200c\u200d]"
+_TOKEN_RE = re.compile(
+    rf"@{_WORD_CHAR}+|#{_WORD_CHAR}+|\w{_WORD_CHAR}*(?:['’]{_WORD_CHAR}+)*|[!?]+|[^\w\s]", re.UNICODE
+)
 _NEGATORS = frozenset(
     {
         "not",
