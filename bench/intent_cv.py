@@ -193,7 +193,7 @@ def _candidates() -> dict[str, dict[str, Any]]:
         "intent c=5": {"intent": replace(i0, c=5.0)},
         "intent c=50": {"intent": replace(i0, c=50.0)},
         "intent char_min_df=2": {"intent": replace(i0, char_min_df=2)},
-        # Every word kept, as the heads were trained until retrain 5; and a stricter cut.
+        # Every word kept, as the intent heads were trained before word_min_df=2; and a stricter cut.
         "both word_min_df=1": {"intent": replace(i0, word_min_df=1), "actionable": replace(a0, word_min_df=1)},
         "both word_min_df=3": {"intent": replace(i0, word_min_df=3), "actionable": replace(a0, word_min_df=3)},
         "intent c=10": {"intent": replace(i0, c=10.0)},
