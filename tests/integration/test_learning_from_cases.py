@@ -1,7 +1,7 @@
 """Routing learns from agents: a bank's cases worked on the local stack, `train --from-cases`, promotion.
 
 Harbor Bank (examples/brands/harbor_bank.yaml) is deployed with its own departments. Its agents work
-246 hand-written cases through the SDK (transfer where the routing was wrong, label what is not
+500 hand-written cases through the SDK (transfer where the routing was wrong, label what is not
 actionable, resolve). Routing accuracy is measured on the 101 Harbor Bank mentions of the labelled
 routing set, which no case is made from, before and after the retrain, through the stack itself
 (mentions sent to the queue, the case's department read back after a cold start).
@@ -116,7 +116,7 @@ def test_agents_corrections_teach_routing_and_only_a_better_model_is_promoted(ba
     before, n_before = _accuracy(bank_stack, held_out, "before")
     assert n_before >= 90
 
-    # And its agents working 246 cases: a transfer where routing was wrong, a label where the
+    # And its agents working 500 cases: a transfer where routing was wrong, a label where the
     # actionable tag was, then resolve
     opened = _open_cases(bank_stack, cases, "work")
     deps = assembly.build_deps()
