@@ -30,7 +30,7 @@ def test_golden_set_is_big_varied_and_apart_from_training() -> None:
 
 def _near_copies(texts: list[tuple[str, int]], others: list[str]) -> list[tuple[float, str, str]]:
     """(ratio, other, text) for each (text, k) and each of the first k others at 0.65 string similarity
-    (difflib's ratio) or above."""
+    (difflib's ratio, in either argument order) or above."""
     from rapidfuzz.distance import Indel
     from rapidfuzz.process import cdist
 
@@ -39,13 +39,16 @@ def _near_copies(texts: list[tuple[str, int]], others: list[str]) -> list[tuple[
     # pairs it lets through are compared by difflib itself
     bound = cdist([t for t, _ in texts], others, scorer=Indel.normalized_similarity, score_cutoff=0.65, workers=-1)
     close = []
-    m = difflib.SequenceMatcher(None, autojunk=False)
     for (text, k), row in zip(texts, bound, strict=True):
-        m.set_seq2(text)
         for i in row[:k].nonzero()[0]:
-            m.set_seq1(others[i])
-            if m.ratio() >= 0.65:
-                close.append((round(m.ratio(), 3), others[i], text))
+            # difflib's ratio depends on the argument order (its matching blocks are found greedily),
+            # so a pair counts as close when either order reads 0.65 or above
+            ratio = max(
+                difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+                for a, b in ((others[i], text), (text, others[i]))
+            )
+            if ratio >= 0.65:
+                close.append((round(ratio, 3), others[i], text))
     return close
 
 
@@ -82,9 +85,9 @@ def test_shipped_model_meets_golden_targets() -> None:
     # When every mention is classified
     result = evaluate(clf, golden)
     # Then intent accuracy and actionable F1 hold (the issue's floors are 0.88 and 0.95 per language;
-    # docs/model.md says where the shipped model stands: 0.902, 0.949 and urgency 0.922 over the 857)
-    assert result["intent"].accuracy >= 0.89
-    assert result["actionable"].per_class["_binary_f1_yes"]["f1"] >= 0.94
+    # docs/model.md says where the shipped model stands: 0.910, 0.953 and urgency 0.924 over the 857)
+    assert result["intent"].accuracy >= 0.90
+    assert result["actionable"].per_class["_binary_f1_yes"]["f1"] >= 0.95
     assert result["urgency"].accuracy >= 0.92
 
 
