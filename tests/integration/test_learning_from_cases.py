@@ -90,9 +90,9 @@ def _open_cases(stack: LocalStack, rows: list[dict], tag: str) -> dict[str, dict
         if (store.get_mention(key) or {}).get("case_id") == case_id:
             opened[case_id] = row
     # Every workflow runs on the local stack's threads: on a loaded machine hundreds of them reach their
-    # first wait minutes after the pump returns, so the bound is generous (it costs nothing when quick)
+    # first wait minutes after the pump returns, so the bound is generous (wait_for stretches it again)
     for case_id in opened:
-        wait_for(lambda case_id=case_id: store.get_case(case_id).token_fresh, timeout=240)
+        wait_for(lambda case_id=case_id: store.get_case(case_id).token_fresh, timeout=80)
     return opened
 
 
