@@ -11,6 +11,7 @@ SECTIONS = [
     "bench.actions",
     "bench.incidents",
     "bench.classifier",
+    "bench.cascade",
     "bench.learning",
     "bench.burst",
     "bench.cold_start",

@@ -112,6 +112,26 @@ def test_config_check_passes_the_shipped_brand(capsys):
     assert code == 0 and out.strip().endswith("regions)") and ": ok (" in out and err == ""
 
 
+def test_config_check_names_the_deploy_parameter_a_managed_classifier_needs(capsys, tmp_path):
+    from socialcare.settings import settings_from_env
+
+    cascade = tmp_path / "brand.yaml"
+    cascade.write_text(
+        f"extends: {settings_from_env({}).config_path}\nclassifier:\n  cascade: {{languages: [hi]}}\n",
+        encoding="utf-8",
+    )
+    code, out, err = run(capsys, "config", "check", str(cascade))
+    assert code == 0 and err == ""
+    assert out.splitlines()[-1] == f"{cascade}: calls Amazon Comprehend: deploy with ManagedClassifier=comprehend"
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(
+        f"extends: {settings_from_env({}).config_path}\nclassifier:\n  cascade: {{languages: [nl]}}\n",
+        encoding="utf-8",
+    )
+    code, _out, err = run(capsys, "config", "check", str(wrong))
+    assert code == Exit.INVALID_CONFIG and "Comprehend has no sentiment for ['nl']" in one_line(err)
+
+
 def test_debug_shows_the_traceback(capsys):
     code, _out, err = run(capsys, "--debug", "agent", "queue", "baggage")
     assert code == Exit.UNAVAILABLE and "Traceback" in err and "no stack to talk to" in err.splitlines()[-1]

@@ -56,10 +56,48 @@ class Rule(_Strict):
         return value
 
 
+# Languages Amazon Comprehend's DetectSentiment accepts (its documented list).
+COMPREHEND_SENTIMENT_LANGUAGES = frozenset({"en", "es", "fr", "de", "it", "pt", "ar", "hi", "ja", "ko", "zh", "zh-TW"})
+
+
+class CascadeSettings(_Strict):
+    """The local classifier tags every mention; Amazon Comprehend is asked for the sentiment of the
+    ones it reads worst: every mention in ``languages`` (by the local language tag), and any mention whose
+    local sentiment confidence is below ``below``. One DetectSentiment call each, nothing else."""
+
+    languages: list[str] = Field(default_factory=list, max_length=12)
+    below: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    @field_validator("languages")
+    @classmethod
+    def _supported(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - COMPREHEND_SENTIMENT_LANGUAGES)
+        if unknown:
+            raise ValueError(
+                f"Comprehend has no sentiment for {unknown}; supported: {sorted(COMPREHEND_SENTIMENT_LANGUAGES)}"
+            )
+        return value
+
+
 class ClassifierSettings(_Strict):
     backend: Literal["rules", "model", "comprehend", "bedrock"] = "rules"
     model_path: str | None = None
     bedrock_model_id: str | None = None
+    cascade: CascadeSettings | None = None
+
+    @model_validator(mode="after")
+    def _cascade_is_local_first(self) -> ClassifierSettings:
+        # The trained model tags language and a sentiment confidence; the keyword rules tag neither.
+        if self.cascade is not None and self.backend != "model":
+            raise ValueError(f"classifier.cascade needs backend model (its tags come first), not {self.backend!r}")
+        return self
+
+    @property
+    def managed_service(self) -> str | None:
+        """The AWS service the classifier calls ("comprehend", "bedrock"), None when it is all local."""
+        if self.backend in ("comprehend", "bedrock"):
+            return self.backend
+        return "comprehend" if self.cascade is not None else None
 
 
 class PriorityPolicy(_Strict):
@@ -257,11 +295,18 @@ class BrandConfig(_Strict):
     def sla_for(self, department: str) -> SlaPolicy:
         return self.department(department).sla or self.sla
 
-    def problems(self, deployed: list[str] | None = None) -> list[str]:
+    def problems(self, deployed: list[str] | None = None, managed: str | None = None) -> list[str]:
         """What a configuration that parses can still get wrong against its deployment: departments
-        without a queue (when the deployed ones are known), sources that cannot authenticate, and
-        regions, departments or FAQ links that name nothing configured."""
+        without a queue (when the deployed ones are known), a managed classifier the stack grants no
+        call to (when ``managed``, its ManagedClassifier parameter, is known), sources that cannot
+        authenticate, and regions, departments or FAQ links that name nothing configured."""
         out = []
+        wanted = self.classifier.managed_service
+        if managed is not None and wanted is not None and wanted != managed:
+            out.append(
+                f"the classifier calls Amazon {wanted.capitalize()} but the stack grants it no call "
+                f"(ManagedClassifier={managed}); deploy with --parameter-overrides ManagedClassifier={wanted}"
+            )
         if deployed is not None:
             missing = sorted(set(self.department_names) - set(deployed))
             if missing:
@@ -292,10 +337,10 @@ class BrandConfig(_Strict):
                 out.append(f"faq {entry.id}: unknown department {name!r}; known: {sorted(known_depts)}")
         return out
 
-    def check_deployed(self, deployed: list[str] | None) -> None:
+    def check_deployed(self, deployed: list[str] | None, managed: str | None = None) -> None:
         """Fail at start-up, not at 3 a.m.: the same check as `socialcare config check`, against the
-        departments the stack deployed (None when unknown)."""
-        found = self.problems(deployed)
+        departments the stack deployed and the managed classifier it grants (None when unknown)."""
+        found = self.problems(deployed, managed)
         if found:
             raise ConfigError("; ".join(found))
 

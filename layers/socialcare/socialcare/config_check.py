@@ -56,6 +56,9 @@ def _check(args: argparse.Namespace) -> int:
         f"{args.file}: ok ({len(config.departments)} departments, {len(config.sources)} sources, "
         f"{len(config.regions)} regions)"
     )
+    managed = config.classifier.managed_service
+    if managed is not None:  # a deploy-time choice the file alone cannot show: say it before the deploy does
+        print(f"{args.file}: calls Amazon {managed.capitalize()}: deploy with ManagedClassifier={managed}")
     return 0
 
 

@@ -30,6 +30,9 @@ class Settings(BaseModel):
     config_path: str = Field(default_factory=_default_config_path)
     departments: list[str] = Field(default_factory=list)
     sla_scale: float = Field(default=1.0, gt=0)
+    # The template's ManagedClassifier parameter on the router ("none", "comprehend", "bedrock"): which
+    # managed classifier its role may call. None where unknown (other functions, the CLI).
+    managed_classifier: str | None = None
     # "mentions=URL,ingest=URL,department=URL": only the console's ops overview counts and redrives them.
     dead_letter_queues: dict[str, str] = Field(default_factory=dict)
 
@@ -50,6 +53,7 @@ _ENV = {
     "config_path": "BRAND_CONFIG_PATH",
     "departments": "DEPARTMENTS",
     "sla_scale": "SLA_SCALE",
+    "managed_classifier": "MANAGED_CLASSIFIER",
     "dead_letter_queues": "DEAD_LETTER_QUEUES",
 }
 

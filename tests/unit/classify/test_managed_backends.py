@@ -103,6 +103,90 @@ def test_comprehend_is_not_called_for_empty_text(sample: BrandConfig) -> None:
     assert tags.intent.value == "noise"
 
 
+# --- Cascade: the local tags first, Comprehend's sentiment only where the local model reads worst -----
+
+
+def _with_cascade(config: BrandConfig, **cascade: object) -> BrandConfig:
+    settings = config.classifier.model_dump()
+    settings["cascade"] = cascade
+    return config.model_copy(update={"classifier": type(config.classifier).model_validate(settings)})
+
+
+HINDI = "मेरा सामान दो दिन से गायब है और हेल्पलाइन पर कोई जवाब नहीं दे रहा"
+
+
+def test_cascade_asks_comprehend_only_for_the_languages_named(sample: BrandConfig) -> None:
+    # Given a cascade for Hindi, and a client that answers exactly one DetectSentiment call in Hindi
+    client = _client("comprehend")
+    with Stubber(client) as stub:
+        stub.add_response("detect_sentiment", SENTIMENT_NEG, {"Text": HINDI, "LanguageCode": "hi"})
+        clf = build_classifier(_with_cascade(sample, languages=["hi"]), client=client)
+        # When a Hindi and an English mention are classified
+        hindi = clf.classify(HINDI)
+        english = clf.classify("@SkylarkAir my bag never arrived in Denver, two days now")
+        # Then only the Hindi one cost a call (a second call would find no stubbed response and fail)
+        stub.assert_no_pending_responses()
+    local = build_classifier(sample).classify(HINDI)
+    assert hindi.classifier == "model+comprehend" and english.classifier == "model"
+    assert (hindi.sentiment.value, hindi.sentiment.confidence) == ("negative", 0.9871)
+    # everything else on the Hindi mention is the local model's, and its language is not asked again
+    assert hindi.model_dump(exclude={"sentiment", "classifier"}) == local.model_dump(
+        exclude={"sentiment", "classifier"}
+    )
+
+
+def test_cascade_asks_for_unsure_readings_in_any_supported_language(sample: BrandConfig) -> None:
+    # Given a cascade on confidence alone, set above every local confidence
+    client = _client("comprehend")
+    text = "Perdieron mi maleta y nadie me contesta desde hace tres días"
+    with Stubber(client) as stub:
+        stub.add_response("detect_sentiment", SENTIMENT_NEG, {"Text": text, "LanguageCode": "es"})
+        tags = build_classifier(_with_cascade(sample, below=1.0), client=client).classify(text)
+        stub.assert_no_pending_responses()
+    assert tags.classifier == "model+comprehend"
+
+
+def test_cascade_leaves_reviews_emptiness_and_unsupported_languages_local(sample: BrandConfig) -> None:
+    client = _client("comprehend")
+    with Stubber(client) as stub:  # no responses: any call fails the test
+        clf = build_classifier(_with_cascade(sample, below=1.0), client=client)
+        review = clf.classify("Perdieron mi maleta y nadie me contesta", rating=1)
+        empty = clf.classify("   🙂🙂 ")
+        dutch = clf.classify("Mijn koffer is al drie dagen zoek en niemand neemt op")
+        stub.assert_no_pending_responses()
+    assert dutch.language.value == "nl"
+    assert [t.classifier for t in (review, empty, dutch)] == ["model", "model", "model"]
+
+
+def test_cascade_keeps_the_local_reading_when_comprehend_fails(sample: BrandConfig) -> None:
+    client = _client("comprehend")
+    with Stubber(client) as stub:
+        stub.add_client_error("detect_sentiment", service_error_code="ThrottlingException", http_status_code=400)
+        tags = build_classifier(_with_cascade(sample, languages=["hi"]), client=client).classify(HINDI)
+    local = build_classifier(sample).classify(HINDI)
+    assert tags.classifier == "comprehend+model"
+    assert tags.sentiment == local.sentiment
+
+
+def test_cascade_configuration_errors_are_named(sample: BrandConfig) -> None:
+    with pytest.raises(ValueError, match=r"Comprehend has no sentiment for \['nl'\]"):
+        _with_cascade(sample, languages=["nl"])
+    settings = sample.classifier.model_dump() | {"backend": "bedrock", "cascade": {"languages": ["hi"]}}
+    with pytest.raises(ValueError, match="cascade needs backend model"):
+        type(sample.classifier).model_validate(settings)
+
+
+def test_a_managed_classifier_the_stack_does_not_grant_is_a_start_up_problem(sample: BrandConfig) -> None:
+    cascade = _with_cascade(sample, languages=["hi"])
+    assert cascade.problems(None, "comprehend") == []
+    assert cascade.problems(None, None) == []  # unknown (the CLI, other functions): not judged
+    (problem,) = cascade.problems(None, "none")
+    assert "ManagedClassifier=comprehend" in problem
+    assert sample.problems(None, "none") == []
+    bedrock = _with_backend(sample, "bedrock")
+    assert "ManagedClassifier=bedrock" in bedrock.problems(None, "comprehend")[0]
+
+
 # --- Bedrock -----------------------------------------------------------------------------------
 
 

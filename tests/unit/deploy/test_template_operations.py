@@ -63,10 +63,14 @@ def resolve(node: Any, conditions: dict[str, bool], stack: str = "sc-prod") -> A
     return node
 
 
+# The default deployment: the router calls no managed classifier (test_template_posture covers the others).
+NO_MANAGED_CLASSIFIER = {"CallsComprehend": False, "CallsBedrock": False}
+
+
 @pytest.fixture(scope="module")
 def with_key() -> dict[str, Any]:
     cfn = translate({"KmsKeyArn": KEY})
-    conditions = {"HasKmsKey": True, "HasAlarmEmail": False, "CreateStackKey": False}
+    conditions = {"HasKmsKey": True, "HasAlarmEmail": False, "CreateStackKey": False, **NO_MANAGED_CLASSIFIER}
     return {
         k: r for k, r in resolve(cfn["Resources"], conditions).items() if conditions.get(r.get("Condition", ""), True)
     }
@@ -75,7 +79,7 @@ def with_key() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def without_key() -> dict[str, Any]:
     cfn = translate({})
-    conditions = {"HasKmsKey": False, "HasAlarmEmail": False, "CreateStackKey": True}
+    conditions = {"HasKmsKey": False, "HasAlarmEmail": False, "CreateStackKey": True, **NO_MANAGED_CLASSIFIER}
     return {
         k: r for k, r in resolve(cfn["Resources"], conditions).items() if conditions.get(r.get("Condition", ""), True)
     }
@@ -148,7 +152,9 @@ def test_two_stacks_in_one_account_and_region_name_their_schedules_apart(without
     names = {}
     for stack in ("sc-prod", "sc-staging"):
         resources = resolve(
-            translate({})["Resources"], {"HasKmsKey": False, "HasAlarmEmail": False, "CreateStackKey": True}, stack
+            translate({})["Resources"],
+            {"HasKmsKey": False, "HasAlarmEmail": False, "CreateStackKey": True, **NO_MANAGED_CLASSIFIER},
+            stack,
         )
         schedules = [r["Properties"]["Name"] for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
         assert len(schedules) == 3 and all(isinstance(n, str) and n.startswith(stack) for n in schedules)

@@ -23,15 +23,19 @@ RESOURCE_STAR_OK = {
     "states:SendTaskSuccess",  # a task token names no resource (IAM has no resource type for it)
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
+    # Comprehend's detect APIs (granted only with ManagedClassifier=comprehend) name no resource.
+    "comprehend:DetectSentiment",
+    "comprehend:DetectDominantLanguage",
 }
 
 
-@pytest.fixture(scope="module")
-def resources() -> dict[str, Any]:
+# Each managed classifier adds a grant under a condition: the posture holds with each of them.
+@pytest.fixture(scope="module", params=["none", "comprehend", "bedrock"])
+def resources(request: pytest.FixtureRequest) -> dict[str, Any]:
     import os
 
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    return prepare(ROOT, {}, "bucket").cfn["Resources"]
+    return prepare(ROOT, {"ManagedClassifier": request.param}, "bucket").cfn["Resources"]
 
 
 def _statements(resources: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -108,3 +112,26 @@ def test_every_checkov_skip_is_justified() -> None:
     assert skips
     for name, skip in skips:
         assert skip["id"].startswith("CKV_") and len(skip.get("comment", "")) > 40, (name, skip)
+
+
+@pytest.mark.parametrize(
+    ("managed", "granted"),
+    [
+        ("none", set()),
+        ("comprehend", {"comprehend:DetectSentiment", "comprehend:DetectDominantLanguage"}),
+        ("bedrock", {"bedrock:InvokeModel"}),
+    ],
+)
+def test_only_the_router_may_call_a_managed_classifier_and_only_the_one_deployed_for(
+    managed: str, granted: set[str]
+) -> None:
+    resources = prepare(ROOT, {"ManagedClassifier": managed}, "bucket").cfn["Resources"]
+    found = {
+        (role, action)
+        for role, st in _statements(resources)
+        for action in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+        if action.split(":")[0] in {"comprehend", "bedrock"}
+    }
+    assert found == {("RouteMentionFunctionRole", action) for action in granted}
+    env = resources["RouteMentionFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["MANAGED_CLASSIFIER"] == {"Ref": "ManagedClassifier"}  # what the router checks at start-up

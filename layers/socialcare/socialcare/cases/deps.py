@@ -110,7 +110,7 @@ def build_deps(settings: Settings | None = None, config: BrandConfig | None = No
     settings = settings or get_settings()
     config = config or load_config(settings.config_path)
     # Cold start runs the same check as `socialcare config check`: a bad configuration stops here.
-    config.check_deployed(settings.departments or None)
+    config.check_deployed(settings.departments or None, settings.managed_classifier)
     store = Store(aws.LazyClient("dynamodb"), settings.table_name)
     return Deps(
         settings=settings,

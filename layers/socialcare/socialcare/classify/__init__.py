@@ -4,6 +4,8 @@
 - ``model``: the trained artifact named by ``classifier.model_path`` (the default for a brand that
   ships one), pure Python, offline;
 - ``comprehend``: Amazon Comprehend for sentiment and language, the model or rules for the rest;
+- ``cascade`` (with ``model``): the model's tags, and Comprehend's sentiment only for the
+  mentions the local model reads worst (the languages named, or low confidence);
 - ``bedrock``: an LLM on Amazon Bedrock returning the tags as validated JSON.
 """
 
@@ -62,6 +64,16 @@ def _local(config: BrandConfig, learned: LearnedLoader | None = None) -> Classif
     return RuleClassifier(config)
 
 
+def _cascade(config: BrandConfig, local: Classifier, client: object | None) -> Classifier:
+    """The local classifier, with Comprehend asked for the sentiment it reads worst when the brand
+    configures ``classifier.cascade``."""
+    if config.classifier.cascade is None:
+        return local
+    from socialcare.classify.comprehend import ComprehendClassifier
+
+    return ComprehendClassifier(config, local, client=client)
+
+
 def build_classifier(
     config: BrandConfig, *, client: object | None = None, learned: LearnedLoader | None = None
 ) -> Classifier:
@@ -75,7 +87,7 @@ def build_classifier(
     if backend == "model":
         if not config.classifier.model_path:
             raise ClassifierError("classifier back end 'model' needs classifier.model_path in the brand configuration")
-        return _local(config, learned)
+        return _cascade(config, _local(config, learned), client)
     if backend == "comprehend":
         from socialcare.classify.comprehend import ComprehendClassifier
 

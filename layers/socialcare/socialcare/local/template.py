@@ -119,7 +119,7 @@ def prepare(root: Path, overrides: dict[str, str], bucket: str) -> LocalTemplate
         def load(self) -> dict[str, str]:
             return {}
 
-    cfn = transform(sam, params, _NoManagedPolicies())
+    cfn = _conditional_grants_chosen(transform(sam, params, _NoManagedPolicies()), params)
     return LocalTemplate(cfn=cfn, functions=functions, state_machines=machines, alarms=alarms)
 
 
@@ -185,3 +185,17 @@ def _moto_compatible(sam: dict[str, Any], params: dict[str, Any]) -> dict[str, A
         return node
 
     return {k: (walk(v) if k in {"Resources", "Outputs", "Globals"} else v) for k, v in sam.items()}
+
+
+def _conditional_grants_chosen(cfn: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Works around a moto CloudFormation gap without changing meaning: it reads a role's Policies
+    without resolving Fn::If (an AWS::NoValue branch crashes it), so each conditional grant is chosen
+    here by the template's own conditions, as CloudFormation would."""
+    from socialcare.local.iam import _NO_VALUE, Resolver
+
+    resolver = Resolver(cfn, {}, params, "", "")
+    for res in cfn["Resources"].values():
+        if res["Type"] == "AWS::IAM::Role" and "Policies" in res["Properties"]:
+            chosen = [resolver.value(p) if "Fn::If" in p else p for p in res["Properties"]["Policies"]]
+            res["Properties"]["Policies"] = [p for p in chosen if p is not _NO_VALUE]
+    return cfn
