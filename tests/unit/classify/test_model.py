@@ -88,6 +88,12 @@ def test_tuned_offsets_are_stored_in_the_model() -> None:
     assert all(-1.5 <= v <= 1.5 for v in offsets.values())
 
 
+def test_tuning_a_stacked_head_is_refused_before_any_fitting() -> None:
+    # intent reads sentiment's outputs: it has no out-of-fold scores of its own to tune on
+    with pytest.raises(ClassifierError, match=r"cannot tune \['intent'\]: stacked on \['sentiment'\]"):
+        train([{"text": "hello", "intent": "praise"}], TrainParams(tune=("department", "intent")))
+
+
 def test_nb_ensemble_folds_into_the_artifact_exactly() -> None:
     # Given a head that averages the multinomial and NB one-vs-rest fits
     from socialcare.classify.train import HeadParams, featurise, fit_head

@@ -316,6 +316,14 @@ def train(
 ) -> bytes:
     """Fit one head per label found in ``records`` and return the artifact bytes."""
     params = params or TrainParams()
+    # Offsets are searched on a head's own out-of-fold scores, which a head stacked on another's outputs
+    # does not have: say so before minutes of fitting rather than skip the request.
+    stacked = [name for name in params.tune if params.stack.get(name) in labels]
+    if stacked:
+        raise ClassifierError(
+            f"cannot tune {stacked}: stacked on {sorted({params.stack[n] for n in stacked})}'s outputs; "
+            f"tunable: {[n for n in labels if n not in params.stack]}"
+        )
     recs = [r for r in records if isinstance(r, dict)]
     docs = [featurise(r.get("text", "")) for r in recs]
     fitted: dict[str, FittedHead] = {}
