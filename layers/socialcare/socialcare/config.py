@@ -78,6 +78,13 @@ class CascadeSettings(_Strict):
             )
         return value
 
+    @model_validator(mode="after")
+    def _sends_something(self) -> CascadeSettings:
+        # An empty cascade would still need the Comprehend grant and change nothing: a mistake, said early.
+        if not self.languages and self.below <= 0.0:
+            raise ValueError("classifier.cascade sends nothing: name languages or set below above 0")
+        return self
+
 
 class ClassifierSettings(_Strict):
     backend: Literal["rules", "model", "comprehend", "bedrock"] = "rules"

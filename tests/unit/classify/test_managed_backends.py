@@ -171,6 +171,8 @@ def test_cascade_keeps_the_local_reading_when_comprehend_fails(sample: BrandConf
 def test_cascade_configuration_errors_are_named(sample: BrandConfig) -> None:
     with pytest.raises(ValueError, match=r"Comprehend has no sentiment for \['nl'\]"):
         _with_cascade(sample, languages=["nl"])
+    with pytest.raises(ValueError, match="cascade sends nothing"):
+        _with_cascade(sample)
     settings = sample.classifier.model_dump() | {"backend": "bedrock", "cascade": {"languages": ["hi"]}}
     with pytest.raises(ValueError, match="cascade needs backend model"):
         type(sample.classifier).model_validate(settings)
