@@ -31,7 +31,7 @@ def deliver() -> Response:
     ports = webhook_ports(get_settings())
     body = meta.raw_body(event.body, event.is_base64_encoded)
     secrets = meta.MetaSecrets.parse(ports.secret())
-    if not meta.signature_valid(secrets.app_secret, body, event.get_header_value(meta.SIGNATURE_HEADER)):
+    if not meta.signature_valid(secrets.app_secret, body, event.headers.get(meta.SIGNATURE_HEADER)):
         metrics.add_metric(name="WebhookSignatureRejected", unit="Count", value=1)
         return Response(status_code=401, content_type=content_types.TEXT_PLAIN, body="bad signature")
     result = meta.accept_delivery(body, sink=ports.sink, seen=ports.seen(), dead_letters=ports.dead_letters)

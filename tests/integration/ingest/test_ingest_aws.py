@@ -287,10 +287,14 @@ def test_meta_webhook_answers_the_challenge_and_rejects_bad_signatures(deployed:
     signed = deployed.invoke(
         "MetaWebhookFunction", _api_event("POST", body=payload, headers={"x-hub-signature-256": signature})
     )
-    # Then only the signed one is queued
-    assert unsigned["statusCode"] == 401 and signed["statusCode"] == 200
+    # And the header's name is read in any case (Meta sends X-Hub-Signature-256; HTTP APIs lower-case it)
+    mixed = deployed.invoke(
+        "MetaWebhookFunction", _api_event("POST", body=payload, headers={"X-Hub-Signature-256": signature})
+    )
+    # Then only the signed ones are queued: the same two comments twice, since the webhook drops only
+    # what the router has already stored, and the router drops the second copy
+    assert unsigned["statusCode"] == 401 and signed["statusCode"] == 200 and mixed["statusCode"] == 200
     bodies = drain(boto3.client("sqs"), deployed.outputs["MentionsQueueUrl"])
-    assert sorted(b["id"] for b in bodies if b["platform"] == "facebook") == [
+    assert sorted(b["id"] for b in bodies if b["platform"] == "facebook") == 2 * [
         "998877665544_1122334455",
-        "998877665544_1122334499",
-    ]
+    ] + 2 * ["998877665544_1122334499"]
