@@ -24,10 +24,16 @@ from socialcare.models import Author, Mention
 MAX_ID = 512
 
 
+def _own(entry: Any, key: str) -> Any:
+    """The entry's own value for ``key``: feedparser answers a missing ``updated``/``updated_parsed``
+    with ``published``'s, a fallback it deprecates and will remove."""
+    return dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
+
+
 def _entry_id(entry: Any, feed_url: str) -> str:
     ident = entry.get("id") or entry.get("guid") or entry.get("link")
     if not ident:
-        when = entry.get("published", entry.get("updated", ""))
+        when = entry.get("published") or _own(entry, "updated") or ""
         basis = f"{entry.get('link', '')}|{entry.get('title', '')}|{when}"
         if basis == "||":
             raise ValueError("entry has no id, link, title or date")
@@ -43,7 +49,7 @@ def _entry_id(entry: Any, feed_url: str) -> str:
 def mention_from_entry(
     entry: Any, feed: Any, feed_url: str, *, source: str | None = None, region: str | None = None
 ) -> Mention:
-    when = entry.get("published_parsed") or entry.get("updated_parsed")
+    when = entry.get("published_parsed") or _own(entry, "updated_parsed")
     created = datetime.fromtimestamp(calendar.timegm(when), UTC) if when else datetime.now(UTC)
     body = ""
     content = entry.get("content") or []
