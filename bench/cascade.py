@@ -71,3 +71,7 @@ def run() -> None:
         f"  backend comprehend (two calls for every mention: language, then sentiment): "
         f"USD {2 * every / n * 1e6 * USD_PER_UNIT:.0f} per million"
     )
+
+
+if __name__ == "__main__":
+    run()
