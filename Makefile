@@ -20,22 +20,23 @@ test: $(BIN)/socialcare
 	$(BIN)/pytest -q
 
 # The default suite with the whole process clock $(SHIFT_DAYS) days ahead, through Debian's libfaketime
-# (apt-get install faketime): no test may depend on the date. libfaketime 0.9.10 leaves Python's timed
-# waits on the real clock; tests/shifted_clock/timed_waits.c, preloaded beside it, converts their deadlines.
-# -m: libfaketime's thread-safe build; the suite runs dozens of threads, and the default build crashed
-# one run with a segmentation fault in a timed wait.
+# (apt-get install faketime): no test may depend on the date. tests/shifted_clock/faketime_fixes.c,
+# preloaded beside it, mends two things libfaketime 0.9.10 breaks in a threaded Python: timed waits
+# (their deadlines stay on the real clock) and getenv racing setenv (a segmentation fault).
+# -m: libfaketime's thread-safe build; the suite runs dozens of threads.
 # demo-shifted runs the demo the same way.
 SHIFT_DAYS := 400
-TIMED_WAITS := .shifted-clock/timed_waits.so
-SHIFTED := LD_PRELOAD=$(abspath $(TIMED_WAITS)) faketime -m -f '+$(SHIFT_DAYS)d'
-$(TIMED_WAITS): tests/shifted_clock/timed_waits.c
+FAKETIME_FIXES := .shifted-clock/faketime_fixes.so
+SHIFTED := LD_PRELOAD=$(abspath $(FAKETIME_FIXES)) faketime -m -f '+$(SHIFT_DAYS)d'
+$(FAKETIME_FIXES): tests/shifted_clock/faketime_fixes.c
 	mkdir -p $(@D)
-	$(CC) -shared -fPIC -O2 -o $@ $< -ldl
+	$(CC) -shared -fPIC -O2 -Wall -Werror -o $@ $< -ldl -lpthread
 
-shifted-clock: $(BIN)/socialcare $(TIMED_WAITS)
+shifted-clock: $(BIN)/socialcare $(FAKETIME_FIXES)
 	@command -v faketime >/dev/null || { echo "a shifted clock needs libfaketime: apt-get install faketime" >&2; exit 2; }
 	@$(SHIFTED) $(BIN)/python -c 'import sys, time; d = round((time.time() - int(sys.argv[1])) / 86400); \
 	print(f"process clock shifted {d:+d} days"); sys.exit(d != $(SHIFT_DAYS))' $$(date +%s)
+	@$(SHIFTED) $(BIN)/python tests/shifted_clock/env_race_probe.py 3
 
 test-shifted: shifted-clock
 	$(SHIFTED) $(BIN)/pytest -q
