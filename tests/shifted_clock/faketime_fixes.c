@@ -47,8 +47,8 @@ static pthread_mutex_t env_lock = PTHREAD_MUTEX_INITIALIZER;
 static void env_lock_take(void) { pthread_mutex_lock(&env_lock); }
 static void env_lock_give(void) { pthread_mutex_unlock(&env_lock); }
 
-/* Resolved through a pthread_once, not only in a constructor: libfaketime may read the environment
- * from its own constructor, before this library's has run. */
+/* Resolved on first use through a pthread_once: libfaketime may read the environment from its own
+ * constructor, before a constructor here would have run. */
 static pthread_once_t resolved = PTHREAD_ONCE_INIT;
 static void resolve_next(void) {
     next_sem_clockwait = dlsym(RTLD_NEXT, "sem_clockwait");
@@ -62,7 +62,6 @@ static void resolve_next(void) {
      * that does not exist there. */
     pthread_atfork(env_lock_take, env_lock_give, env_lock_give);
 }
-__attribute__((constructor)) static void resolve_at_load(void) { pthread_once(&resolved, resolve_next); }
 #define RESOLVED() pthread_once(&resolved, resolve_next)
 
 int sem_clockwait(sem_t *sem, clockid_t clock, const struct timespec *deadline) {
